@@ -1,0 +1,107 @@
+//! Carries out a [`Plan`]: the only place the Job controller writes to the store or talks
+//! to the kubelet.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use k8s_openapi::api::batch::v1::Job;
+use rand::Rng;
+
+use super::job::{DeletionReason, NAME_SUFFIX_ALPHABET, Plan, new_pod};
+use crate::api::job::{TRACKING_FINALIZER, key as job_key};
+use crate::kubelet::Kubelet;
+use crate::store::{self, Store};
+
+/// Applies `plan` to `job` in the order that keeps accounting exact: the checkpoint status
+/// first, then finalizer removals, deletions, creations, and the final status last.
+pub fn apply(store: &Store, kubelet: &Arc<Kubelet>, job: &Job, plan: &Plan, now: Timestamp) {
+    let key = job_key(job);
+    let ns = job
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let pod_key = |name: &str| format!("{ns}/{name}");
+    let job_name = job.metadata.name.clone().unwrap_or_default();
+    let event = |type_: &str, reason: &str, message: &str| {
+        store.record_event(
+            store::job_ref(job),
+            type_,
+            reason,
+            message,
+            "job-controller",
+            now,
+        );
+    };
+
+    if let Some(cp) = &plan.checkpoint
+        && let Err(e) = store.update_job_status(&key, cp.clone())
+    {
+        tracing::warn!(job = %key, error = %e, "job status checkpoint failed");
+        return;
+    }
+    for name in &plan.remove_finalizers {
+        store.remove_pod_finalizer(&pod_key(name), TRACKING_FINALIZER);
+    }
+    for d in &plan.delete {
+        let k = pod_key(&d.name);
+        if d.reason != DeletionReason::JobFailed {
+            // Not counted: the finalizer goes first so the pod's end is never tallied.
+            store.remove_pod_finalizer(&k, TRACKING_FINALIZER);
+        }
+        if store.delete_pod(&k, now).is_some() {
+            event(
+                "Normal",
+                "SuccessfulDelete",
+                &format!("Deleted pod: {}", d.name),
+            );
+        }
+        kubelet.kill(&k);
+    }
+    for c in &plan.create {
+        let base = super::job::generate_name(&job_name, c.index);
+        let name = format!("{base}{}", random_suffix());
+        let pod = new_pod(job, c.index, name.clone(), new_uid(), now);
+        match store.create_pod(pod) {
+            Ok(()) => {
+                event(
+                    "Normal",
+                    "SuccessfulCreate",
+                    &format!("Created pod: {name}"),
+                );
+                kubelet.start(pod_key(&name));
+            }
+            Err(e) => event("Warning", "FailedCreate", &format!("Error creating: {e}")),
+        }
+    }
+    for e in &plan.events {
+        event(e.type_, &e.reason, &e.message);
+    }
+    if let Some(status) = &plan.status
+        && let Err(e) = store.update_job_status(&key, status.clone())
+    {
+        tracing::warn!(job = %key, error = %e, "job status update failed");
+    }
+}
+
+fn random_suffix() -> String {
+    let mut rng = rand::rng();
+    (0..5)
+        .map(|_| NAME_SUFFIX_ALPHABET[rng.random_range(0..NAME_SUFFIX_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// A random (version 4) UUID, as the API server assigns to new objects.
+pub fn new_uid() -> String {
+    let b: [u8; 16] = rand::rng().random();
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-4{}-{:x}{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        (b[8] & 0x3) | 0x8,
+        &h[17..20],
+        &h[20..32]
+    )
+}

@@ -1,0 +1,17 @@
+//! The Job controller's decisions, pure: no async, no store, no wasmtime, no clock.
+//!
+//! [`sync`] maps `(Job, pods, now)` to a [`Plan`]; `controller::apply` carries it out.
+
+mod backoff;
+mod pod_template;
+mod sync;
+
+pub use backoff::{Backoff, failures_since_success, finish_time};
+pub use pod_template::{NAME_SUFFIX_ALPHABET, generate_name, new_pod};
+pub use sync::{
+    DeletionReason, JobEvent, MAX_POD_CREATE_DELETE_PER_SYNC, NewPod, Plan, PodDeletion, Settings,
+    sync,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+//! The pod the Job controller creates from `spec.template` (upstream podControl +
+//! indexed_job_utils.go `addCompletionIndexEnvVariables` and friends).
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod, PodStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+
+use crate::api::job::{COMPLETION_INDEX_ENV, COMPLETION_INDEX_KEY, TRACKING_FINALIZER};
+
+/// Characters the API server uses for `generateName` suffixes (no vowels, no look-alikes).
+pub const NAME_SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// `generateName` for the pod: `<job>-` or, Indexed, `<job>-<index>-`, with the job part
+/// truncated so that the whole name fits in 63 characters after the 5-character suffix.
+pub fn generate_name(job_name: &str, index: Option<i32>) -> String {
+    const MAX_BASE: usize = 58;
+    match index {
+        None => {
+            let base = format!("{job_name}-");
+            truncate(&base, MAX_BASE)
+        }
+        Some(i) => {
+            let tail = format!("-{i}-");
+            let keep = MAX_BASE.saturating_sub(tail.len()).min(job_name.len());
+            format!("{}{tail}", &job_name[..keep])
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Builds the pod for `index` from the Job's template. `name` is the full generated name
+/// and `uid` the pod's uid, both chosen by the caller (they are random).
+pub fn new_pod(job: &Job, index: Option<i32>, name: String, uid: String, now: Timestamp) -> Pod {
+    let spec = job.spec.clone().unwrap_or_default();
+    let template = spec.template;
+    let job_name = job.metadata.name.clone().unwrap_or_default();
+    let template_meta = template.metadata.unwrap_or_default();
+
+    let mut labels: BTreeMap<String, String> = template_meta.labels.unwrap_or_default();
+    let mut annotations: BTreeMap<String, String> = template_meta.annotations.unwrap_or_default();
+    let mut pod_spec = template.spec.unwrap_or_default();
+    if let Some(i) = index {
+        labels.insert(COMPLETION_INDEX_KEY.into(), i.to_string());
+        annotations.insert(COMPLETION_INDEX_KEY.into(), i.to_string());
+        pod_spec.hostname = Some(format!("{job_name}-{i}"));
+        let env = EnvVar {
+            name: COMPLETION_INDEX_ENV.into(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    api_version: Some("v1".into()),
+                    field_path: format!("metadata.labels['{COMPLETION_INDEX_KEY}']"),
+                }),
+                ..Default::default()
+            }),
+        };
+        for c in pod_spec
+            .containers
+            .iter_mut()
+            .chain(pod_spec.init_containers.iter_mut().flatten())
+        {
+            let vars = c.env.get_or_insert_with(Vec::new);
+            if !vars.iter().any(|v| v.name == COMPLETION_INDEX_ENV) {
+                vars.push(env.clone());
+            }
+        }
+    }
+
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(name),
+            generate_name: Some(generate_name(&job_name, index)),
+            namespace: job.metadata.namespace.clone(),
+            uid: Some(uid),
+            labels: Some(labels),
+            annotations: (!annotations.is_empty()).then_some(annotations),
+            finalizers: Some(vec![TRACKING_FINALIZER.into()]),
+            owner_references: Some(vec![OwnerReference {
+                api_version: "batch/v1".into(),
+                kind: "Job".into(),
+                name: job_name,
+                uid: job.metadata.uid.clone().unwrap_or_default(),
+                controller: Some(true),
+                block_owner_deletion: Some(true),
+            }]),
+            creation_timestamp: Some(Time(now)),
+            ..Default::default()
+        },
+        spec: Some(pod_spec),
+        status: Some(PodStatus {
+            phase: Some("Pending".into()),
+            qos_class: Some("BestEffort".into()),
+            ..Default::default()
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_indexed_names_are_the_job_name_and_a_dash() {
+        assert_eq!(generate_name("pi", None), "pi-");
+    }
+
+    #[test]
+    fn indexed_names_keep_the_index_when_truncating() {
+        assert_eq!(generate_name("pi", Some(3)), "pi-3-");
+        let long = "a".repeat(70);
+        let g = generate_name(&long, Some(12));
+        assert_eq!(g.len(), 58);
+        assert!(g.ends_with("-12-"));
+    }
+}

@@ -1,0 +1,474 @@
+//! The kubelet: runs a Pod's containers on the wasm runtime and reports their states the
+//! way Kubernetes does (phases, container states, `restartCount`, crash-loop back-off,
+//! Events), so the Job controller sees exactly what it would see on a real node.
+//!
+//! It owns no decisions about Jobs. It is told to start a pod (once the pod exists in the
+//! store) and to kill one (when the pod gets a `deletionTimestamp`).
+
+mod env;
+pub mod logs;
+mod status;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Container, Pod};
+use tokio::sync::watch;
+
+use crate::api::pod as podutil;
+use crate::api::quantity;
+use crate::clock::Clock;
+use crate::runtime::{self, ContainerExit, ContainerSpec, ImageRef, Mount, Runtime};
+use crate::store::{self, Store};
+pub use logs::LogStore;
+use status::{Terminated, TerminatedBy};
+
+/// Resolves a container's `image` for a pod to a module file.
+pub type ImageResolver = Arc<dyn Fn(&Pod, &str) -> Result<ImageRef, String> + Send + Sync>;
+
+/// Exit code reported for a container killed by the kubelet (128 + SIGKILL).
+pub const KILLED_EXIT_CODE: i32 = 137;
+/// Exit code reported when the module cannot be run at all (like a runtime's 128).
+pub const CANNOT_RUN_EXIT_CODE: i32 = 128;
+
+/// Kubelet settings.
+#[derive(Clone, Debug)]
+pub struct KubeletConfig {
+    /// First crash-loop back-off delay (kubelet: 10 s).
+    pub backoff_base: Duration,
+    /// Largest crash-loop back-off delay (kubelet: 5 min).
+    pub backoff_max: Duration,
+    /// Where `emptyDir` volumes are created, one directory per pod.
+    pub volumes_dir: PathBuf,
+    /// Memory limit of a container that sets none.
+    pub default_memory_limit: u64,
+}
+
+/// Why a pod is being stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kill {
+    /// The pod got a deletionTimestamp.
+    Deleted,
+    /// `spec.activeDeadlineSeconds` of the pod passed.
+    DeadlineExceeded,
+}
+
+/// The kubelet of this single node.
+pub struct Kubelet {
+    store: Arc<Store>,
+    runtime: Runtime,
+    logs: Arc<LogStore>,
+    config: KubeletConfig,
+    resolve: ImageResolver,
+    clock: Clock,
+    kills: Mutex<HashMap<String, watch::Sender<Option<Kill>>>>,
+}
+
+impl Kubelet {
+    /// A kubelet over `store`, running containers on `runtime`.
+    pub fn new(
+        store: Arc<Store>,
+        runtime: Runtime,
+        logs: Arc<LogStore>,
+        config: KubeletConfig,
+        resolve: ImageResolver,
+        clock: Clock,
+    ) -> Arc<Self> {
+        Arc::new(Kubelet {
+            store,
+            runtime,
+            logs,
+            config,
+            resolve,
+            clock,
+            kills: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The node's container logs.
+    pub fn logs(&self) -> &Arc<LogStore> {
+        &self.logs
+    }
+
+    /// Starts running the pod stored under `key` in the background.
+    pub fn start(self: &Arc<Self>, key: String) {
+        let (tx, rx) = watch::channel(None);
+        self.kills.lock().expect("poisoned").insert(key.clone(), tx);
+        let kubelet = self.clone();
+        tokio::spawn(async move {
+            kubelet.run_pod(&key, rx).await;
+            kubelet.kills.lock().expect("poisoned").remove(&key);
+            // A pod deleted while running goes away now that it has stopped.
+            kubelet.store.update_pod(&key, |_| {});
+            if kubelet.store.pod(&key).is_none() {
+                kubelet.forget(&key);
+            }
+        });
+    }
+
+    /// Stops the pod's containers (the pod has been deleted).
+    pub fn kill(&self, key: &str) {
+        if let Some(tx) = self.kills.lock().expect("poisoned").get(key) {
+            tx.send_if_modified(|k| {
+                if k.is_none() {
+                    *k = Some(Kill::Deleted);
+                    true
+                } else {
+                    false
+                }
+            });
+        } else if self.store.pod(key).is_none() {
+            self.forget(key);
+        }
+    }
+
+    /// Drops what the node kept for a pod that no longer exists: logs and emptyDirs.
+    pub fn forget(&self, key: &str) {
+        self.logs.remove_pod(key);
+        let dir = self.pod_dir(key);
+        if dir.exists() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    fn pod_dir(&self, key: &str) -> PathBuf {
+        self.config.volumes_dir.join(key.replace('/', "_"))
+    }
+
+    async fn run_pod(self: &Arc<Self>, key: &str, kill: watch::Receiver<Option<Kill>>) {
+        let Some(pod) = self.store.pod(key) else {
+            return;
+        };
+        if podutil::is_deleting(&pod) {
+            return;
+        }
+        let now = self.clock.now();
+        self.store.update_pod(key, |p| status::started(p, now));
+
+        // The pod's own activeDeadlineSeconds, counted from its start.
+        if let Some(secs) = pod.spec.as_ref().and_then(|s| s.active_deadline_seconds) {
+            let tx = self.kills.lock().expect("poisoned").get(key).cloned();
+            if let Some(tx) = tx {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(secs.max(0) as u64)).await;
+                    tx.send_if_modified(|k| {
+                        if k.is_none() {
+                            *k = Some(Kill::DeadlineExceeded);
+                            true
+                        } else {
+                            false
+                        }
+                    });
+                });
+            }
+        }
+
+        let mounts = match self.volumes(&pod) {
+            Ok(m) => m,
+            Err(message) => {
+                self.event(&pod, "Warning", "FailedMount", &message);
+                let now = self.clock.now();
+                self.store
+                    .update_pod(key, |p| status::cannot_run_all(p, &message, now));
+                return;
+            }
+        };
+        let spec = pod.spec.clone().unwrap_or_default();
+        let on_failure = spec.restart_policy.as_deref() == Some("OnFailure");
+
+        for c in spec.init_containers.iter().flatten() {
+            let t = self
+                .run_container(&pod, c, true, on_failure, &mounts, kill.clone())
+                .await;
+            if t.exit_code != 0 || t.by != TerminatedBy::Exit {
+                let now = self.clock.now();
+                self.store.update_pod(key, |p| status::finish(p, t.by, now));
+                return;
+            }
+        }
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for c in spec.containers.clone() {
+            let kubelet = self.clone();
+            let pod = pod.clone();
+            let mounts = mounts.clone();
+            let kill = kill.clone();
+            tasks.spawn(async move {
+                kubelet
+                    .run_container(&pod, &c, false, on_failure, &mounts, kill)
+                    .await
+            });
+        }
+        let mut by = TerminatedBy::Exit;
+        while let Some(t) = tasks.join_next().await {
+            if let Ok(t) = t
+                && t.by != TerminatedBy::Exit
+            {
+                by = t.by;
+            }
+        }
+        let now = self.clock.now();
+        self.store.update_pod(key, |p| status::finish(p, by, now));
+    }
+
+    /// Runs one container, restarting it in place under `OnFailure` with the crash-loop
+    /// back-off, until it succeeds, fails for good, or the pod is killed.
+    async fn run_container(
+        &self,
+        pod: &Pod,
+        container: &Container,
+        init: bool,
+        on_failure: bool,
+        mounts: &HashMap<String, (PathBuf, bool)>,
+        mut kill: watch::Receiver<Option<Kill>>,
+    ) -> Terminated {
+        let key = podutil::key(pod);
+        let name = container.name.clone();
+        let mut backoff = self.config.backoff_base;
+        let mut restarts = 0;
+        loop {
+            if let Some(k) = *kill.borrow() {
+                return Terminated::killed(k == Kill::DeadlineExceeded);
+            }
+            let started = tokio::time::Instant::now();
+            let started_at = self.clock.now();
+            let log =
+                self.logs
+                    .start_attempt(&key, pod.metadata.name.as_deref().unwrap_or(""), &name);
+            let outcome = match self.container_spec(pod, container, mounts, log) {
+                Err(message) => Err(message),
+                Ok(spec) => {
+                    self.store.update_pod(&key, |p| {
+                        status::container_running(p, &name, init, restarts, started_at)
+                    });
+                    self.event(
+                        pod,
+                        "Normal",
+                        "Started",
+                        &format!("Started container {name}"),
+                    );
+                    tokio::select! {
+                        r = self.runtime.run(spec) => r.map_err(|e| e.to_string()),
+                        k = kill.wait_for(Option::is_some) => {
+                            let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
+                            let t = Terminated::killed(deadline);
+                            self.event(pod, "Normal", "Killing", &format!("Stopping container {name}"));
+                            let now = self.clock.now();
+                            self.store.update_pod(&key, |p| status::container_terminated(p, &name, init, &t, started_at, now));
+                            return t;
+                        }
+                    }
+                }
+            };
+            let now = self.clock.now();
+            let t = match outcome {
+                Ok(exit) => Terminated::from_exit(&exit),
+                Err(message) => {
+                    self.event(pod, "Warning", "Failed", &format!("Error: {message}"));
+                    Terminated::from_exit(&ContainerExit {
+                        exit_code: CANNOT_RUN_EXIT_CODE,
+                        reason: runtime::ExitReason::Error,
+                        message: Some(message),
+                    })
+                    .cannot_run()
+                }
+            };
+            self.store.update_pod(&key, |p| {
+                status::container_terminated(p, &name, init, &t, started_at, now)
+            });
+            if !(on_failure && t.exit_code != 0) {
+                return t;
+            }
+            // Crash-loop back-off; a container that ran for 10 minutes starts over.
+            if started.elapsed() >= Duration::from_secs(600) {
+                backoff = self.config.backoff_base;
+            }
+            let pod_name = pod.metadata.name.as_deref().unwrap_or("");
+            let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+            let uid = pod.metadata.uid.as_deref().unwrap_or("");
+            let message = format!(
+                "back-off {} restarting failed container={name} pod={pod_name}_{ns}({uid})",
+                humanize(backoff)
+            );
+            self.store.update_pod(&key, |p| {
+                status::container_crash_loop(p, &name, init, &message)
+            });
+            self.event(
+                pod,
+                "Warning",
+                "BackOff",
+                &format!(
+                    "Back-off restarting failed container {name} in pod {pod_name}_{ns}({uid})"
+                ),
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                k = kill.wait_for(Option::is_some) => {
+                    let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
+                    return Terminated::killed(deadline);
+                }
+            }
+            backoff = (backoff * 2).min(self.config.backoff_max);
+            restarts += 1;
+        }
+    }
+
+    fn container_spec(
+        &self,
+        pod: &Pod,
+        c: &Container,
+        mounts: &HashMap<String, (PathBuf, bool)>,
+        log: Arc<logs::ContainerLog>,
+    ) -> Result<ContainerSpec, String> {
+        let image_name = c
+            .image
+            .as_deref()
+            .ok_or_else(|| format!("container {} has no image", c.name))?;
+        let image = (self.resolve)(pod, image_name)?;
+        let env = env::resolve(pod, c)?;
+        let args = env::argv(c, &image, &env);
+        let mut container_mounts = Vec::new();
+        for m in c.volume_mounts.iter().flatten() {
+            let (host, ro) = mounts
+                .get(&m.name)
+                .ok_or_else(|| format!("volume {:?} not found", m.name))?;
+            let host = match m.sub_path.as_deref().filter(|s| !s.is_empty()) {
+                Some(sub) => safe_join(host, sub)?,
+                None => host.clone(),
+            };
+            container_mounts.push(Mount {
+                host_path: host,
+                guest_path: m.mount_path.clone(),
+                read_only: *ro || m.read_only == Some(true),
+            });
+        }
+        let limits = c.resources.as_ref().and_then(|r| r.limits.as_ref());
+        let memory_limit_bytes = match limits.and_then(|l| l.get("memory")) {
+            Some(q) => quantity::to_bytes(&q.0).map_err(|e| format!("limits.memory: {e}"))?,
+            None => self.config.default_memory_limit,
+        };
+        let cpu_millis = match limits.and_then(|l| l.get("cpu")) {
+            Some(q) => Some(quantity::to_millis(&q.0).map_err(|e| format!("limits.cpu: {e}"))?),
+            None => None,
+        };
+        Ok(ContainerSpec {
+            image,
+            args,
+            env,
+            mounts: container_mounts,
+            working_dir: c.working_dir.clone(),
+            memory_limit_bytes,
+            cpu_millis,
+            output: log,
+        })
+    }
+
+    /// Prepares the pod's volumes: `emptyDir` under the pod's directory, `hostPath` as is.
+    fn volumes(&self, pod: &Pod) -> Result<HashMap<String, (PathBuf, bool)>, String> {
+        let mut out = HashMap::new();
+        let key = podutil::key(pod);
+        for v in pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.volumes.as_ref())
+            .into_iter()
+            .flatten()
+        {
+            if v.empty_dir.is_some() {
+                let dir = self.pod_dir(&key).join("volumes").join(&v.name);
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    format!("MountVolume.SetUp failed for volume {:?}: {e}", v.name)
+                })?;
+                out.insert(v.name.clone(), (dir, false));
+            } else if let Some(hp) = &v.host_path {
+                let path = PathBuf::from(&hp.path);
+                match hp.type_.as_deref().unwrap_or("") {
+                    "DirectoryOrCreate" => std::fs::create_dir_all(&path).map_err(|e| {
+                        format!("MountVolume.SetUp failed for volume {:?}: {e}", v.name)
+                    })?,
+                    "" | "Directory" if !path.is_dir() => {
+                        return Err(format!(
+                            "MountVolume.SetUp failed for volume {:?} : hostPath type check failed: {} is not a directory",
+                            v.name, hp.path
+                        ));
+                    }
+                    "" | "Directory" => {}
+                    other => {
+                        return Err(format!(
+                            "MountVolume.SetUp failed for volume {:?}: hostPath type {other:?} is not supported for wasm containers (only directories)",
+                            v.name
+                        ));
+                    }
+                }
+                out.insert(v.name.clone(), (path, false));
+            } else {
+                return Err(format!(
+                    "MountVolume.SetUp failed for volume {:?}: only emptyDir and hostPath volumes are supported",
+                    v.name
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    fn event(&self, pod: &Pod, type_: &str, reason: &str, message: &str) {
+        self.store.record_event(
+            store::pod_ref(pod),
+            type_,
+            reason,
+            message,
+            "kubelet",
+            self.clock.now(),
+        );
+    }
+}
+
+/// Joins a `subPath` that must stay inside the volume.
+fn safe_join(base: &std::path::Path, sub: &str) -> Result<PathBuf, String> {
+    let rel = std::path::Path::new(sub);
+    if rel
+        .components()
+        .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(format!(
+            "subPath {sub:?} must be a relative path without '..'"
+        ));
+    }
+    let p = base.join(rel);
+    std::fs::create_dir_all(&p).map_err(|e| format!("subPath {sub:?}: {e}"))?;
+    Ok(p)
+}
+
+/// `10s`, `1m20s`, `5m0s` as Go's `time.Duration` prints them.
+fn humanize(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    if secs < 60 {
+        return format!("{secs}s");
+    }
+    format!("{}m{}s", secs / 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_like_go() {
+        assert_eq!(humanize(Duration::from_secs(10)), "10s");
+        assert_eq!(humanize(Duration::from_secs(300)), "5m0s");
+        assert_eq!(humanize(Duration::from_millis(100)), "100ms");
+    }
+
+    #[test]
+    fn sub_paths_cannot_escape_the_volume() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(safe_join(dir.path(), "../etc").is_err());
+        assert!(safe_join(dir.path(), "/etc").is_err());
+        assert!(safe_join(dir.path(), "a/b").is_ok());
+    }
+}

@@ -1,0 +1,321 @@
+//! Pod status transitions as the kubelet writes them: phases, conditions and container
+//! states (`waiting` / `running` / `terminated`, `lastState`, `restartCount`).
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+    ContainerStatus, Pod, PodCondition, PodIP, PodStatus,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::{CANNOT_RUN_EXIT_CODE, KILLED_EXIT_CODE};
+use crate::runtime::ContainerExit;
+
+/// How a container's run ended, as far as the pod is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TerminatedBy {
+    /// The guest ended by itself (exit, trap, OOM) or could not start.
+    Exit,
+    /// The pod was deleted.
+    Killed,
+    /// The pod's activeDeadlineSeconds passed.
+    Deadline,
+}
+
+/// A terminated container state in the making.
+#[derive(Clone, Debug)]
+pub(super) struct Terminated {
+    pub exit_code: i32,
+    pub reason: String,
+    pub message: Option<String>,
+    pub by: TerminatedBy,
+}
+
+impl Terminated {
+    pub fn from_exit(exit: &ContainerExit) -> Self {
+        Terminated {
+            exit_code: exit.exit_code,
+            reason: exit.reason.as_str().into(),
+            message: exit.message.clone(),
+            by: TerminatedBy::Exit,
+        }
+    }
+
+    pub fn killed(deadline: bool) -> Self {
+        Terminated {
+            exit_code: KILLED_EXIT_CODE,
+            reason: "Error".into(),
+            message: None,
+            by: if deadline {
+                TerminatedBy::Deadline
+            } else {
+                TerminatedBy::Killed
+            },
+        }
+    }
+
+    pub fn cannot_run(mut self) -> Self {
+        self.reason = "ContainerCannotRun".into();
+        self
+    }
+}
+
+fn status(p: &mut Pod) -> &mut PodStatus {
+    p.status.get_or_insert_with(Default::default)
+}
+
+fn set_condition(
+    s: &mut PodStatus,
+    type_: &str,
+    value: bool,
+    reason: Option<&str>,
+    now: Timestamp,
+) {
+    let conditions = s.conditions.get_or_insert_with(Vec::new);
+    let value = if value { "True" } else { "False" };
+    match conditions.iter_mut().find(|c| c.type_ == type_) {
+        Some(c) if c.status == value => {}
+        Some(c) => {
+            c.status = value.into();
+            c.reason = reason.map(Into::into);
+            c.last_transition_time = Some(Time(now));
+        }
+        None => conditions.push(PodCondition {
+            type_: type_.into(),
+            status: value.into(),
+            reason: reason.map(Into::into),
+            last_transition_time: Some(Time(now)),
+            ..Default::default()
+        }),
+    }
+}
+
+fn waiting(reason: &str, message: Option<&str>) -> ContainerState {
+    ContainerState {
+        waiting: Some(ContainerStateWaiting {
+            reason: Some(reason.into()),
+            message: message.map(Into::into),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The pod was picked up by the node: scheduled, addresses, containers being created.
+pub(super) fn started(p: &mut Pod, now: Timestamp) {
+    let spec = p.spec.clone().unwrap_or_default();
+    let has_init = spec.init_containers.as_ref().is_some_and(|v| !v.is_empty());
+    let s = status(p);
+    s.phase = Some("Pending".into());
+    s.start_time = Some(Time(now));
+    s.host_ip = Some("127.0.0.1".into());
+    s.pod_ip = Some("127.0.0.1".into());
+    s.pod_ips = Some(vec![PodIP {
+        ip: "127.0.0.1".into(),
+    }]);
+    set_condition(s, "PodReadyToStartContainers", true, None, now);
+    set_condition(
+        s,
+        "Initialized",
+        !has_init,
+        has_init.then_some("ContainersNotInitialized"),
+        now,
+    );
+    set_condition(s, "Ready", false, Some("ContainersNotReady"), now);
+    set_condition(s, "ContainersReady", false, Some("ContainersNotReady"), now);
+    set_condition(s, "PodScheduled", true, None, now);
+    let app_wait = if has_init {
+        "PodInitializing"
+    } else {
+        "ContainerCreating"
+    };
+    s.container_statuses = Some(
+        spec.containers
+            .iter()
+            .map(|c| fresh_status(&c.name, c.image.as_deref(), app_wait))
+            .collect(),
+    );
+    if has_init {
+        s.init_container_statuses = Some(
+            spec.init_containers
+                .iter()
+                .flatten()
+                .map(|c| fresh_status(&c.name, c.image.as_deref(), "PodInitializing"))
+                .collect(),
+        );
+    }
+}
+
+fn fresh_status(name: &str, image: Option<&str>, reason: &str) -> ContainerStatus {
+    ContainerStatus {
+        name: name.into(),
+        image: image.unwrap_or_default().into(),
+        image_id: String::new(),
+        ready: false,
+        restart_count: 0,
+        started: Some(false),
+        state: Some(waiting(reason, None)),
+        ..Default::default()
+    }
+}
+
+fn container<'a>(s: &'a mut PodStatus, name: &str, init: bool) -> Option<&'a mut ContainerStatus> {
+    let list = if init {
+        s.init_container_statuses.as_mut()
+    } else {
+        s.container_statuses.as_mut()
+    };
+    list?.iter_mut().find(|c| c.name == name)
+}
+
+/// A container (re)started.
+pub(super) fn container_running(p: &mut Pod, name: &str, init: bool, restarts: i32, at: Timestamp) {
+    let uid = p.metadata.uid.clone().unwrap_or_default();
+    let s = status(p);
+    if let Some(c) = container(s, name, init) {
+        c.state = Some(ContainerState {
+            running: Some(ContainerStateRunning {
+                started_at: Some(Time(at)),
+            }),
+            ..Default::default()
+        });
+        c.restart_count = restarts;
+        c.started = Some(true);
+        c.ready = !init;
+        c.container_id = Some(format!("wasmtime://{uid}/{name}/{restarts}"));
+    }
+    if !init {
+        set_condition(s, "Initialized", true, None, at);
+        let all_running = s
+            .container_statuses
+            .iter()
+            .flatten()
+            .all(|c| c.state.as_ref().is_some_and(|st| st.running.is_some()));
+        s.phase = Some("Running".into());
+        if all_running {
+            set_condition(s, "ContainersReady", true, None, at);
+            set_condition(s, "Ready", true, None, at);
+        }
+    }
+}
+
+/// A container's run ended.
+pub(super) fn container_terminated(
+    p: &mut Pod,
+    name: &str,
+    init: bool,
+    t: &Terminated,
+    started_at: Timestamp,
+    now: Timestamp,
+) {
+    let s = status(p);
+    if let Some(c) = container(s, name, init) {
+        c.state = Some(terminated_state(
+            t,
+            Some(started_at),
+            now,
+            c.container_id.clone(),
+        ));
+        c.ready = false;
+        c.started = Some(false);
+    }
+    set_condition(s, "ContainersReady", false, Some("ContainersNotReady"), now);
+    set_condition(s, "Ready", false, Some("ContainersNotReady"), now);
+}
+
+fn terminated_state(
+    t: &Terminated,
+    started_at: Option<Timestamp>,
+    now: Timestamp,
+    container_id: Option<String>,
+) -> ContainerState {
+    ContainerState {
+        terminated: Some(ContainerStateTerminated {
+            exit_code: t.exit_code,
+            reason: Some(t.reason.clone()),
+            message: t.message.clone(),
+            started_at: started_at.map(Time),
+            finished_at: Some(Time(now)),
+            container_id,
+            signal: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// A failed container waits before its restart: its termination moves to `lastState`.
+pub(super) fn container_crash_loop(p: &mut Pod, name: &str, init: bool, message: &str) {
+    let s = status(p);
+    if let Some(c) = container(s, name, init) {
+        c.last_state = c.state.take();
+        c.state = Some(waiting("CrashLoopBackOff", Some(message)));
+    }
+}
+
+/// All containers are done (or were stopped): the pod's terminal phase.
+pub(super) fn finish(p: &mut Pod, by: TerminatedBy, now: Timestamp) {
+    let s = status(p);
+    let kill = Terminated::killed(by == TerminatedBy::Deadline);
+    for c in s
+        .container_statuses
+        .iter_mut()
+        .flatten()
+        .chain(s.init_container_statuses.iter_mut().flatten())
+    {
+        let done = c.state.as_ref().is_some_and(|st| st.terminated.is_some());
+        if !done {
+            // Stopped while waiting (crash-loop back-off) or never started.
+            if c.state.as_ref().is_some_and(|st| {
+                st.waiting
+                    .as_ref()
+                    .is_some_and(|w| w.reason.as_deref() == Some("CrashLoopBackOff"))
+            }) {
+                // The last run's termination stays the visible state, like a real node.
+                c.state = c.last_state.take();
+            } else {
+                c.state = Some(terminated_state(&kill, None, now, c.container_id.clone()));
+            }
+            c.ready = false;
+        }
+    }
+    let all_ok = s.container_statuses.iter().flatten().all(|c| {
+        c.state
+            .as_ref()
+            .and_then(|st| st.terminated.as_ref())
+            .is_some_and(|t| t.exit_code == 0)
+    });
+    s.phase = Some(
+        if all_ok && by == TerminatedBy::Exit {
+            "Succeeded"
+        } else {
+            "Failed"
+        }
+        .into(),
+    );
+    if by == TerminatedBy::Deadline {
+        s.reason = Some("DeadlineExceeded".into());
+        s.message = Some("Pod was active on the node longer than the specified deadline".into());
+    }
+    set_condition(s, "PodReadyToStartContainers", false, None, now);
+    set_condition(s, "ContainersReady", false, Some("PodCompleted"), now);
+    set_condition(s, "Ready", false, Some("PodCompleted"), now);
+}
+
+/// The pod cannot run at all (a volume failed to mount): every container fails.
+pub(super) fn cannot_run_all(p: &mut Pod, message: &str, now: Timestamp) {
+    let t = Terminated {
+        exit_code: CANNOT_RUN_EXIT_CODE,
+        reason: "ContainerCannotRun".into(),
+        message: Some(message.into()),
+        by: TerminatedBy::Exit,
+    };
+    let s = status(p);
+    for c in s
+        .container_statuses
+        .iter_mut()
+        .flatten()
+        .chain(s.init_container_statuses.iter_mut().flatten())
+    {
+        c.state = Some(terminated_state(&t, None, now, None));
+    }
+    finish(p, TerminatedBy::Exit, now);
+}

@@ -1,0 +1,35 @@
+//! wasmjob: Kubernetes batch Jobs whose containers are WebAssembly modules.
+//!
+//! # Where things live
+//!
+//! ```text
+//!  manifest.rs ──► api::defaults / api::validation ──► store (Jobs, Pods, Events)
+//!                                                        │  ▲
+//!                          revision bumps (watch) ◄──────┘  │ writes
+//!                                   │                       │
+//!  controller::run_until_finished ──┴► controller::job::sync (pure: Job, Pods, now → Plan)
+//!                                          │
+//!                                  controller::apply ──► store + kubelet.start/kill
+//!                                                          │
+//!  kubelet (pod lifecycle, restarts, logs) ──► runtime (the only wasmtime user)
+//! ```
+//!
+//! - [`api`]: Kubernetes types' rules: defaulting, validation with upstream messages,
+//!   quantities, label/annotation keys, condition reasons, pod predicates.
+//! - [`controller::job`]: the Job controller's decisions as a pure function
+//!   `sync(&Job, &[Pod], now) -> Plan`; [`controller::apply`] is its only IO.
+//! - [`kubelet`]: runs a pod's containers, reports phases, container states and restarts
+//!   as Kubernetes does, keeps logs, emits pod Events.
+//! - [`runtime`]: wasmtime: engine, module cache, WASI context, limits, exit classification.
+//! - [`store`]: the in-process object store with change notification.
+//! - [`run`]: the `wasmjob run` command; [`manifest`]: reading YAML files.
+//! - [`clock`]: wall time derived from tokio's clock so tests can pause time.
+
+pub mod api;
+pub mod clock;
+pub mod controller;
+pub mod kubelet;
+pub mod manifest;
+pub mod run;
+pub mod runtime;
+pub mod store;

@@ -1,0 +1,181 @@
+//! The `wasmjob` command line: parses flags, sets up logging, and hands over to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use wasmjob::api::quantity;
+use wasmjob::controller::job::Backoff;
+use wasmjob::run::{self, Format};
+
+/// Kubernetes batch Jobs whose containers are WebAssembly modules.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every Job in the given manifests to completion on an in-process node, then print
+    /// the final Jobs. Exit status: 0 all Complete, 1 any Failed, 2 invalid input.
+    Run(RunArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Manifest file (multi-document YAML or JSON); `-` reads stdin. Repeatable.
+    #[arg(short = 'f', long = "filename", required = true)]
+    files: Vec<String>,
+    /// Output format of the final Jobs.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+    output: OutputFormat,
+    /// Stream container output to stderr, prefixed by pod name.
+    #[arg(long)]
+    logs: bool,
+    /// Do not print progress lines on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Job back-off after the first pod failure (Kubernetes: 10s).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pod_backoff_base: Duration,
+    /// Cap of the Job back-off (Kubernetes' controller: 10m).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pod_backoff_max: Duration,
+    /// Kubelet crash-loop back-off after the first container restart (Kubernetes: 10s).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    container_backoff_base: Duration,
+    /// Cap of the crash-loop back-off (Kubernetes: 5m).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    container_backoff_max: Duration,
+    /// Memory limit of containers without `resources.limits.memory`.
+    #[arg(long, default_value = "256Mi", value_parser = parse_memory)]
+    default_memory_limit: u64,
+    /// Directory for precompiled modules (default: $XDG_CACHE_HOME/wasmjob or ~/.cache/wasmjob).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+}
+
+/// `100ms`, `10s`, `5m`, `1h`, or combinations like `1m30s`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let mut total = Duration::ZERO;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("missing unit in duration {s:?} (use ms, s, m or h)"))?;
+        let (num, tail) = rest.split_at(digits);
+        let value: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let secs = match unit {
+            "ms" => value / 1000.0,
+            "s" => value,
+            "m" => value * 60.0,
+            "h" => value * 3600.0,
+            _ => {
+                return Err(format!(
+                    "unknown unit {unit:?} in duration {s:?} (use ms, s, m or h)"
+                ));
+            }
+        };
+        total += Duration::from_secs_f64(secs);
+        rest = tail;
+    }
+    Ok(total)
+}
+
+fn parse_memory(s: &str) -> Result<u64, String> {
+    quantity::to_bytes(s).map_err(|e| e.to_string())
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("wasmjob").join("modules"))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the tokio runtime")?;
+    match cli.command {
+        Command::Run(args) => {
+            let options = run::Options {
+                files: args.files,
+                format: match args.output {
+                    OutputFormat::Yaml => Format::Yaml,
+                    OutputFormat::Json => Format::Json,
+                },
+                logs: args.logs,
+                pod_backoff: Backoff {
+                    base: args.pod_backoff_base,
+                    max: args.pod_backoff_max,
+                },
+                container_backoff_base: args.container_backoff_base,
+                container_backoff_max: args.container_backoff_max,
+                default_memory_limit: args.default_memory_limit,
+                cache_dir: args.cache_dir.or_else(default_cache_dir),
+                progress: !args.quiet,
+            };
+            match rt.block_on(run::run(options)) {
+                Ok(outcome) => {
+                    print!("{}", outcome.rendered);
+                    Ok(ExitCode::from(outcome.exit_code as u8))
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_go_style_units() {
+        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("5x").is_err());
+    }
+}

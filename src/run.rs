@@ -1,0 +1,479 @@
+//! `wasmjob run`: Jobs from manifest files, run to their end on an in-process store, the
+//! Job controller and the kubelet, with progress on stderr and the final Jobs on stdout.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use tokio::sync::mpsc;
+
+use crate::api::job::{is_complete, is_failed, is_finished};
+use crate::api::{defaults, pod as podutil, validation};
+use crate::clock::Clock;
+use crate::controller::{self, apply::new_uid, job::Backoff, job::Settings};
+use crate::kubelet::{ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP};
+use crate::manifest::{self, LoadedJob};
+use crate::runtime::{self, Runtime, RuntimeConfig, parse_image_ref};
+use crate::store::Store;
+
+/// Output format of the final Jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// YAML (default).
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// Options of `wasmjob run`.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Manifest files; `-` is stdin.
+    pub files: Vec<String>,
+    /// Output format.
+    pub format: Format,
+    /// Stream container output to stderr.
+    pub logs: bool,
+    /// Job-level back-off between replacement pods.
+    pub pod_backoff: Backoff,
+    /// Kubelet crash-loop back-off base.
+    pub container_backoff_base: Duration,
+    /// Kubelet crash-loop back-off cap.
+    pub container_backoff_max: Duration,
+    /// Memory limit of containers that set none.
+    pub default_memory_limit: u64,
+    /// Where precompiled modules are cached.
+    pub cache_dir: Option<PathBuf>,
+    /// Print progress lines on stderr.
+    pub progress: bool,
+}
+
+/// How a run ended; `main` turns it into the exit status.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The Jobs at the end, with full status.
+    pub jobs: Vec<Job>,
+    /// The rendered stdout document.
+    pub rendered: String,
+    /// 0 when every Job completed, 1 when any failed.
+    pub exit_code: i32,
+}
+
+/// Input that prevents a run; nothing was started. Exit status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// A manifest could not be read or parsed.
+    #[error("error: {0}")]
+    Manifest(#[from] manifest::Error),
+    /// Validation failed (already in kubectl's wording).
+    #[error("{0}")]
+    Invalid(String),
+    /// An image cannot be used.
+    #[error("error: job {job}: container {container}: {message}")]
+    Image {
+        /// `namespace/name`.
+        job: String,
+        /// Container name.
+        container: String,
+        /// Why.
+        message: String,
+    },
+    /// Two Jobs with one name.
+    #[error("Error from server (AlreadyExists): jobs.batch {0:?} already exists")]
+    Duplicate(String),
+    /// The runtime could not start.
+    #[error("error: {0}")]
+    Runtime(#[from] runtime::Error),
+}
+
+/// Loads, defaults and validates every Job; reports every invalid Job, not just the first.
+pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Vec<LoadedJob>, InputError> {
+    let mut loaded = Vec::new();
+    for f in files {
+        loaded.extend(manifest::load(f)?);
+    }
+    let mut messages = Vec::new();
+    for l in &mut loaded {
+        let job = &mut l.job;
+        job.metadata
+            .namespace
+            .get_or_insert_with(|| "default".into());
+        job.metadata.uid = Some(new_uid());
+        job.metadata.creation_timestamp = Some(Time(clock.now()));
+        job.metadata.generation = Some(1);
+        if job.metadata.name.is_none()
+            && let Some(prefix) = job.metadata.generate_name.clone()
+        {
+            job.metadata.name = Some(format!("{prefix}{}", &new_uid()[..5]));
+        }
+        defaults::default_job(job);
+        let errors = validation::validate_job(job);
+        if !errors.is_empty() {
+            messages.push(validation::kubectl_message(
+                "Job",
+                job.metadata.name.as_deref().unwrap_or(""),
+                &errors,
+            ));
+        }
+    }
+    if !messages.is_empty() {
+        return Err(InputError::Invalid(messages.join("\n")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for l in &loaded {
+        let k = crate::api::job::key(&l.job);
+        if !seen.insert(k) {
+            return Err(InputError::Duplicate(
+                l.job.metadata.name.clone().unwrap_or_default(),
+            ));
+        }
+    }
+    Ok(loaded)
+}
+
+/// Runs the Jobs to their terminal conditions.
+pub async fn run(options: Options) -> Result<Outcome, InputError> {
+    let clock = Clock::new();
+    let loaded = load_jobs(&options.files, &clock)?;
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: options.cache_dir.clone(),
+        ..RuntimeConfig::default()
+    })?;
+
+    // Every image is compiled before anything starts: a bad module is invalid input.
+    let mut base_dirs: HashMap<String, PathBuf> = HashMap::new();
+    for l in &loaded {
+        let spec = l.job.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+        for c in spec.into_iter().flat_map(|s| {
+            s.containers
+                .iter()
+                .chain(s.init_containers.iter().flatten())
+        }) {
+            let image_error = |message: String| InputError::Image {
+                job: crate::api::job::key(&l.job),
+                container: c.name.clone(),
+                message,
+            };
+            let image = parse_image_ref(c.image.as_deref().unwrap_or(""), &l.base_dir)
+                .map_err(image_error)?;
+            runtime
+                .prepare(&image)
+                .await
+                .map_err(|e| image_error(e.to_string()))?;
+        }
+        base_dirs.insert(
+            l.job.metadata.uid.clone().unwrap_or_default(),
+            l.base_dir.clone(),
+        );
+    }
+
+    let volumes = tempfile::Builder::new()
+        .prefix("wasmjob-run-")
+        .tempdir()
+        .map_err(|e| {
+            InputError::Runtime(runtime::Error::Engine(format!("temporary directory: {e}")))
+        })?;
+    let (log_tx, log_rx) = mpsc::unbounded_channel();
+    let logs = Arc::new(LogStore::new(
+        DEFAULT_LOG_CAP,
+        options.logs.then_some(log_tx),
+    ));
+    let store = Arc::new(Store::new());
+    let resolve: ImageResolver = Arc::new(move |pod: &Pod, image: &str| {
+        let owner = pod
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true))
+            .map(|o| o.uid.clone())
+            .unwrap_or_default();
+        let base = base_dirs
+            .get(&owner)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."));
+        parse_image_ref(image, &base)
+    });
+    let kubelet = Kubelet::new(
+        store.clone(),
+        runtime,
+        logs,
+        KubeletConfig {
+            backoff_base: options.container_backoff_base,
+            backoff_max: options.container_backoff_max,
+            volumes_dir: volumes.path().to_path_buf(),
+            default_memory_limit: options.default_memory_limit,
+        },
+        resolve,
+        clock,
+    );
+
+    let order: Vec<String> = loaded
+        .iter()
+        .map(|l| crate::api::job::key(&l.job))
+        .collect();
+    for l in loaded {
+        store
+            .create_job(l.job)
+            .map_err(|e| InputError::Duplicate(e.to_string()))?;
+    }
+
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let printer = options
+        .progress
+        .then(|| tokio::spawn(progress(store.clone(), clock, seen.clone())));
+    let (logs_done, logs_done_rx) = tokio::sync::oneshot::channel();
+    let log_printer = tokio::spawn(print_logs(log_rx, logs_done_rx));
+    controller::run_until_finished(
+        store.clone(),
+        kubelet.clone(),
+        Settings {
+            backoff: options.pod_backoff,
+        },
+        clock,
+    )
+    .await;
+    let _ = logs_done.send(());
+    let _ = log_printer.await;
+    if let Some(p) = printer {
+        p.abort();
+        print_progress(&store, clock, &mut seen.lock().expect("poisoned"));
+    }
+    drop(kubelet);
+
+    let jobs: Vec<Job> = order.iter().filter_map(|k| store.job(k)).collect();
+    let exit_code = if jobs.iter().all(is_complete) { 0 } else { 1 };
+    let rendered = render(&jobs, options.format);
+    Ok(Outcome {
+        jobs,
+        rendered,
+        exit_code,
+    })
+}
+
+/// Renders Jobs as kubectl does: one object, or a `v1` `List` of several.
+pub fn render(jobs: &[Job], format: Format) -> String {
+    let value = if jobs.len() == 1 {
+        serde_json::to_value(&jobs[0])
+    } else {
+        serde_json::to_value(serde_json::json!({
+            "apiVersion": "v1",
+            "items": jobs,
+            "kind": "List",
+            "metadata": {"resourceVersion": ""},
+        }))
+    }
+    .unwrap_or_default();
+    match format {
+        Format::Json => serde_json::to_string_pretty(&value).unwrap_or_default() + "\n",
+        Format::Yaml => serde_yaml::to_string(&value).unwrap_or_default(),
+    }
+}
+
+/// What the progress printer last reported.
+#[derive(Default)]
+struct Seen {
+    jobs: BTreeMap<String, String>,
+    pods: BTreeMap<String, (String, i32, usize)>,
+}
+
+async fn progress(store: Arc<Store>, clock: Clock, seen: Arc<Mutex<Seen>>) {
+    let mut changes = store.subscribe();
+    loop {
+        changes.borrow_and_update();
+        print_progress(&store, clock, &mut seen.lock().expect("poisoned"));
+        // Coalesce bursts of writes into one report.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+fn print_progress(store: &Store, clock: Clock, seen: &mut Seen) {
+    let mut err = std::io::stderr().lock();
+    let now = clock.now();
+    let pods = store.pods();
+    let present: std::collections::HashSet<&str> = pods
+        .iter()
+        .filter_map(|p| p.metadata.name.as_deref())
+        .collect();
+    seen.pods.retain(|name, _| {
+        let kept = present.contains(name.as_str());
+        if !kept {
+            let _ = writeln!(err, "pod/{name}: deleted");
+        }
+        kept
+    });
+    for pod in pods {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        for line in pod_lines(&pod, seen.pods.get(&name)) {
+            let _ = writeln!(err, "pod/{name}: {line}");
+        }
+        let terminated = terminated_count(&pod);
+        seen.pods.insert(
+            name,
+            (
+                podutil::phase(&pod).to_string(),
+                podutil::restart_count(&pod),
+                terminated,
+            ),
+        );
+    }
+    for job in store.jobs() {
+        let name = job.metadata.name.clone().unwrap_or_default();
+        let line = job_line(&job, now);
+        if seen.jobs.get(&name) != Some(&line) {
+            let _ = writeln!(err, "job/{name}: {line}");
+            seen.jobs.insert(name, line);
+        }
+    }
+}
+
+fn terminated_count(pod: &Pod) -> usize {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .map_or(0, |cs| {
+            cs.iter()
+                .map(|c| {
+                    c.restart_count as usize
+                        + usize::from(c.state.as_ref().is_some_and(|s| s.terminated.is_some()))
+                })
+                .sum()
+        })
+}
+
+/// Lines about what changed on a pod since it was last seen.
+fn pod_lines(pod: &Pod, before: Option<&(String, i32, usize)>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let phase = podutil::phase(pod);
+    let restarts = podutil::restart_count(pod);
+    if before.is_none() {
+        lines.push("created".to_string());
+    }
+    let (old_phase, old_restarts, old_terminated) =
+        before.cloned().unwrap_or_else(|| ("Pending".into(), 0, 0));
+    let statuses = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.clone())
+        .unwrap_or_default();
+    if terminated_count(pod) > old_terminated {
+        for c in &statuses {
+            let t = c
+                .state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .or_else(|| c.last_state.as_ref().and_then(|s| s.terminated.as_ref()));
+            if let Some(t) = t {
+                let reason = t.reason.as_deref().unwrap_or("Error");
+                let mut line = match (reason, t.exit_code) {
+                    ("Completed", _) => format!("container {} completed", c.name),
+                    ("OOMKilled", code) => {
+                        format!("container {} OOMKilled (exit code {code})", c.name)
+                    }
+                    (r, code) => format!("container {} failed with exit code {code} ({r})", c.name),
+                };
+                if let Some(m) = t.message.as_deref().filter(|m| !m.is_empty()) {
+                    let first = m.lines().next().unwrap_or(m);
+                    line.push_str(&format!(": {first}"));
+                }
+                lines.push(line);
+            }
+        }
+    }
+    if restarts > old_restarts {
+        lines.push(format!("restarted (restarts: {restarts})"));
+    }
+    if phase != old_phase && podutil::is_terminal(pod) {
+        let mut l = phase.to_string();
+        if let Some(r) = pod.status.as_ref().and_then(|s| s.reason.as_deref()) {
+            l.push_str(&format!(" ({r})"));
+        }
+        lines.push(l);
+    }
+    lines
+}
+
+/// `Running 3/10 active=3 failed=0 12s`, in the spirit of `kubectl get jobs`.
+fn job_line(job: &Job, now: jiff::Timestamp) -> String {
+    let spec = job.spec.clone().unwrap_or_default();
+    let st = job.status.clone().unwrap_or_default();
+    let state = if is_complete(job) {
+        "Complete"
+    } else if is_failed(job) {
+        "Failed"
+    } else if spec.suspend == Some(true) {
+        "Suspended"
+    } else {
+        "Running"
+    };
+    let completions = spec.completions.map_or_else(
+        || format!("{}/1 of 1", st.succeeded.unwrap_or(0)),
+        |c| format!("{}/{c}", st.succeeded.unwrap_or(0)),
+    );
+    let completions = completions.replace("/1 of 1", "/1");
+    let mut line = format!(
+        "{state} {completions} active={} failed={}",
+        st.active.unwrap_or(0),
+        st.failed.unwrap_or(0)
+    );
+    if let Some(start) = &st.start_time {
+        let end = st.completion_time.as_ref().map_or(now, |t| t.0);
+        let secs = end.duration_since(start.0).as_secs();
+        if is_finished(job) {
+            line.push_str(&format!(" duration={secs}s"));
+        }
+    }
+    if let Some(c) = st
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| (c.type_ == "Failed" || c.type_ == "FailureTarget") && c.status == "True")
+    {
+        line.push_str(&format!(
+            " reason={} message={:?}",
+            c.reason.as_deref().unwrap_or(""),
+            c.message.as_deref().unwrap_or("")
+        ));
+    }
+    line
+}
+
+/// Streams container output to stderr, one prefixed line at a time per pod.
+/// Stops when `done` fires, after draining what was sent and flushing unterminated lines.
+async fn print_logs(
+    mut rx: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    mut done: tokio::sync::oneshot::Receiver<()>,
+) {
+    let mut partial: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut finishing = false;
+    loop {
+        let next = if finishing {
+            rx.try_recv().ok()
+        } else {
+            tokio::select! {
+                m = rx.recv() => m,
+                _ = &mut done => { finishing = true; continue; }
+            }
+        };
+        let Some((pod, bytes)) = next else { break };
+        let buf = partial.entry(pod.clone()).or_default();
+        buf.extend_from_slice(&bytes);
+        let mut err = std::io::stderr().lock();
+        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=pos).collect();
+            let _ = write!(err, "[{pod}] {}", String::from_utf8_lossy(&line));
+        }
+    }
+    let mut err = std::io::stderr().lock();
+    for (pod, rest) in partial.into_iter().filter(|(_, b)| !b.is_empty()) {
+        let _ = writeln!(err, "[{pod}] {}", String::from_utf8_lossy(&rest));
+    }
+}

@@ -1,0 +1,316 @@
+//! Image references and the compiled-module cache.
+//!
+//! An image is a `.wasm` file, optionally pinned as `path@sha256:<hex>`. Modules are
+//! compiled once per content digest: in memory for the life of the process, and as
+//! precompiled artefacts under the cache directory so that a restart does not recompile.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+use wasmtime::component::Component;
+use wasmtime::{Engine, InstancePre, Module};
+use wasmtime_wasi::p2::bindings::CommandPre;
+
+use super::Error;
+use super::engine::Shared;
+use super::wasi::{P1State, P2State};
+
+/// A resolved image: the module file and an optional pinned digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRef {
+    /// The `.wasm` (or `.wat`) file.
+    pub path: PathBuf,
+    /// Lowercase hex sha256 the file must have, from an `@sha256:` suffix.
+    pub digest: Option<String>,
+}
+
+/// Splits `name@sha256:<hex>` and resolves `name` against `base`.
+///
+/// ```
+/// use std::path::Path;
+/// let pin = format!("pi.wasm@sha256:{}", "AB".repeat(32));
+/// let r = wasmjob::runtime::parse_image_ref(&pin, Path::new("/jobs")).unwrap();
+/// assert_eq!(r.path, Path::new("/jobs/pi.wasm"));
+/// assert_eq!(r.digest, Some("ab".repeat(32)));
+/// ```
+pub fn parse_image_ref(image: &str, base: &Path) -> Result<ImageRef, String> {
+    let (name, digest) = match image.split_once('@') {
+        Some((name, pin)) => {
+            let hex = pin
+                .strip_prefix("sha256:")
+                .ok_or_else(|| format!("unsupported digest {pin:?}: only sha256 is supported"))?;
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "invalid digest {pin:?}: sha256 takes 64 hexadecimal characters"
+                ));
+            }
+            (name, Some(hex.to_ascii_lowercase()))
+        }
+        None => (image, None),
+    };
+    if name.is_empty() {
+        return Err("image name is empty".into());
+    }
+    Ok(ImageRef {
+        path: base.join(name),
+        digest,
+    })
+}
+
+/// A module ready to instantiate, of either kind.
+#[derive(Clone)]
+pub(super) enum Compiled {
+    /// A WASI preview1 core module.
+    Core(InstancePre<P1State>),
+    /// A WASI preview2 command component.
+    Component(CommandPre<P2State>),
+}
+
+type FileKey = (PathBuf, u64, Option<SystemTime>);
+
+pub(super) struct ModuleCache {
+    dir: Option<PathBuf>,
+    engine_tag: String,
+    /// File identity → content digest, so an unchanged file is not hashed on every start.
+    digests: Mutex<HashMap<FileKey, String>>,
+    /// Content digest → compiled module; the cell makes concurrent starts compile once.
+    compiled: Mutex<HashMap<String, Arc<OnceCell<Compiled>>>>,
+}
+
+impl ModuleCache {
+    pub fn new(dir: Option<PathBuf>, engine: &Engine) -> Self {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut h);
+        ModuleCache {
+            dir,
+            engine_tag: format!("{:016x}", h.finish()),
+            digests: Mutex::new(HashMap::new()),
+            compiled: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn artefact_path(&self, digest: &str) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|d| d.join(format!("{digest}-{}.cwasm", self.engine_tag)))
+    }
+}
+
+/// Finds the compiled form of `image`, compiling it at most once per digest.
+pub(super) async fn load(shared: &Shared, image: &ImageRef) -> Result<Compiled, Error> {
+    let unreadable = |source| Error::ImageUnreadable {
+        path: image.path.clone(),
+        source,
+    };
+    let meta = tokio::fs::metadata(&image.path).await.map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(unreadable(std::io::Error::other("not a regular file")));
+    }
+    let key: FileKey = (image.path.clone(), meta.len(), meta.modified().ok());
+    let known = shared
+        .modules
+        .digests
+        .lock()
+        .expect("poisoned")
+        .get(&key)
+        .cloned();
+    let (digest, mut bytes) = match known {
+        Some(d) => (d, None),
+        None => {
+            let bytes = tokio::fs::read(&image.path).await.map_err(unreadable)?;
+            let d = hex::encode(Sha256::digest(&bytes));
+            shared
+                .modules
+                .digests
+                .lock()
+                .expect("poisoned")
+                .insert(key, d.clone());
+            (d, Some(bytes))
+        }
+    };
+    if let Some(expected) = &image.digest
+        && *expected != digest
+    {
+        return Err(Error::DigestMismatch {
+            path: image.path.clone(),
+            expected: expected.clone(),
+            actual: digest,
+        });
+    }
+    let cell = shared
+        .modules
+        .compiled
+        .lock()
+        .expect("poisoned")
+        .entry(digest.clone())
+        .or_default()
+        .clone();
+    let compiled = cell
+        .get_or_try_init(|| async {
+            let bytes = match bytes.take() {
+                Some(b) => b,
+                None => tokio::fs::read(&image.path).await.map_err(unreadable)?,
+            };
+            compile(shared, &image.path, &digest, bytes).await
+        })
+        .await?;
+    Ok(compiled.clone())
+}
+
+async fn compile(
+    shared: &Shared,
+    path: &Path,
+    digest: &str,
+    bytes: Vec<u8>,
+) -> Result<Compiled, Error> {
+    let invalid = |e: wasmtime::Error| Error::InvalidModule {
+        path: path.to_path_buf(),
+        message: format!("{e:#}"),
+    };
+    let engine = shared.engine.clone();
+    let artefact = shared.modules.artefact_path(digest);
+    let component = is_component(&bytes);
+    let loaded = tokio::task::spawn_blocking(move || -> Result<Loaded, wasmtime::Error> {
+        if let Some(cached) = artefact
+            .as_deref()
+            .and_then(|p| load_artefact(&engine, p, component))
+        {
+            return Ok(cached);
+        }
+        let loaded = if component {
+            Loaded::Component(Component::new(&engine, &bytes)?)
+        } else {
+            Loaded::Core(Module::new(&engine, &bytes)?)
+        };
+        if let Some(p) = artefact.as_deref() {
+            store_artefact(&loaded, p);
+        }
+        Ok(loaded)
+    })
+    .await
+    .map_err(|e| Error::InvalidModule {
+        path: path.to_path_buf(),
+        message: format!("compilation did not finish: {e}"),
+    })?
+    .map_err(invalid)?;
+
+    let instantiate = |e: wasmtime::Error| Error::Instantiate {
+        path: path.to_path_buf(),
+        message: format!("{e:#}"),
+    };
+    Ok(match loaded {
+        Loaded::Core(module) => Compiled::Core(
+            shared
+                .p1_linker
+                .instantiate_pre(&module)
+                .map_err(instantiate)?,
+        ),
+        Loaded::Component(component) => {
+            let pre = shared
+                .p2_linker
+                .instantiate_pre(&component)
+                .map_err(instantiate)?;
+            Compiled::Component(CommandPre::new(pre).map_err(instantiate)?)
+        }
+    })
+}
+
+enum Loaded {
+    Core(Module),
+    Component(Component),
+}
+
+/// Tells a component from a core module by the binary header's version/layer field, or by
+/// the leading form of the text format.
+fn is_component(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"\0asm") {
+        return bytes.get(6..8) == Some(&[1, 0]);
+    }
+    String::from_utf8_lossy(&bytes[..bytes.len().min(4096)])
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with(";;"))
+        .is_some_and(|l| l.starts_with("(component"))
+}
+
+fn load_artefact(engine: &Engine, path: &Path, component: bool) -> Option<Loaded> {
+    // Read into memory rather than `deserialize_file`, which maps the file: a mapped
+    // artefact truncated or rewritten in place by anyone would crash the process (SIGBUS).
+    let bytes = std::fs::read(path).ok()?;
+    // SAFETY: deserialising runs no guest code, but wasmtime trusts the artefact's machine
+    // code. The files live in our own cache directory, are written only by `store_artefact`
+    // below from modules this engine compiled, are named by content digest and engine
+    // compatibility hash, and are renamed into place atomically; wasmtime still checks the
+    // header and the engine settings and returns an error for anything else.
+    #[allow(unsafe_code)]
+    let loaded = unsafe {
+        if component {
+            Component::deserialize(engine, &bytes).map(Loaded::Component)
+        } else {
+            Module::deserialize(engine, &bytes).map(Loaded::Core)
+        }
+    };
+    match loaded {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "discarding unusable precompiled module");
+            let _ = std::fs::remove_file(path);
+            None
+        }
+    }
+}
+
+fn store_artefact(loaded: &Loaded, path: &Path) {
+    let bytes = match loaded {
+        Loaded::Core(m) => m.serialize(),
+        Loaded::Component(c) => c.serialize(),
+    };
+    let result = bytes.map_err(std::io::Error::other).and_then(|bytes| {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, path)
+    });
+    if let Err(e) = result {
+        tracing::warn!(path = %path.display(), error = %e, "could not cache the precompiled module");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_without_pin_resolves_against_the_base_directory() {
+        let r = parse_image_ref("guests/pi.wasm", Path::new("/m")).unwrap();
+        assert_eq!(r.path, PathBuf::from("/m/guests/pi.wasm"));
+        assert_eq!(r.digest, None);
+    }
+
+    #[test]
+    fn image_pins_must_be_sha256_with_64_hex_digits() {
+        assert!(parse_image_ref("a.wasm@md5:00", Path::new("/")).is_err());
+        assert!(parse_image_ref("a.wasm@sha256:00", Path::new("/")).is_err());
+        let ok = format!("a.wasm@sha256:{}", "A".repeat(64));
+        assert_eq!(
+            parse_image_ref(&ok, Path::new("/")).unwrap().digest,
+            Some("a".repeat(64))
+        );
+        assert!(parse_image_ref("@sha256:00", Path::new("/")).is_err());
+    }
+
+    #[test]
+    fn components_are_told_from_core_modules() {
+        assert!(!is_component(b"\0asm\x01\0\0\0"));
+        assert!(is_component(b"\0asm\x0d\0\x01\0"));
+        assert!(is_component(b";; a test\n(component)"));
+        assert!(!is_component(b"(module)"));
+    }
+}

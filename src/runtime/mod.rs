@@ -1,0 +1,156 @@
+//! The wasm container runtime: the only module that imports wasmtime.
+//!
+//! The rest of the crate sees [`ContainerSpec`] in, [`ContainerExit`] out. A guest's exit,
+//! trap, memory-limit kill or CPU throttling is data ([`ContainerExit`]); `Err(Error)` is kept
+//! for host failures (a missing or corrupt module, a volume that cannot be opened), which the
+//! kubelet turns into Kubernetes reasons on the Pod.
+//!
+//! Killing a container (deadline, deletion) is done by dropping the future returned by
+//! [`Runtime::run`]: every guest yields to tokio at least once per epoch tick, so a drop takes
+//! effect within one tick even for a guest in an infinite loop.
+
+mod engine;
+mod exit;
+mod image;
+mod limits;
+mod wasi;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use engine::{EngineInfo, RuntimeConfig};
+pub use exit::{ContainerExit, ExitReason, TRAP_EXIT_CODE};
+pub use image::{ImageRef, parse_image_ref};
+
+/// Where a guest's stdout and stderr go. The kubelet's container log implements it; the
+/// runtime never interprets guest output.
+pub trait OutputSink: Send + Sync + 'static {
+    /// Appends bytes the guest wrote. Must not block for long: it runs on the guest's thread.
+    fn write(&self, bytes: &[u8]);
+}
+
+/// One directory made visible to the guest (a Pod volume mounted into the container).
+#[derive(Clone, Debug)]
+pub struct Mount {
+    /// Host directory backing the volume.
+    pub host_path: PathBuf,
+    /// Absolute path at which the guest sees it.
+    pub guest_path: String,
+    /// `volumeMounts[].readOnly` (or a read-only volume source).
+    pub read_only: bool,
+}
+
+/// Everything needed to run one container once. Built by the kubelet from the Pod.
+#[derive(Clone)]
+pub struct ContainerSpec {
+    /// The module to run, already resolved to a file.
+    pub image: ImageRef,
+    /// argv, argv\[0\] included.
+    pub args: Vec<String>,
+    /// Environment, in order; later duplicates win as in Kubernetes.
+    pub env: Vec<(String, String)>,
+    /// Preopened directories; nothing else of the host file system is reachable.
+    pub mounts: Vec<Mount>,
+    /// `workingDir`, which must lie inside one of the mounts to be usable by the guest.
+    pub working_dir: Option<String>,
+    /// Upper bound of the guest's linear memories (and tables), in bytes.
+    pub memory_limit_bytes: u64,
+    /// `resources.limits.cpu` in millicores; `None` means unthrottled (one core at most,
+    /// since a wasm instance is single-threaded).
+    pub cpu_millis: Option<u64>,
+    /// Receives the guest's stdout and stderr, interleaved like a container log.
+    pub output: Arc<dyn OutputSink>,
+}
+
+/// Host failures: the guest did not get to run. Messages name the image or path.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The image reference names no readable file.
+    #[error("failed to read image {path}: {source}")]
+    ImageUnreadable {
+        /// The resolved file.
+        path: PathBuf,
+        /// Why it could not be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file's digest differs from the `@sha256:` pin.
+    #[error("image {path} has digest sha256:{actual}, but sha256:{expected} was requested")]
+    DigestMismatch {
+        /// The resolved file.
+        path: PathBuf,
+        /// The pinned digest.
+        expected: String,
+        /// The digest of the file on disk.
+        actual: String,
+    },
+    /// The file is not a valid WebAssembly module or component.
+    #[error("image {path} is not a valid WebAssembly module: {message}")]
+    InvalidModule {
+        /// The resolved file.
+        path: PathBuf,
+        /// wasmtime's explanation.
+        message: String,
+    },
+    /// The module imports something we do not provide (sockets, other WASI versions...).
+    #[error("image {path} cannot be instantiated: {message}")]
+    Instantiate {
+        /// The resolved file.
+        path: PathBuf,
+        /// wasmtime's explanation.
+        message: String,
+    },
+    /// A volume directory could not be opened.
+    #[error("failed to mount {host} at {guest}: {message}")]
+    Mount {
+        /// Host directory.
+        host: PathBuf,
+        /// Guest path.
+        guest: String,
+        /// Why.
+        message: String,
+    },
+    /// The engine could not be created.
+    #[error("failed to create the wasm engine: {0}")]
+    Engine(String),
+}
+
+/// The shared wasm runtime: one engine, one compiled-module cache, one epoch ticker.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<engine::Shared>,
+}
+
+impl Runtime {
+    /// Creates the engine (pooling allocator when the address space allows it) and starts
+    /// the epoch ticker thread.
+    pub fn new(config: RuntimeConfig) -> Result<Self, Error> {
+        Ok(Runtime {
+            inner: Arc::new(engine::Shared::new(config)?),
+        })
+    }
+
+    /// Facts about the engine, for logs and benchmarks.
+    pub fn info(&self) -> EngineInfo {
+        self.inner.info()
+    }
+
+    /// Compiles (or loads from cache) the module without running it, so that invalid input
+    /// is reported before anything starts.
+    pub async fn prepare(&self, image: &ImageRef) -> Result<(), Error> {
+        image::load(&self.inner, image).await.map(|_| ())
+    }
+
+    /// Runs one container to its end. Dropping the future kills the guest.
+    pub async fn run(&self, spec: ContainerSpec) -> Result<ContainerExit, Error> {
+        let compiled = image::load(&self.inner, &spec.image).await?;
+        let _slot = self
+            .inner
+            .slots
+            .acquire()
+            .await
+            .expect("the slot semaphore is never closed");
+        wasi::run(&self.inner, &compiled, spec).await
+    }
+}

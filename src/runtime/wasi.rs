@@ -1,0 +1,247 @@
+//! One container run: the WASI context built from a [`ContainerSpec`], the store with its
+//! limits and epoch policy, and the call of `_start` (core modules) or `wasi:cli/run`
+//! (components).
+
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+use wasmtime_wasi::{FsPerms, ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::engine::Shared;
+use super::exit::{ContainerExit, classify};
+use super::image::Compiled;
+use super::limits::{MemoryLimiter, throttle_pause};
+use super::{ContainerSpec, Error, OutputSink};
+
+/// Store data for a WASI preview1 core module.
+pub(crate) struct P1State {
+    pub wasi: WasiP1Ctx,
+    limiter: MemoryLimiter,
+}
+
+/// Store data for a WASI preview2 component.
+pub(crate) struct P2State {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+}
+
+impl WasiView for P2State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+pub(super) async fn run(
+    shared: &Shared,
+    compiled: &Compiled,
+    spec: ContainerSpec,
+) -> Result<ContainerExit, Error> {
+    let mut builder = wasi_builder(&spec)?;
+    let limiter = MemoryLimiter::new(spec.memory_limit_bytes);
+    let path = spec.image.path.clone();
+    let instantiate_error = |e: wasmtime::Error| Error::Instantiate {
+        path: path.clone(),
+        message: format!("{e:#}"),
+    };
+    match compiled {
+        Compiled::Core(pre) => {
+            let state = P1State {
+                wasi: builder.build_p1(),
+                limiter,
+            };
+            let mut store = Store::new(&shared.engine, state);
+            store.limiter(|s| &mut s.limiter);
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(epoch_policy(spec.cpu_millis));
+            let instance = match pre.instantiate_async(&mut store).await {
+                Ok(i) => i,
+                // An initial memory above the limit is refused at instantiation: that is
+                // the guest's memory demand, not a host failure.
+                Err(e) if store.data().limiter.denied => return Ok(classify(Err(e), true)),
+                Err(e) => return Err(instantiate_error(e)),
+            };
+            let start = instance
+                .get_typed_func::<(), ()>(&mut store, "_start")
+                .map_err(instantiate_error)?;
+            let result = start.call_async(&mut store, ()).await;
+            Ok(classify(result, store.data().limiter.denied))
+        }
+        Compiled::Component(pre) => {
+            let state = P2State {
+                ctx: builder.build(),
+                table: ResourceTable::new(),
+                limiter,
+            };
+            let mut store = Store::new(&shared.engine, state);
+            store.limiter(|s| &mut s.limiter);
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(epoch_policy(spec.cpu_millis));
+            let command = match pre.instantiate_async(&mut store).await {
+                Ok(c) => c,
+                Err(e) if store.data().limiter.denied => return Ok(classify(Err(e), true)),
+                Err(e) => return Err(instantiate_error(e)),
+            };
+            let result = match command.wasi_cli_run().call_run(&mut store).await {
+                Ok(Ok(())) => Ok(()),
+                // `wasi:cli/run` returning `err` is how a component says "exit 1".
+                Ok(Err(())) => Err(wasmtime::Error::new(wasmtime_wasi::I32Exit(1))),
+                Err(e) => Err(e),
+            };
+            Ok(classify(result, store.data().limiter.denied))
+        }
+    }
+}
+
+type DeadlineCallback<T> = Box<
+    dyn FnMut(wasmtime::StoreContextMut<'_, T>) -> wasmtime::Result<UpdateDeadline> + Send + Sync,
+>;
+
+/// The epoch policy: yield to tokio on every tick so that other pods run, and under a CPU
+/// limit, stay off the CPU long enough to honour the quota.
+fn epoch_policy<T>(cpu_millis: Option<u64>) -> DeadlineCallback<T> {
+    // Real elapsed time, not tokio's (which tests may pause): this measures how long the
+    // guest actually held a CPU since it last resumed.
+    let resumed = Arc::new(Mutex::new(Instant::now()));
+    Box::new(move |_| {
+        let ran = resumed.lock().expect("poisoned").elapsed();
+        let pause = throttle_pause(ran, cpu_millis);
+        if pause.is_zero() {
+            *resumed.lock().expect("poisoned") = Instant::now();
+            return Ok(UpdateDeadline::Yield(1));
+        }
+        let resumed = resumed.clone();
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(async move {
+                tokio::time::sleep(pause).await;
+                *resumed.lock().expect("poisoned") = Instant::now();
+            }),
+        ))
+    })
+}
+
+fn wasi_builder(spec: &ContainerSpec) -> Result<WasiCtxBuilder, Error> {
+    let mut b = WasiCtxBuilder::new();
+    b.args(&spec.args);
+    b.envs(&spec.env);
+    let out = LogStream(spec.output.clone());
+    b.stdout(out.clone());
+    b.stderr(out);
+    for m in &spec.mounts {
+        let perms = if m.read_only {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
+        b.preopened_dir(&m.host_path, &m.guest_path, perms)
+            .map_err(|e| Error::Mount {
+                host: m.host_path.clone(),
+                guest: m.guest_path.clone(),
+                message: format!("{e:#}"),
+            })?;
+    }
+    // WASI has no working directory of its own; wasi-libc resolves relative paths against
+    // a preopen named ".". Offer the working directory as that, when a volume contains it.
+    if let Some(wd) = spec.working_dir.as_deref()
+        && let Some((host, read_only)) = host_dir_for(spec, wd)
+    {
+        let perms = if read_only {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
+        b.preopened_dir(&host, ".", perms)
+            .map_err(|e| Error::Mount {
+                host: host.clone(),
+                guest: wd.to_string(),
+                message: format!("{e:#}"),
+            })?;
+    }
+    Ok(b)
+}
+
+/// The host directory behind guest path `guest`, through the mount that contains it.
+fn host_dir_for(spec: &ContainerSpec, guest: &str) -> Option<(std::path::PathBuf, bool)> {
+    spec.mounts
+        .iter()
+        .filter_map(|m| {
+            let rest = Path::new(guest).strip_prefix(&m.guest_path).ok()?;
+            // Refuse `..` so the working directory cannot point outside the volume.
+            if rest
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return None;
+            }
+            Some((m.guest_path.len(), m.host_path.join(rest), m.read_only))
+        })
+        .max_by_key(|(len, _, _)| *len)
+        .map(|(_, host, ro)| (host, ro))
+}
+
+/// Adapts an [`OutputSink`] to WASI's stdout/stderr. It accepts every write, so a guest
+/// that prints more than the log keeps never sees an I/O error (the sink truncates).
+#[derive(Clone)]
+struct LogStream(Arc<dyn OutputSink>);
+
+impl IsTerminal for LogStream {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogStream {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LogStream {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for LogStream {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.0.write(&bytes);
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(1 << 20)
+    }
+}
+
+impl tokio::io::AsyncWrite for LogStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.0.write(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}

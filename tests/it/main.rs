@@ -1,0 +1,7 @@
+//! One integration-test binary (linked once): the runtime against `.wat` fixtures, the
+//! kubelet and controller in process, and `wasmjob run` as a user runs it.
+
+mod common;
+mod guest_examples;
+mod run_cli;
+mod runtime;

@@ -1,0 +1,349 @@
+//! `wasmjob run` end to end, as a user runs it: real manifests, real guests, exit codes,
+//! stdout YAML/JSON and stderr progress.
+
+use crate::common::{conditions, guests, jobs_from_yaml, wasmjob};
+
+fn write_manifest(dir: &std::path::Path, name: &str, yaml: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, yaml).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+/// A Job manifest running the exerciser from `guest-examples`, with `extra` spec lines.
+fn exerciser_job(name: &str, spec: &str, pod: &str, args: &[&str]) -> String {
+    let image = guests().join("exerciser/exerciser.wasm");
+    let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n{spec}  template:\n    spec:\n{pod}      containers:\n      - name: main\n        image: {}\n        args: [{}]\n",
+        image.display(),
+        args.join(", ")
+    )
+}
+
+#[test]
+fn invalid_manifests_exit_2_with_kubernetes_messages_and_start_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_manifest(
+        dir.path(),
+        "bad.yaml",
+        &exerciser_job(
+            "bad",
+            "  completions: -1\n",
+            "      restartPolicy: Never\n",
+            &[],
+        ),
+    );
+    let out = wasmjob(&["run", "-f", &f], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("spec.completions: Invalid value: -1: must be greater than or equal to 0"),
+        "{err}"
+    );
+    assert!(err.contains("The Job \"bad\" is invalid"), "{err}");
+    assert!(out.stdout.is_empty());
+
+    let f = write_manifest(
+        dir.path(),
+        "always.yaml",
+        &exerciser_job("always", "", "      restartPolicy: Always\n", &[]),
+    );
+    let out = wasmjob(&["run", "-f", &f], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_yaml_and_missing_modules_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_manifest(
+        dir.path(),
+        "broken.yaml",
+        "apiVersion: batch/v1\nkind: [Job\n",
+    );
+    let out = wasmjob(&["run", "-f", &f], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error parsing"));
+
+    let f = write_manifest(
+        dir.path(),
+        "missing.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: m}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: c, image: nowhere.wasm}]\n",
+    );
+    let out = wasmjob(&["run", "-f", &f], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("job default/m: container c: failed to read image"),
+        "{err}"
+    );
+
+    let out = wasmjob(&["run", "-f", "/no/such/file.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn a_job_with_completions_10_and_parallelism_3_succeeds_exactly_10_times() {
+    let dir = guests().join("exerciser");
+    let out = wasmjob(&["run", "-f", "job.yaml"], &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jobs = jobs_from_yaml(&out.stdout);
+    assert_eq!(jobs[0]["status"]["succeeded"], 10);
+    assert_eq!(jobs[0]["status"]["failed"], serde_json::Value::Null);
+    assert_eq!(
+        conditions(&jobs[0]),
+        [
+            (
+                "SuccessCriteriaMet".to_string(),
+                "CompletionsReached".to_string()
+            ),
+            ("Complete".to_string(), "CompletionsReached".to_string())
+        ]
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches(": created").count(), 10, "{err}");
+}
+
+#[test]
+fn backoff_limit_2_fails_after_three_pods() {
+    let dir = guests().join("exerciser");
+    let out = wasmjob(
+        &["run", "-f", "failing.yaml", "--pod-backoff-base", "50ms"],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let jobs = jobs_from_yaml(&out.stdout);
+    assert_eq!(jobs[0]["status"]["failed"], 3);
+    assert_eq!(
+        conditions(&jobs[0]),
+        [
+            (
+                "FailureTarget".to_string(),
+                "BackoffLimitExceeded".to_string()
+            ),
+            ("Failed".to_string(), "BackoffLimitExceeded".to_string())
+        ]
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("failed with exit code 1").count(), 3, "{err}");
+}
+
+#[test]
+fn a_memory_bomb_under_32mi_is_oom_killed_137() {
+    let dir = guests().join("exerciser");
+    let out = wasmjob(&["run", "-f", "oom.yaml"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("OOMKilled (exit code 137)"), "{err}");
+}
+
+#[test]
+fn a_busy_loop_under_active_deadline_2s_fails_with_deadline_exceeded_promptly() {
+    let dir = guests().join("exerciser");
+    let out = wasmjob(&["run", "-f", "deadline.yaml", "-o", "json"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conds = conditions(&job);
+    assert_eq!(
+        conds[1],
+        ("Failed".to_string(), "DeadlineExceeded".to_string())
+    );
+    let start = job["status"]["startTime"]
+        .as_str()
+        .unwrap()
+        .parse::<jiff::Timestamp>()
+        .unwrap();
+    let failed = job["status"]["conditions"][1]["lastTransitionTime"]
+        .as_str()
+        .unwrap()
+        .parse::<jiff::Timestamp>()
+        .unwrap();
+    // Whole-second timestamps: a 2 s deadline enforced within a second shows as ≤ 3 s.
+    assert!(
+        failed.duration_since(start).as_secs() <= 3,
+        "{start} → {failed}"
+    );
+    assert_eq!(job["status"]["failed"], 1);
+}
+
+#[test]
+fn on_failure_restarts_the_container_in_place_until_it_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_manifest(
+        dir.path(),
+        "retry.yaml",
+        &exerciser_job(
+            "retry",
+            "",
+            "      restartPolicy: OnFailure\n      volumes: [{name: scratch, emptyDir: {}}]\n",
+            &["fail-until=/scratch/count:3", "print=done"],
+        )
+        .replace(
+            "        args:",
+            "        volumeMounts: [{name: scratch, mountPath: /scratch}]\n        args:",
+        ),
+    );
+    let out = wasmjob(
+        &[
+            "run",
+            "-f",
+            &f,
+            "--container-backoff-base",
+            "50ms",
+            "--logs",
+        ],
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("restarted (restarts: 2)"), "{err}");
+    assert!(err.contains("] done"), "{err}");
+    let jobs = jobs_from_yaml(&out.stdout);
+    assert_eq!(jobs[0]["status"]["succeeded"], 1);
+}
+
+#[test]
+fn indexed_jobs_give_each_pod_its_completion_index() {
+    let dir = guests().join("exerciser");
+    let out = wasmjob(&["run", "-f", "indexed.yaml", "--logs"], &dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for i in 0..5 {
+        assert!(err.contains(&format!("JOB_COMPLETION_INDEX={i}")), "{err}");
+        assert!(
+            err.contains(&format!("pod/exerciser-indexed-{i}-")),
+            "{err}"
+        );
+    }
+    let jobs = jobs_from_yaml(&out.stdout);
+    assert_eq!(jobs[0]["status"]["completedIndexes"], "0-4");
+    assert_eq!(jobs[0]["status"]["succeeded"], 5);
+}
+
+#[test]
+fn manifests_can_come_from_stdin_and_hold_several_jobs() {
+    use std::io::Write;
+    let image = guests().join("exerciser/exerciser.wasm");
+    let text = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: one}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: c, image: {0}}}]\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {{name: two}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: c, image: {0}, args: [exit=4]}}]\n      \n",
+        image.display()
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasmjob"))
+        .args([
+            "run",
+            "-f",
+            "-",
+            "--pod-backoff-base",
+            "10ms",
+            "--pod-backoff-max",
+            "20ms",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "one of the two Jobs fails");
+    let jobs = jobs_from_yaml(&out.stdout);
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0]["metadata"]["name"], "one");
+    assert_eq!(jobs[0]["status"]["succeeded"], 1);
+    assert_eq!(
+        jobs[1]["status"]["failed"], 7,
+        "backoffLimit 6 allows 7 pods"
+    );
+}
+
+#[test]
+fn huge_output_is_capped_with_a_marker_and_does_not_fail_the_guest() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_manifest(
+        dir.path(),
+        "chatty.yaml",
+        &exerciser_job(
+            "chatty",
+            "",
+            "      restartPolicy: Never\n",
+            &["print-bytes=12000000"],
+        ),
+    );
+    let out = wasmjob(&["run", "-f", &f, "--logs"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(err.contains("[wasmjob: log truncated at 10485760 bytes]"));
+}
+
+#[test]
+fn host_path_volumes_and_working_dir_are_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("in.txt"), "input").unwrap();
+    let f = write_manifest(
+        dir.path(),
+        "vol.yaml",
+        &exerciser_job(
+            "vol",
+            "",
+            &format!(
+                "      restartPolicy: Never\n      volumes: [{{name: data, hostPath: {{path: {}}}}}]\n",
+                data.display()
+            ),
+            &["read=/data/in.txt", "write=out.txt:relative"],
+        )
+        .replace(
+            "        args:",
+            "        workingDir: /data\n        volumeMounts: [{name: data, mountPath: /data}]\n        args:",
+        ),
+    );
+    let out = wasmjob(&["run", "-f", &f, "--logs"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("] input"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(data.join("out.txt")).unwrap(),
+        "relative"
+    );
+}
+
+#[test]
+fn a_suspended_job_is_reported_suspended_instead_of_waiting_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_manifest(
+        dir.path(),
+        "paused.yaml",
+        &exerciser_job(
+            "paused",
+            "  suspend: true\n",
+            "      restartPolicy: Never\n",
+            &[],
+        ),
+    );
+    let out = wasmjob(&["run", "-f", &f], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let jobs = jobs_from_yaml(&out.stdout);
+    assert_eq!(
+        conditions(&jobs[0]),
+        [("Suspended".to_string(), "JobSuspended".to_string())]
+    );
+    assert_eq!(jobs[0]["status"]["startTime"], serde_json::Value::Null);
+}

@@ -1,0 +1,322 @@
+//! The wasm runtime against commented `.wat` fixtures: every way a guest can end is data.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmjob::runtime::{
+    ContainerSpec, Error, ExitReason, ImageRef, Mount, Runtime, RuntimeConfig, TRAP_EXIT_CODE,
+};
+
+use crate::common::{Captured, guests, wat};
+
+fn runtime() -> Runtime {
+    Runtime::new(RuntimeConfig {
+        max_instances: 64,
+        ..RuntimeConfig::default()
+    })
+    .expect("engine")
+}
+
+fn spec(path: std::path::PathBuf, out: &Captured) -> ContainerSpec {
+    ContainerSpec {
+        image: ImageRef { path, digest: None },
+        args: vec!["guest".into()],
+        env: vec![],
+        mounts: vec![],
+        working_dir: None,
+        memory_limit_bytes: 64 << 20,
+        cpu_millis: None,
+        output: Arc::new(out.clone()),
+    }
+}
+
+#[tokio::test]
+async fn proc_exit_42_is_exit_code_42_with_reason_error() {
+    let out = Captured::default();
+    let exit = runtime().run(spec(wat("exit_42.wat"), &out)).await.unwrap();
+    assert_eq!((exit.exit_code, exit.reason), (42, ExitReason::Error));
+}
+
+#[tokio::test]
+async fn returning_from_start_is_completed_and_stdout_is_captured() {
+    let out = Captured::default();
+    let exit = runtime().run(spec(wat("hello.wat"), &out)).await.unwrap();
+    assert_eq!((exit.exit_code, exit.reason), (0, ExitReason::Completed));
+    assert_eq!(out.text(), "hello from wat\n");
+}
+
+#[tokio::test]
+async fn a_trap_is_exit_134_with_the_trap_text() {
+    let out = Captured::default();
+    let exit = runtime().run(spec(wat("trap.wat"), &out)).await.unwrap();
+    assert_eq!(
+        (exit.exit_code, exit.reason),
+        (TRAP_EXIT_CODE, ExitReason::Error)
+    );
+    let message = exit.message.unwrap();
+    assert!(
+        message.lines().next().unwrap().contains("unreachable"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_memory_bomb_is_oom_killed_with_137() {
+    let out = Captured::default();
+    let mut s = spec(wat("grow_forever.wat"), &out);
+    s.memory_limit_bytes = 32 << 20;
+    let exit = runtime().run(s).await.unwrap();
+    assert_eq!((exit.exit_code, exit.reason), (137, ExitReason::OomKilled));
+}
+
+#[tokio::test]
+async fn an_initial_memory_above_the_limit_is_oom_killed_not_a_host_error() {
+    let out = Captured::default();
+    let mut s = spec(wat("big_initial_memory.wat"), &out);
+    s.memory_limit_bytes = 16 << 20;
+    let exit = runtime().run(s).await.unwrap();
+    assert_eq!(exit.reason, ExitReason::OomKilled);
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_killed_by_dropping_its_future() {
+    let out = Captured::default();
+    let rt = runtime();
+    let run = rt.run(spec(wat("loop_forever.wat"), &out));
+    // The guest never calls the host; only the epoch yield lets the timeout fire.
+    let r = tokio::time::timeout(Duration::from_millis(200), run).await;
+    assert!(r.is_err(), "the loop cannot finish by itself");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_guests_do_not_starve_a_neighbour() {
+    // Four spinning guests on two worker threads: a fifth, trivial guest still completes,
+    // because every guest yields to the scheduler at each epoch tick.
+    let rt = runtime();
+    let mut spinners = Vec::new();
+    for _ in 0..4 {
+        let rt = rt.clone();
+        let out = Captured::default();
+        spinners.push(tokio::spawn(async move {
+            rt.run(spec(wat("loop_forever.wat"), &out)).await
+        }));
+    }
+    let out = Captured::default();
+    let exit = tokio::time::timeout(
+        Duration::from_secs(30),
+        rt.run(spec(wat("hello.wat"), &out)),
+    )
+    .await
+    .expect("the neighbour finishes despite the spinners")
+    .unwrap();
+    assert_eq!(exit.exit_code, 0);
+    for s in spinners {
+        s.abort();
+    }
+}
+
+#[tokio::test]
+async fn unknown_imports_are_a_host_error() {
+    let out = Captured::default();
+    let err = runtime()
+        .run(spec(wat("imports_sockets.wat"), &out))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Instantiate { .. }), "{err}");
+    assert!(err.to_string().contains("sock_open_imaginary"), "{err}");
+}
+
+#[tokio::test]
+async fn a_missing_module_and_invalid_bytes_are_host_errors() {
+    let out = Captured::default();
+    let rt = runtime();
+    let err = rt
+        .run(spec(wat("does_not_exist.wasm"), &out))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ImageUnreadable { .. }), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.wasm");
+    std::fs::write(&bad, b"\0asm\x01\0\0\0garbage").unwrap();
+    let err = rt.run(spec(bad, &out)).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidModule { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_digest_pin_must_match_the_file() {
+    let out = Captured::default();
+    let mut s = spec(wat("hello.wat"), &out);
+    s.image.digest = Some("0".repeat(64));
+    let err = runtime().run(s.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
+
+    use sha2::Digest;
+    let bytes = std::fs::read(wat("hello.wat")).unwrap();
+    s.image.digest = Some(hex::encode(sha2::Sha256::digest(&bytes)));
+    assert_eq!(runtime().run(s).await.unwrap().exit_code, 0);
+}
+
+#[tokio::test]
+async fn components_run_through_wasi_cli_run() {
+    let out = Captured::default();
+    let exit = runtime()
+        .run(spec(wat("hello_component.wat"), &out))
+        .await
+        .unwrap();
+    assert_eq!((exit.exit_code, exit.reason), (0, ExitReason::Completed));
+}
+
+#[tokio::test]
+async fn precompiled_modules_are_reused_across_runtimes() {
+    let cache = tempfile::tempdir().unwrap();
+    let config = RuntimeConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        max_instances: 8,
+        ..RuntimeConfig::default()
+    };
+    let out = Captured::default();
+    let first = Runtime::new(config.clone()).unwrap();
+    first.run(spec(wat("hello.wat"), &out)).await.unwrap();
+    let artefacts: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
+    assert_eq!(artefacts.len(), 1, "one precompiled artefact per digest");
+    let second = Runtime::new(config).unwrap();
+    let exit = second.run(spec(wat("hello.wat"), &out)).await.unwrap();
+    assert_eq!(exit.exit_code, 0);
+
+    // A corrupt artefact is discarded and the module recompiled.
+    let path = std::fs::read_dir(cache.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&path, b"corrupt").unwrap();
+    let third = Runtime::new(RuntimeConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        max_instances: 8,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    assert_eq!(
+        third
+            .run(spec(wat("hello.wat"), &out))
+            .await
+            .unwrap()
+            .exit_code,
+        0
+    );
+}
+
+fn exerciser(out: &Captured, args: &[&str]) -> ContainerSpec {
+    let dir = guests();
+    let mut s = spec(dir.join("exerciser/exerciser.wasm"), out);
+    s.args = std::iter::once("exerciser")
+        .chain(args.iter().copied())
+        .map(String::from)
+        .collect();
+    s
+}
+
+#[tokio::test]
+async fn volumes_are_the_only_host_paths_a_guest_can_reach() {
+    let vol = tempfile::tempdir().unwrap();
+    let out = Captured::default();
+    let mut s = exerciser(
+        &out,
+        &[
+            "write=/data/f.txt:hi",
+            "read=/data/f.txt",
+            "try-open=/etc/passwd",
+            "try-open=/data/../../etc/passwd",
+        ],
+    );
+    s.mounts = vec![Mount {
+        host_path: vol.path().to_path_buf(),
+        guest_path: "/data".into(),
+        read_only: false,
+    }];
+    let exit = runtime().run(s).await.unwrap();
+    assert_eq!(exit.exit_code, 0, "{}", out.text());
+    assert_eq!(
+        std::fs::read_to_string(vol.path().join("f.txt")).unwrap(),
+        "hi"
+    );
+    let text = out.text();
+    assert!(text.contains("open /etc/passwd: denied"), "{text}");
+    assert!(
+        text.contains("open /data/../../etc/passwd: denied"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn read_only_mounts_refuse_writes() {
+    let vol = tempfile::tempdir().unwrap();
+    let out = Captured::default();
+    let mut s = exerciser(&out, &["write=/data/f.txt:hi"]);
+    s.mounts = vec![Mount {
+        host_path: vol.path().to_path_buf(),
+        guest_path: "/data".into(),
+        read_only: true,
+    }];
+    let exit = runtime().run(s).await.unwrap();
+    assert_eq!(exit.exit_code, 3, "{}", out.text());
+    assert!(!vol.path().join("f.txt").exists());
+}
+
+#[tokio::test]
+async fn args_and_env_reach_the_guest() {
+    let out = Captured::default();
+    let mut s = exerciser(&out, &["args", "env=GREETING", "env=HOME"]);
+    s.env = vec![("GREETING".into(), "hello".into())];
+    let exit = runtime().run(s).await.unwrap();
+    assert_eq!(exit.exit_code, 0);
+    let text = out.text();
+    assert!(text.contains("0: exerciser\n1: args\n"), "{text}");
+    assert!(text.contains("GREETING=hello"), "{text}");
+    // Nothing of the host's environment leaks in.
+    assert!(text.contains("HOME is not set"), "{text}");
+}
+
+#[tokio::test]
+async fn a_guest_recursing_forever_traps_instead_of_crashing_the_host() {
+    let out = Captured::default();
+    let exit = runtime()
+        .run(exerciser(&out, &["stack-overflow"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (exit.exit_code, exit.reason),
+        (TRAP_EXIT_CODE, ExitReason::Error)
+    );
+}
+
+#[tokio::test]
+async fn cpu_limits_throttle_a_busy_guest() {
+    // The same computation with and without `cpu: 200m`: throttled, it must take several
+    // times longer. Only a generous lower bound on the ratio is asserted.
+    let pi = guests().join("pi/pi.wasm");
+    let rt = runtime();
+    let run = |cpu: Option<u64>| {
+        let rt = rt.clone();
+        let pi = pi.clone();
+        async move {
+            let out = Captured::default();
+            let mut s = spec(pi, &out);
+            s.args = vec!["pi".into(), "8000".into()];
+            s.cpu_millis = cpu;
+            let started = std::time::Instant::now();
+            let exit = rt.run(s).await.unwrap();
+            assert_eq!(exit.exit_code, 0);
+            started.elapsed()
+        }
+    };
+    run(None).await; // compile once
+    let free = run(None).await;
+    let throttled = run(Some(200)).await;
+    assert!(
+        throttled >= free * 2,
+        "unthrottled {free:?}, throttled at 200m {throttled:?}"
+    );
+}
