@@ -1,0 +1,809 @@
+//! The object store: Jobs, Pods, Events, Namespaces and CronJobs, with one global revision
+//! (every object's `resourceVersion`), a watch feed with a replayable history, and a
+//! persistence [`backend`].
+//!
+//! It also enforces the API server's deletion rule that controllers depend on: an object
+//! with a `deletionTimestamp` goes away once its finalizers are gone (and, for a pod, once it
+//! has stopped running).
+
+pub mod backend;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use k8s_openapi::api::batch::v1::{CronJob, Job, JobStatus};
+use k8s_openapi::api::core::v1::{Event, Namespace, ObjectReference, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{broadcast, watch};
+
+use crate::api::pod as podutil;
+pub use backend::Backend;
+
+/// Store errors; messages follow the API server's.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Create of an existing name.
+    #[error("{resource} \"{name}\" already exists")]
+    AlreadyExists {
+        /// `jobs.batch`, `pods`, ...
+        resource: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// No such object.
+    #[error("{resource} \"{name}\" not found")]
+    NotFound {
+        /// `jobs.batch`, `pods`, ...
+        resource: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// A write based on a stale resourceVersion.
+    #[error(
+        "Operation cannot be fulfilled on {resource} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+    )]
+    Conflict {
+        /// `jobs.batch`, `pods`, ...
+        resource: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// The persisted state could not be loaded.
+    #[error(transparent)]
+    Backend(#[from] backend::Error),
+}
+
+/// The kinds of object the store holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    /// batch/v1 Jobs.
+    Jobs,
+    /// v1 Pods.
+    Pods,
+    /// v1 Events.
+    Events,
+    /// v1 Namespaces.
+    Namespaces,
+    /// batch/v1 CronJobs.
+    CronJobs,
+}
+
+impl Resource {
+    /// The plural resource name.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Resource::Jobs => "jobs",
+            Resource::Pods => "pods",
+            Resource::Events => "events",
+            Resource::Namespaces => "namespaces",
+            Resource::CronJobs => "cronjobs",
+        }
+    }
+
+    /// The name used in messages (`jobs.batch`, `pods`).
+    pub fn qualified(self) -> &'static str {
+        match self {
+            Resource::Jobs => "jobs.batch",
+            Resource::Pods => "pods",
+            Resource::Events => "events",
+            Resource::Namespaces => "namespaces",
+            Resource::CronJobs => "cronjobs.batch",
+        }
+    }
+
+    fn from_plural(s: &str) -> Option<Self> {
+        [
+            Resource::Jobs,
+            Resource::Pods,
+            Resource::Events,
+            Resource::Namespaces,
+            Resource::CronJobs,
+        ]
+        .into_iter()
+        .find(|r| r.plural() == s)
+    }
+}
+
+/// A watch event type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    /// Created.
+    Added,
+    /// Changed.
+    Modified,
+    /// Removed (carries the last state).
+    Deleted,
+}
+
+impl EventType {
+    /// `ADDED`, `MODIFIED`, `DELETED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, as watchers see it.
+#[derive(Clone, Debug)]
+pub struct WatchEvent {
+    /// The revision of the change (the object's new resourceVersion).
+    pub revision: u64,
+    /// Which kind.
+    pub resource: Resource,
+    /// Namespace ("" for cluster-scoped objects).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// What happened.
+    pub type_: EventType,
+    /// The object after the change (before it, for deletes), as JSON.
+    pub object: Arc<serde_json::Value>,
+}
+
+/// The requested revision is older than the kept history (HTTP 410).
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+#[error("too old resource version: {requested} ({oldest})")]
+pub struct Expired {
+    /// What the client asked for.
+    pub requested: u64,
+    /// The oldest revision still replayable.
+    pub oldest: u64,
+}
+
+/// How many changes are kept for watches resuming from a resourceVersion.
+const HISTORY: usize = 50_000;
+/// How many Events are kept (the API server expires them after an hour).
+const MAX_EVENTS: usize = 20_000;
+
+/// The stored state.
+#[derive(Default)]
+pub struct State {
+    revision: u64,
+    jobs: BTreeMap<String, Job>,
+    pods: BTreeMap<String, Pod>,
+    events: BTreeMap<String, Event>,
+    namespaces: BTreeMap<String, Namespace>,
+    cronjobs: BTreeMap<String, CronJob>,
+    history: VecDeque<WatchEvent>,
+    /// Revisions at or after this one can be replayed.
+    oldest: u64,
+}
+
+/// A kind of object the store holds.
+pub trait Object:
+    k8s_openapi::Metadata<Ty = ObjectMeta> + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// Which map holds it.
+    const RESOURCE: Resource;
+    /// The map.
+    fn map(s: &State) -> &BTreeMap<String, Self>;
+    /// The map, mutably.
+    fn map_mut(s: &mut State) -> &mut BTreeMap<String, Self>;
+    /// Whether a deleted object may disappear now (a pod must have stopped first).
+    fn can_be_removed(&self) -> bool {
+        true
+    }
+}
+
+macro_rules! object {
+    ($ty:ty, $res:expr, $field:ident) => {
+        impl Object for $ty {
+            const RESOURCE: Resource = $res;
+            fn map(s: &State) -> &BTreeMap<String, Self> {
+                &s.$field
+            }
+            fn map_mut(s: &mut State) -> &mut BTreeMap<String, Self> {
+                &mut s.$field
+            }
+        }
+    };
+}
+object!(Job, Resource::Jobs, jobs);
+object!(Event, Resource::Events, events);
+object!(Namespace, Resource::Namespaces, namespaces);
+object!(CronJob, Resource::CronJobs, cronjobs);
+
+impl Object for Pod {
+    const RESOURCE: Resource = Resource::Pods;
+    fn map(s: &State) -> &BTreeMap<String, Self> {
+        &s.pods
+    }
+    fn map_mut(s: &mut State) -> &mut BTreeMap<String, Self> {
+        &mut s.pods
+    }
+    fn can_be_removed(&self) -> bool {
+        podutil::is_terminal(self)
+            || self.status.as_ref().and_then(|s| s.start_time.as_ref()).is_none()
+    }
+}
+
+/// `namespace/name` (cluster-scoped objects: `/name`).
+pub fn key(namespace: Option<&str>, name: Option<&str>) -> String {
+    format!("{}/{}", namespace.unwrap_or("default"), name.unwrap_or(""))
+}
+
+fn object_key<K: Object>(obj: &K) -> String {
+    let m = obj.metadata();
+    if K::RESOURCE == Resource::Namespaces {
+        format!("/{}", m.name.as_deref().unwrap_or(""))
+    } else {
+        key(m.namespace.as_deref(), m.name.as_deref())
+    }
+}
+
+/// The store. Share it behind an `Arc`.
+pub struct Store {
+    state: Mutex<State>,
+    revision: watch::Sender<u64>,
+    feed: broadcast::Sender<WatchEvent>,
+    backend: Box<dyn Backend>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    /// An empty in-memory store.
+    pub fn new() -> Self {
+        Store::open(Box::new(backend::Memory)).expect("the memory backend cannot fail")
+    }
+
+    /// A store holding what `backend` persisted.
+    pub fn open(backend: Box<dyn Backend>) -> Result<Self, Error> {
+        let snapshot = backend.load()?;
+        let mut state = State {
+            revision: snapshot.revision,
+            oldest: snapshot.revision + 1,
+            ..State::default()
+        };
+        for (k, v) in snapshot.objects {
+            let (res, rest) = k.split_once('/').unwrap_or((&k, ""));
+            let corrupt = |e: serde_json::Error| backend::Error::Corrupt {
+                key: k.clone(),
+                message: e.to_string(),
+            };
+            match Resource::from_plural(res) {
+                Some(Resource::Jobs) => load_into::<Job>(&mut state, rest, &v).map_err(corrupt)?,
+                Some(Resource::Pods) => load_into::<Pod>(&mut state, rest, &v).map_err(corrupt)?,
+                Some(Resource::Events) => load_into::<Event>(&mut state, rest, &v).map_err(corrupt)?,
+                Some(Resource::Namespaces) => {
+                    load_into::<Namespace>(&mut state, rest, &v).map_err(corrupt)?
+                }
+                Some(Resource::CronJobs) => {
+                    load_into::<CronJob>(&mut state, rest, &v).map_err(corrupt)?
+                }
+                None => tracing::warn!(key = %k, "ignoring a stored object of unknown kind"),
+            }
+        }
+        let rev = state.revision;
+        Ok(Store {
+            state: Mutex::new(state),
+            revision: watch::channel(rev).0,
+            feed: broadcast::channel(16_384).0,
+            backend,
+        })
+    }
+
+    /// Blocks until every write so far is durable.
+    pub fn flush(&self) {
+        self.backend.flush();
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.state.lock().expect("store lock poisoned"))
+    }
+
+    /// The current revision.
+    pub fn revision(&self) -> u64 {
+        self.read(|s| s.revision)
+    }
+
+    /// Receives the revision after every write.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.revision.subscribe()
+    }
+
+    /// Changes after revision `from` (all current objects as `Added` when `from` is `None`),
+    /// then a live feed. Filtering by kind and namespace is the caller's.
+    pub fn watch(
+        &self,
+        resource: Resource,
+        from: Option<u64>,
+    ) -> Result<(Vec<WatchEvent>, broadcast::Receiver<WatchEvent>), Expired> {
+        let s = self.state.lock().expect("store lock poisoned");
+        let rx = self.feed.subscribe();
+        let backlog = match from {
+            None => self.snapshot_events(&s, resource),
+            Some(rev) if rev >= s.revision => Vec::new(),
+            Some(rev) if rev + 1 < s.oldest => {
+                return Err(Expired {
+                    requested: rev,
+                    oldest: s.oldest,
+                });
+            }
+            Some(rev) => s
+                .history
+                .iter()
+                .filter(|e| e.revision > rev && e.resource == resource)
+                .cloned()
+                .collect(),
+        };
+        Ok((backlog, rx))
+    }
+
+    fn snapshot_events(&self, s: &State, resource: Resource) -> Vec<WatchEvent> {
+        fn all<K: Object>(s: &State) -> Vec<WatchEvent> {
+            K::map(s)
+                .values()
+                .map(|o| {
+                    let m = o.metadata();
+                    WatchEvent {
+                        revision: m
+                            .resource_version
+                            .as_deref()
+                            .and_then(|r| r.parse().ok())
+                            .unwrap_or(0),
+                        resource: K::RESOURCE,
+                        namespace: m.namespace.clone().unwrap_or_default(),
+                        name: m.name.clone().unwrap_or_default(),
+                        type_: EventType::Added,
+                        object: Arc::new(serde_json::to_value(o).unwrap_or_default()),
+                    }
+                })
+                .collect()
+        }
+        match resource {
+            Resource::Jobs => all::<Job>(s),
+            Resource::Pods => all::<Pod>(s),
+            Resource::Events => all::<Event>(s),
+            Resource::Namespaces => all::<Namespace>(s),
+            Resource::CronJobs => all::<CronJob>(s),
+        }
+    }
+
+    /// One object by `namespace/name` (namespaces: `/name`).
+    pub fn get<K: Object>(&self, key: &str) -> Option<K> {
+        self.read(|s| K::map(s).get(key).cloned())
+    }
+
+    /// All objects of a kind (in one namespace, or all), and the revision of the listing.
+    pub fn list<K: Object>(&self, namespace: Option<&str>) -> (Vec<K>, u64) {
+        self.read(|s| {
+            let items = K::map(s)
+                .values()
+                .filter(|o| namespace.is_none_or(|ns| o.metadata().namespace.as_deref() == Some(ns)))
+                .cloned()
+                .collect();
+            (items, s.revision)
+        })
+    }
+
+    /// Stores a new object (the caller has set its uid, timestamps and defaults).
+    pub fn create<K: Object>(&self, obj: K) -> Result<K, Error> {
+        let k = object_key(&obj);
+        let mut s = self.state.lock().expect("store lock poisoned");
+        if K::map(&s).contains_key(&k) {
+            return Err(Error::AlreadyExists {
+                resource: K::RESOURCE.qualified(),
+                name: obj.metadata().name.clone().unwrap_or_default(),
+            });
+        }
+        let obj = self.commit(&mut s, &k, obj, EventType::Added);
+        self.trim_events(&mut s);
+        Ok(obj)
+    }
+
+    /// Changes an object in place. Nothing is written (and the resourceVersion stays) when
+    /// `f` changes nothing. Returns the object as stored, `None` when it does not exist (or
+    /// was removed by the deletion rule).
+    pub fn modify<K: Object>(&self, key: &str, f: impl FnOnce(&mut K)) -> Option<K> {
+        let mut s = self.state.lock().expect("store lock poisoned");
+        let before = K::map(&s).get(key)?.clone();
+        let mut after = before.clone();
+        f(&mut after);
+        if serde_json::to_value(&after).ok() == serde_json::to_value(&before).ok() {
+            return Some(before);
+        }
+        let after = self.commit(&mut s, key, after, EventType::Modified);
+        if removable(&after) {
+            self.remove_locked(&mut s, key, after.clone());
+            return None;
+        }
+        Some(after)
+    }
+
+    /// Replaces an object if `expected_rv` (when given) is still current.
+    pub fn replace<K: Object>(&self, key: &str, obj: K, expected_rv: Option<&str>) -> Result<K, Error> {
+        let mut s = self.state.lock().expect("store lock poisoned");
+        let name = obj.metadata().name.clone().unwrap_or_default();
+        let Some(current) = K::map(&s).get(key) else {
+            return Err(Error::NotFound {
+                resource: K::RESOURCE.qualified(),
+                name,
+            });
+        };
+        if let Some(rv) = expected_rv
+            && current.metadata().resource_version.as_deref() != Some(rv)
+        {
+            return Err(Error::Conflict {
+                resource: K::RESOURCE.qualified(),
+                name,
+            });
+        }
+        let mut same = obj.clone();
+        same.metadata_mut().resource_version = current.metadata().resource_version.clone();
+        if serde_json::to_value(&same).ok() == serde_json::to_value(current).ok() {
+            return Ok(current.clone());
+        }
+        let after = self.commit(&mut s, key, obj, EventType::Modified);
+        if removable(&after) {
+            self.remove_locked(&mut s, key, after.clone());
+        }
+        Ok(after)
+    }
+
+    /// Removes an object now (no graceful deletion); returns its last state.
+    pub fn remove<K: Object>(&self, key: &str) -> Option<K> {
+        let mut s = self.state.lock().expect("store lock poisoned");
+        let obj = K::map(&s).get(key)?.clone();
+        Some(self.remove_locked(&mut s, key, obj))
+    }
+
+    fn commit<K: Object>(&self, s: &mut State, key: &str, mut obj: K, type_: EventType) -> K {
+        s.revision += 1;
+        let rev = s.revision;
+        obj.metadata_mut().resource_version = Some(rev.to_string());
+        K::map_mut(s).insert(key.to_string(), obj.clone());
+        self.publish(s, key, &obj, type_, rev);
+        obj
+    }
+
+    fn remove_locked<K: Object>(&self, s: &mut State, key: &str, mut obj: K) -> K {
+        K::map_mut(s).remove(key);
+        s.revision += 1;
+        let rev = s.revision;
+        obj.metadata_mut().resource_version = Some(rev.to_string());
+        self.publish(s, key, &obj, EventType::Deleted, rev);
+        obj
+    }
+
+    fn publish<K: Object>(&self, s: &mut State, key: &str, obj: &K, type_: EventType, rev: u64) {
+        let value = serde_json::to_value(obj).unwrap_or_default();
+        let storage_key = format!("{}/{key}", K::RESOURCE.plural());
+        let bytes = (type_ != EventType::Deleted).then(|| serde_json::to_vec(&value).unwrap_or_default());
+        self.backend.write(
+            rev,
+            vec![backend::Change {
+                key: storage_key,
+                value: bytes,
+            }],
+        );
+        let m = obj.metadata();
+        let event = WatchEvent {
+            revision: rev,
+            resource: K::RESOURCE,
+            namespace: m.namespace.clone().unwrap_or_default(),
+            name: m.name.clone().unwrap_or_default(),
+            type_,
+            object: Arc::new(value),
+        };
+        s.history.push_back(event.clone());
+        while s.history.len() > HISTORY {
+            if let Some(old) = s.history.pop_front() {
+                s.oldest = old.revision + 1;
+            }
+        }
+        let _ = self.feed.send(event);
+        self.revision.send_replace(rev);
+    }
+
+    fn trim_events(&self, s: &mut State) {
+        while s.events.len() > MAX_EVENTS {
+            let Some(oldest) = s
+                .events
+                .iter()
+                .min_by_key(|(_, e)| e.last_timestamp.as_ref().map(|t| t.0))
+                .map(|(k, e)| (k.clone(), e.clone()))
+            else {
+                break;
+            };
+            self.remove_locked(s, &oldest.0, oldest.1);
+        }
+    }
+
+    // ---- typed conveniences used by the controllers and the kubelet ----
+
+    /// Adds a Job; the caller has defaulted and validated it.
+    pub fn create_job(&self, job: Job) -> Result<Job, Error> {
+        self.create(job)
+    }
+
+    /// All Jobs, in key order.
+    pub fn jobs(&self) -> Vec<Job> {
+        self.list::<Job>(None).0
+    }
+
+    /// One Job.
+    pub fn job(&self, key: &str) -> Option<Job> {
+        self.get(key)
+    }
+
+    /// Replaces a Job's status.
+    pub fn update_job_status(&self, key: &str, status: JobStatus) -> Result<(), Error> {
+        self.modify::<Job>(key, |j| j.status = Some(status))
+            .map(|_| ())
+            .ok_or_else(|| Error::NotFound {
+                resource: "jobs.batch",
+                name: key.rsplit('/').next().unwrap_or(key).to_string(),
+            })
+    }
+
+    /// Pods owned (as controller) by the object with `owner_uid`.
+    pub fn pods_owned_by(&self, owner_uid: &str) -> Vec<Pod> {
+        self.read(|s| {
+            s.pods
+                .values()
+                .filter(|p| {
+                    p.metadata
+                        .owner_references
+                        .iter()
+                        .flatten()
+                        .any(|o| o.uid == owner_uid && o.controller == Some(true))
+                })
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// All pods.
+    pub fn pods(&self) -> Vec<Pod> {
+        self.list::<Pod>(None).0
+    }
+
+    /// One pod.
+    pub fn pod(&self, key: &str) -> Option<Pod> {
+        self.get(key)
+    }
+
+    /// Adds a pod.
+    pub fn create_pod(&self, pod: Pod) -> Result<(), Error> {
+        self.create(pod).map(|_| ())
+    }
+
+    /// Changes a pod in place, then applies the deletion rule.
+    pub fn update_pod(&self, key: &str, f: impl FnOnce(&mut Pod)) -> Option<Pod> {
+        self.modify(key, f)
+    }
+
+    /// Removes one finalizer from a pod (a no-op when the pod is gone).
+    pub fn remove_pod_finalizer(&self, key: &str, finalizer: &str) {
+        self.modify::<Pod>(key, |p| remove_finalizer(&mut p.metadata, finalizer));
+    }
+
+    /// Marks a pod for deletion (graceful: the kubelet stops it, then it goes away).
+    pub fn delete_pod(&self, key: &str, now: Timestamp) -> Option<Pod> {
+        self.modify::<Pod>(key, |p| {
+            if p.metadata.deletion_timestamp.is_none() {
+                p.metadata.deletion_timestamp = Some(Time(now));
+                p.metadata.deletion_grace_period_seconds = Some(0);
+            }
+        })
+    }
+
+    /// Records an Event about `object`.
+    pub fn record_event(
+        &self,
+        object: ObjectReference,
+        type_: &str,
+        reason: &str,
+        message: &str,
+        source: &str,
+        now: Timestamp,
+    ) {
+        let ns = object.namespace.clone().or_else(|| Some("default".into()));
+        let event = Event {
+            metadata: ObjectMeta {
+                name: Some(format!(
+                    "{}.{:x}",
+                    object.name.as_deref().unwrap_or(""),
+                    now.as_nanosecond() as u64 ^ rand::random::<u32>() as u64
+                )),
+                namespace: ns,
+                uid: Some(crate::controller::apply::new_uid()),
+                creation_timestamp: Some(Time(now)),
+                ..Default::default()
+            },
+            involved_object: object,
+            type_: Some(type_.into()),
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            first_timestamp: Some(Time(now)),
+            last_timestamp: Some(Time(now)),
+            event_time: Some(MicroTime(now)),
+            count: Some(1),
+            source: Some(k8s_openapi::api::core::v1::EventSource {
+                component: Some(source.into()),
+                host: None,
+            }),
+            reporting_component: Some(source.into()),
+            reporting_instance: Some(source.into()),
+            ..Default::default()
+        };
+        let _ = self.create(event);
+    }
+
+    /// Events about the object named `name` in `namespace`.
+    pub fn events_for(&self, namespace: &str, name: &str) -> Vec<Event> {
+        self.list::<Event>(Some(namespace))
+            .0
+            .into_iter()
+            .filter(|e| e.involved_object.name.as_deref() == Some(name))
+            .collect()
+    }
+}
+
+fn load_into<K: Object>(s: &mut State, key: &str, bytes: &[u8]) -> Result<(), serde_json::Error> {
+    let obj: K = serde_json::from_slice(bytes)?;
+    K::map_mut(s).insert(key.to_string(), obj);
+    Ok(())
+}
+
+fn removable<K: Object>(obj: &K) -> bool {
+    let m = obj.metadata();
+    m.deletion_timestamp.is_some()
+        && m.finalizers.as_ref().is_none_or(|f| f.is_empty())
+        && obj.can_be_removed()
+}
+
+/// Removes `finalizer` from `meta`, dropping an empty list.
+pub fn remove_finalizer(meta: &mut ObjectMeta, finalizer: &str) {
+    if let Some(f) = meta.finalizers.as_mut() {
+        f.retain(|x| x != finalizer);
+        if f.is_empty() {
+            meta.finalizers = None;
+        }
+    }
+}
+
+/// A reference to `pod` for Events.
+pub fn pod_ref(pod: &Pod) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Pod".into()),
+        name: pod.metadata.name.clone(),
+        namespace: pod.metadata.namespace.clone(),
+        uid: pod.metadata.uid.clone(),
+        resource_version: pod.metadata.resource_version.clone(),
+        field_path: None,
+    }
+}
+
+/// A reference to `job` for Events.
+pub fn job_ref(job: &Job) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("batch/v1".into()),
+        kind: Some("Job".into()),
+        name: job.metadata.name.clone(),
+        namespace: job.metadata.namespace.clone(),
+        uid: job.metadata.uid.clone(),
+        resource_version: job.metadata.resource_version.clone(),
+        field_path: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(name: &str) -> Job {
+        Job {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("default".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_write_bumps_the_revision_and_a_no_op_does_not() {
+        let s = Store::new();
+        let j = s.create(job("a")).unwrap();
+        assert_eq!(j.metadata.resource_version.as_deref(), Some("1"));
+        let same = s.modify::<Job>("default/a", |_| {}).unwrap();
+        assert_eq!(same.metadata.resource_version.as_deref(), Some("1"));
+        let changed = s
+            .modify::<Job>("default/a", |j| j.metadata.labels = Some(Default::default()))
+            .unwrap();
+        assert_eq!(changed.metadata.resource_version.as_deref(), Some("2"));
+        assert_eq!(
+            s.create(job("a")).unwrap_err().to_string(),
+            "jobs.batch \"a\" already exists"
+        );
+    }
+
+    #[test]
+    fn replace_with_a_stale_resource_version_conflicts() {
+        let s = Store::new();
+        s.create(job("a")).unwrap();
+        s.modify::<Job>("default/a", |j| j.metadata.generation = Some(2));
+        let err = s.replace("default/a", job("a"), Some("1")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Operation cannot be fulfilled on jobs.batch \"a\": the object has been modified; please apply your changes to the latest version and try again"
+        );
+    }
+
+    #[test]
+    fn watches_replay_from_a_revision_and_expire_when_too_old() {
+        let s = Store::new();
+        s.create(job("a")).unwrap();
+        s.create(job("b")).unwrap();
+        let (backlog, _) = s.watch(Resource::Jobs, Some(1)).unwrap();
+        assert_eq!(backlog.len(), 1);
+        assert_eq!(backlog[0].name, "b");
+        let (all, _) = s.watch(Resource::Jobs, None).unwrap();
+        assert_eq!(all.len(), 2);
+        assert!(all.iter().all(|e| e.type_ == EventType::Added));
+    }
+
+    #[test]
+    fn a_deleted_pod_goes_once_stopped_and_without_finalizers() {
+        let s = Store::new();
+        let mut p = Pod {
+            metadata: ObjectMeta {
+                name: Some("p".into()),
+                namespace: Some("default".into()),
+                finalizers: Some(vec!["f".into()]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        p.status = Some(k8s_openapi::api::core::v1::PodStatus {
+            phase: Some("Running".into()),
+            start_time: Some(Time(Timestamp::UNIX_EPOCH)),
+            ..Default::default()
+        });
+        s.create(p).unwrap();
+        s.delete_pod("default/p", Timestamp::UNIX_EPOCH);
+        s.remove_pod_finalizer("default/p", "f");
+        assert!(s.pod("default/p").is_some(), "still running");
+        s.update_pod("default/p", |p| {
+            p.status.as_mut().unwrap().phase = Some("Failed".into())
+        });
+        assert!(s.pod("default/p").is_none());
+    }
+
+    #[test]
+    fn the_redb_backend_restores_objects_and_the_revision() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        {
+            let s = Store::open(Box::new(backend::Redb::open(&path).unwrap())).unwrap();
+            s.create(job("a")).unwrap();
+            s.create(job("b")).unwrap();
+            s.remove::<Job>("default/a");
+            s.flush();
+        }
+        let s = Store::open(Box::new(backend::Redb::open(&path).unwrap())).unwrap();
+        assert_eq!(s.revision(), 3);
+        assert!(s.job("default/a").is_none());
+        assert_eq!(
+            s.job("default/b").unwrap().metadata.resource_version.as_deref(),
+            Some("2")
+        );
+        // Nothing before the restart can be replayed.
+        assert!(s.watch(Resource::Jobs, Some(1)).is_err());
+        assert!(s.watch(Resource::Jobs, Some(3)).is_ok());
+    }
+}
