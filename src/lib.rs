@@ -32,4 +32,6 @@ pub mod kubelet;
 pub mod manifest;
 pub mod run;
 pub mod runtime;
+pub mod serve;
+pub mod server;
 pub mod store;

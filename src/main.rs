@@ -23,6 +23,49 @@ enum Command {
     /// Run every Job in the given manifests to completion on an in-process node, then print
     /// the final Jobs. Exit status: 0 all Complete, 1 any Failed, 2 invalid input.
     Run(RunArgs),
+    /// Serve the Kubernetes API for Jobs (HTTPS, token auth) with a durable store, the Job
+    /// controller and a wasm kubelet; point kubectl at the kubeconfig it prints.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    listen: std::net::SocketAddr,
+    /// Store, credentials, kubeconfig, logs, volumes and module cache
+    /// (default: $XDG_DATA_HOME/wasmjob or ~/.local/share/wasmjob).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Directory that image names resolve in (default: the current directory).
+    #[arg(long, default_value = ".")]
+    image_dir: PathBuf,
+    /// Serve plain HTTP without authentication (loopback development only; kubectl sends no
+    /// token over http).
+    #[arg(long)]
+    insecure_http: bool,
+    #[command(flatten)]
+    tuning: Tuning,
+}
+
+/// Operator settings shared by `run` and `serve`, with Kubernetes' defaults.
+#[derive(clap::Args)]
+struct Tuning {
+    /// Job back-off after the first pod failure (Kubernetes: 10s).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pod_backoff_base: Duration,
+    /// Cap of the Job back-off (Kubernetes' controller: 10m).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pod_backoff_max: Duration,
+    /// Kubelet crash-loop back-off after the first container restart (Kubernetes: 10s).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    container_backoff_base: Duration,
+    /// Cap of the crash-loop back-off (Kubernetes: 5m).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    container_backoff_max: Duration,
+    /// Memory limit of containers without `resources.limits.memory`.
+    #[arg(long, default_value = "256Mi", value_parser = parse_memory)]
+    default_memory_limit: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -45,21 +88,8 @@ struct RunArgs {
     /// Do not print progress lines on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
-    /// Job back-off after the first pod failure (Kubernetes: 10s).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pod_backoff_base: Duration,
-    /// Cap of the Job back-off (Kubernetes' controller: 10m).
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
-    pod_backoff_max: Duration,
-    /// Kubelet crash-loop back-off after the first container restart (Kubernetes: 10s).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    container_backoff_base: Duration,
-    /// Cap of the crash-loop back-off (Kubernetes: 5m).
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    container_backoff_max: Duration,
-    /// Memory limit of containers without `resources.limits.memory`.
-    #[arg(long, default_value = "256Mi", value_parser = parse_memory)]
-    default_memory_limit: u64,
+    #[command(flatten)]
+    tuning: Tuning,
     /// Directory for precompiled modules (default: $XDG_CACHE_HOME/wasmjob or ~/.cache/wasmjob).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
@@ -143,12 +173,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
                 logs: args.logs,
                 pod_backoff: Backoff {
-                    base: args.pod_backoff_base,
-                    max: args.pod_backoff_max,
+                    base: args.tuning.pod_backoff_base,
+                    max: args.tuning.pod_backoff_max,
                 },
-                container_backoff_base: args.container_backoff_base,
-                container_backoff_max: args.container_backoff_max,
-                default_memory_limit: args.default_memory_limit,
+                container_backoff_base: args.tuning.container_backoff_base,
+                container_backoff_max: args.tuning.container_backoff_max,
+                default_memory_limit: args.tuning.default_memory_limit,
                 cache_dir: args.cache_dir.or_else(default_cache_dir),
                 progress: !args.quiet,
             };
@@ -163,7 +193,54 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Serve(args) => rt.block_on(serve(args)),
     }
+}
+
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("wasmjob")
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    let options = wasmjob::serve::Options {
+        listen: args.listen,
+        data_dir: data_dir.clone(),
+        image_dir: args.image_dir,
+        insecure_http: args.insecure_http,
+        settings: wasmjob::controller::job::Settings {
+            backoff: Backoff {
+                base: args.tuning.pod_backoff_base,
+                max: args.tuning.pod_backoff_max,
+            },
+        },
+        container_backoff_base: args.tuning.container_backoff_base,
+        container_backoff_max: args.tuning.container_backoff_max,
+        default_memory_limit: args.tuning.default_memory_limit,
+    };
+    let running = wasmjob::serve::start(options).await.with_context(|| {
+        format!(
+            "failed to start wasmjob serve with data directory {}",
+            data_dir.display()
+        )
+    })?;
+    let scheme = if args.insecure_http { "http" } else { "https" };
+    println!("wasmjob serve: listening on {scheme}://{}", running.addr);
+    println!("kubeconfig: {}", running.kubeconfig.display());
+    println!("  export KUBECONFIG={}", running.kubeconfig.display());
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("failed to install the SIGTERM handler")?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!("wasmjob serve: shutting down");
+    running.stop().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

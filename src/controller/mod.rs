@@ -2,7 +2,9 @@
 //! sleep until something changes or a plan asks to look again.
 
 pub mod apply;
+pub mod gc;
 pub mod job;
+pub mod ttl;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,38 +26,81 @@ pub async fn run_until_finished(
     let mut changes = store.subscribe();
     loop {
         changes.borrow_and_update();
-        let mut requeue: Option<Duration> = None;
-        let mut unfinished = 0;
-        let mut progressing = 0;
-        for j in store.jobs() {
-            if is_finished(&j) {
-                continue;
-            }
-            unfinished += 1;
-            let uid = j.metadata.uid.clone().unwrap_or_default();
-            let pods = store.pods_owned_by(&uid);
-            if !is_paused(&j) || pods.iter().any(|p| !crate::api::pod::is_terminal(p)) {
-                progressing += 1;
-            }
-            let now = clock.now();
-            let plan = {
-                let _span = tracing::debug_span!("sync job", job = %job_key(&j)).entered();
-                job::sync(&j, &pods, now, &settings)
-            };
-            if let Some(r) = plan.requeue_after {
-                requeue = Some(requeue.map_or(r, |q| q.min(r)));
-            }
-            if !plan.is_noop() {
-                apply::apply(&store, &kubelet, &j, &plan, now);
-            }
-        }
-        if unfinished == 0 || progressing == 0 {
+        let pass = sync_all(&store, &kubelet, &settings, clock);
+        if pass.unfinished == 0 || pass.progressing == 0 {
             return;
         }
+        let requeue = pass.requeue;
         let wait = requeue.unwrap_or(Duration::from_secs(3600));
         tokio::select! {
             r = changes.changed() => if r.is_err() { return },
             _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// What one pass over all Jobs found.
+struct Pass {
+    unfinished: usize,
+    progressing: usize,
+    requeue: Option<Duration>,
+}
+
+fn sync_all(store: &Store, kubelet: &Arc<Kubelet>, settings: &job::Settings, clock: Clock) -> Pass {
+    let mut pass = Pass {
+        unfinished: 0,
+        progressing: 0,
+        requeue: None,
+    };
+    for j in store.jobs() {
+        // Jobs being deleted create nothing more; the garbage collector handles them.
+        if is_finished(&j) || j.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        pass.unfinished += 1;
+        let uid = j.metadata.uid.clone().unwrap_or_default();
+        let pods = store.pods_owned_by(&uid);
+        if !is_paused(&j) || pods.iter().any(|p| !crate::api::pod::is_terminal(p)) {
+            pass.progressing += 1;
+        }
+        let now = clock.now();
+        let plan = {
+            let _span = tracing::debug_span!("sync job", job = %job_key(&j)).entered();
+            job::sync(&j, &pods, now, settings)
+        };
+        if let Some(r) = plan.requeue_after {
+            pass.requeue = Some(pass.requeue.map_or(r, |q| q.min(r)));
+        }
+        if !plan.is_noop() {
+            apply::apply(store, kubelet, &j, &plan, now);
+        }
+    }
+    pass
+}
+
+/// Runs the Job controller, the garbage collector and the TTL controller until `shutdown`
+/// turns true (`wasmjob serve`).
+pub async fn run_forever(
+    store: Arc<Store>,
+    kubelet: Arc<Kubelet>,
+    settings: job::Settings,
+    clock: Clock,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut changes = store.subscribe();
+    loop {
+        changes.borrow_and_update();
+        let pass = sync_all(&store, &kubelet, &settings, clock);
+        let gc_next = gc::sweep(&store, &kubelet, clock.now());
+        let wait = [pass.requeue, gc_next]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            r = changes.changed() => if r.is_err() { return },
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
         }
     }
 }

@@ -1,11 +1,15 @@
 //! Container logs: what a guest wrote to stdout and stderr, kept per pod, per container and
 //! per attempt (the current one and the previous, as `kubectl logs --previous` needs), each
-//! capped in size with a truncation marker.
+//! capped in size with a truncation marker, timestamped per line, and optionally written to
+//! files in the kubelet's CRI log format so they survive a restart.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
+use jiff::Timestamp;
+use tokio::sync::{mpsc, watch};
 
 use crate::runtime::OutputSink;
 
@@ -15,58 +19,154 @@ pub type LogTap = mpsc::UnboundedSender<(String, Vec<u8>)>;
 /// The kubelet's default `containerLogMaxSize`.
 pub const DEFAULT_LOG_CAP: usize = 10 << 20;
 
+/// One line of a log (the last one may lack its newline while the guest is still writing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// When the line's first byte was written.
+    pub time: Timestamp,
+    /// The bytes, newline included when complete.
+    pub bytes: Vec<u8>,
+}
+
 /// One attempt's log.
 pub struct ContainerLog {
     buf: Mutex<LogBuf>,
     cap: usize,
     tap: Option<(String, LogTap)>,
+    /// Bumped on every write and when the attempt ends, for `follow`.
+    changed: watch::Sender<u64>,
 }
 
 #[derive(Default)]
 struct LogBuf {
-    bytes: Vec<u8>,
+    lines: Vec<LogLine>,
+    size: usize,
     dropped: u64,
+    finished: bool,
+    file: Option<std::fs::File>,
 }
 
 impl ContainerLog {
-    /// The log's content, with a marker line when output was dropped.
-    pub fn contents(&self) -> Vec<u8> {
+    fn new(cap: usize, tap: Option<(String, LogTap)>, file: Option<std::fs::File>) -> Self {
+        ContainerLog {
+            buf: Mutex::new(LogBuf {
+                file,
+                ..LogBuf::default()
+            }),
+            cap,
+            tap,
+            changed: watch::channel(0).0,
+        }
+    }
+
+    fn restored(lines: Vec<LogLine>, cap: usize) -> Self {
+        let size = lines.iter().map(|l| l.bytes.len()).sum();
+        let log = ContainerLog::new(cap, None, None);
+        {
+            let mut b = log.buf.lock().expect("poisoned");
+            b.lines = lines;
+            b.size = size;
+            b.finished = true;
+        }
+        log
+    }
+
+    /// The log's lines, with a marker line at the end when output was dropped.
+    pub fn lines(&self) -> Vec<LogLine> {
         let buf = self.buf.lock().expect("poisoned");
-        let mut out = buf.bytes.clone();
+        let mut out = buf.lines.clone();
         if buf.dropped > 0 {
-            if !out.ends_with(b"\n") && !out.is_empty() {
-                out.push(b'\n');
+            if let Some(last) = out.last_mut()
+                && !last.bytes.ends_with(b"\n")
+            {
+                last.bytes.push(b'\n');
             }
-            out.extend_from_slice(
-                format!(
+            out.push(LogLine {
+                time: out.last().map_or_else(Timestamp::now, |l| l.time),
+                bytes: format!(
                     "[wasmjob: log truncated at {} bytes, {} more bytes dropped]\n",
                     self.cap, buf.dropped
                 )
-                .as_bytes(),
-            );
+                .into_bytes(),
+            });
         }
         out
+    }
+
+    /// The log's content as one byte string.
+    pub fn contents(&self) -> Vec<u8> {
+        self.lines().into_iter().flat_map(|l| l.bytes).collect()
+    }
+
+    /// Whether the attempt has ended (no more output will come).
+    pub fn is_finished(&self) -> bool {
+        self.buf.lock().expect("poisoned").finished
+    }
+
+    /// Marks the attempt as ended, waking followers.
+    pub fn finish(&self) {
+        let mut b = self.buf.lock().expect("poisoned");
+        b.finished = true;
+        if let Some(f) = b.file.as_mut() {
+            let _ = f.flush();
+        }
+        drop(b);
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    /// Wakes on every change.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 }
 
 impl OutputSink for ContainerLog {
     fn write(&self, bytes: &[u8]) {
+        let now = Timestamp::now();
         let mut buf = self.buf.lock().expect("poisoned");
-        let room = self.cap.saturating_sub(buf.bytes.len());
+        let room = self.cap.saturating_sub(buf.size);
         let kept = room.min(bytes.len());
-        buf.bytes.extend_from_slice(&bytes[..kept]);
         let first_drop = buf.dropped == 0 && kept < bytes.len();
         buf.dropped += (bytes.len() - kept) as u64;
+        let data = &bytes[..kept];
+        buf.size += kept;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let end = rest
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(rest.len(), |p| p + 1);
+            let (piece, tail) = rest.split_at(end);
+            match buf.lines.last_mut() {
+                Some(last) if !last.bytes.ends_with(b"\n") => last.bytes.extend_from_slice(piece),
+                _ => buf.lines.push(LogLine {
+                    time: now,
+                    bytes: piece.to_vec(),
+                }),
+            }
+            if let Some(f) = buf.file.as_mut() {
+                // CRI log format: `<time> stdout F|P <text>`, P marking a partial line.
+                let (tag, text) = match piece.strip_suffix(b"\n") {
+                    Some(t) => ("F", t),
+                    None => ("P", piece),
+                };
+                let _ = write!(f, "{} stdout {tag} ", now);
+                let _ = f.write_all(text);
+                let _ = f.write_all(b"\n");
+            }
+            rest = tail;
+        }
         drop(buf);
         if let Some((prefix, tx)) = &self.tap {
             if kept > 0 {
-                let _ = tx.send((prefix.clone(), bytes[..kept].to_vec()));
+                let _ = tx.send((prefix.clone(), data.to_vec()));
             }
             if first_drop {
                 let marker = format!("\n[wasmjob: log truncated at {} bytes]\n", self.cap);
                 let _ = tx.send((prefix.clone(), marker.into_bytes()));
             }
         }
+        self.changed.send_modify(|v| *v += 1);
     }
 }
 
@@ -77,18 +177,34 @@ type Attempts = Vec<Arc<ContainerLog>>;
 pub struct LogStore {
     cap: usize,
     logs: Mutex<HashMap<(String, String), Attempts>>,
+    seq: Mutex<u64>,
     tap: Option<LogTap>,
+    dir: Option<PathBuf>,
 }
 
 impl LogStore {
-    /// Logs capped at `cap` bytes per attempt. With `tap`, every write is also sent there
-    /// as `(pod name, bytes)` (for `wasmjob run --logs`).
+    /// Logs capped at `cap` bytes per attempt, in memory only. With `tap`, every write is
+    /// also sent there as `(pod name, bytes)` (for `wasmjob run --logs`).
     pub fn new(cap: usize, tap: Option<LogTap>) -> Self {
         LogStore {
             cap,
             logs: Mutex::new(HashMap::new()),
+            seq: Mutex::new(0),
             tap,
+            dir: None,
         }
+    }
+
+    /// Logs that are also written under `dir`, and read back from there after a restart.
+    pub fn persistent(cap: usize, dir: PathBuf) -> Self {
+        LogStore {
+            dir: Some(dir),
+            ..LogStore::new(cap, None)
+        }
+    }
+
+    fn pod_dir(&self, pod_key: &str) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(pod_key.replace('/', "_")))
     }
 
     /// Starts a new attempt's log, keeping only the previous one besides it.
@@ -98,11 +214,24 @@ impl LogStore {
         pod_name: &str,
         container: &str,
     ) -> Arc<ContainerLog> {
-        let log = Arc::new(ContainerLog {
-            buf: Mutex::new(LogBuf::default()),
-            cap: self.cap,
-            tap: self.tap.clone().map(|tx| (pod_name.to_string(), tx)),
+        let file = self.pod_dir(pod_key).and_then(|dir| {
+            std::fs::create_dir_all(&dir).ok()?;
+            let seq = {
+                let mut s = self.seq.lock().expect("poisoned");
+                *s += 1;
+                *s
+            };
+            let name = format!(
+                "{container}.{}.{seq:06}.log",
+                Timestamp::now().as_millisecond()
+            );
+            std::fs::File::create(dir.join(name)).ok()
         });
+        let log = Arc::new(ContainerLog::new(
+            self.cap,
+            self.tap.clone().map(|tx| (pod_name.to_string(), tx)),
+            file,
+        ));
         let mut logs = self.logs.lock().expect("poisoned");
         let attempts = logs
             .entry((pod_key.to_string(), container.to_string()))
@@ -115,11 +244,41 @@ impl LogStore {
     }
 
     /// The current attempt's log (`previous`: the one before it).
+    pub fn attempt(
+        &self,
+        pod_key: &str,
+        container: &str,
+        previous: bool,
+    ) -> Option<Arc<ContainerLog>> {
+        let skip = if previous { 2 } else { 1 };
+        {
+            let logs = self.logs.lock().expect("poisoned");
+            if let Some(attempts) = logs.get(&(pod_key.to_string(), container.to_string())) {
+                let idx = attempts.len().checked_sub(skip)?;
+                return Some(attempts[idx].clone());
+            }
+        }
+        // After a restart: read the files the previous process wrote.
+        let dir = self.pod_dir(pod_key)?;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&format!("{container}.")) && n.ends_with(".log"))
+            })
+            .collect();
+        files.sort();
+        let path = files.len().checked_sub(skip).map(|i| files[i].clone())?;
+        let text = std::fs::read(path).ok()?;
+        Some(Arc::new(ContainerLog::restored(parse_cri(&text), self.cap)))
+    }
+
+    /// The current attempt's log content (`previous`: the one before it).
     pub fn get(&self, pod_key: &str, container: &str, previous: bool) -> Option<Vec<u8>> {
-        let logs = self.logs.lock().expect("poisoned");
-        let attempts = logs.get(&(pod_key.to_string(), container.to_string()))?;
-        let idx = attempts.len().checked_sub(if previous { 2 } else { 1 })?;
-        Some(attempts[idx].contents())
+        self.attempt(pod_key, container, previous)
+            .map(|l| l.contents())
     }
 
     /// Forgets a pod's logs (when the pod object is gone).
@@ -128,7 +287,39 @@ impl LogStore {
             .lock()
             .expect("poisoned")
             .retain(|(p, _), _| p != pod_key);
+        if let Some(dir) = self.pod_dir(pod_key) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
+}
+
+/// Reads CRI-format log lines back (`P` pieces join the line that follows).
+fn parse_cri(text: &[u8]) -> Vec<LogLine> {
+    let mut out: Vec<LogLine> = Vec::new();
+    let mut partial = false;
+    for raw in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let mut parts = raw.splitn(4, |b| *b == b' ');
+        let (Some(ts), Some(_stream), Some(tag)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let body = parts.next().unwrap_or_default();
+        let time = std::str::from_utf8(ts)
+            .ok()
+            .and_then(|t| t.parse::<Timestamp>().ok())
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let mut bytes = body.to_vec();
+        let complete = tag == b"F";
+        if complete {
+            bytes.push(b'\n');
+        }
+        match out.last_mut() {
+            Some(last) if partial => last.bytes.extend_from_slice(&bytes),
+            _ => out.push(LogLine { time, bytes }),
+        }
+        partial = !complete;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -157,5 +348,38 @@ mod tests {
         assert_eq!(store.get("default/p", "c", false).unwrap(), b"third");
         assert_eq!(store.get("default/p", "c", true).unwrap(), b"second");
         assert_eq!(store.get("default/q", "c", false), None);
+    }
+
+    #[test]
+    fn lines_are_split_and_joined_across_writes() {
+        let store = LogStore::new(1024, None);
+        let log = store.start_attempt("default/p", "p", "c");
+        log.write(b"a\nb");
+        log.write(b"c\nd\n");
+        let lines: Vec<Vec<u8>> = log.lines().into_iter().map(|l| l.bytes).collect();
+        assert_eq!(
+            lines,
+            vec![b"a\n".to_vec(), b"bc\n".to_vec(), b"d\n".to_vec()]
+        );
+    }
+
+    #[test]
+    fn persistent_logs_are_read_back_by_a_new_store() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = LogStore::persistent(1024, dir.path().to_path_buf());
+            let first = store.start_attempt("default/p", "p", "c");
+            first.write(b"one\n");
+            first.finish();
+            let log = store.start_attempt("default/p", "p", "c");
+            log.write(b"two\nthr");
+            log.write(b"ee\n");
+            log.finish();
+        }
+        let store = LogStore::persistent(1024, dir.path().to_path_buf());
+        assert_eq!(store.get("default/p", "c", false).unwrap(), b"two\nthree\n");
+        assert_eq!(store.get("default/p", "c", true).unwrap(), b"one\n");
+        store.remove_pod("default/p");
+        assert_eq!(store.get("default/p", "c", false), None);
     }
 }

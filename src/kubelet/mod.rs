@@ -237,7 +237,7 @@ impl Kubelet {
             let log =
                 self.logs
                     .start_attempt(&key, pod.metadata.name.as_deref().unwrap_or(""), &name);
-            let outcome = match self.container_spec(pod, container, mounts, log) {
+            let outcome = match self.container_spec(pod, container, mounts, log.clone()) {
                 Err(message) => Err(message),
                 Ok(spec) => {
                     self.store.update_pod(&key, |p| {
@@ -257,11 +257,13 @@ impl Kubelet {
                             self.event(pod, "Normal", "Killing", &format!("Stopping container {name}"));
                             let now = self.clock.now();
                             self.store.update_pod(&key, |p| status::container_terminated(p, &name, init, &t, started_at, now));
+                            log.finish();
                             return t;
                         }
                     }
                 }
             };
+            log.finish();
             let now = self.clock.now();
             let t = match outcome {
                 Ok(exit) => Terminated::from_exit(&exit),

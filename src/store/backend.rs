@@ -254,6 +254,9 @@ mod tests {
         let db = Redb::open(&path).unwrap();
         let snap = db.load().unwrap();
         assert_eq!(snap.revision, 2);
-        assert_eq!(snap.objects, vec![("jobs/default/b".to_string(), b"{\"b\":1}".to_vec())]);
+        assert_eq!(
+            snap.objects,
+            vec![("jobs/default/b".to_string(), b"{\"b\":1}".to_vec())]
+        );
     }
 }

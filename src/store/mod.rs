@@ -177,7 +177,13 @@ pub struct State {
 
 /// A kind of object the store holds.
 pub trait Object:
-    k8s_openapi::Metadata<Ty = ObjectMeta> + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
+    k8s_openapi::Metadata<Ty = ObjectMeta>
+    + Clone
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
 {
     /// Which map holds it.
     const RESOURCE: Resource;
@@ -219,7 +225,11 @@ impl Object for Pod {
     }
     fn can_be_removed(&self) -> bool {
         podutil::is_terminal(self)
-            || self.status.as_ref().and_then(|s| s.start_time.as_ref()).is_none()
+            || self
+                .status
+                .as_ref()
+                .and_then(|s| s.start_time.as_ref())
+                .is_none()
     }
 }
 
@@ -274,7 +284,9 @@ impl Store {
             match Resource::from_plural(res) {
                 Some(Resource::Jobs) => load_into::<Job>(&mut state, rest, &v).map_err(corrupt)?,
                 Some(Resource::Pods) => load_into::<Pod>(&mut state, rest, &v).map_err(corrupt)?,
-                Some(Resource::Events) => load_into::<Event>(&mut state, rest, &v).map_err(corrupt)?,
+                Some(Resource::Events) => {
+                    load_into::<Event>(&mut state, rest, &v).map_err(corrupt)?
+                }
                 Some(Resource::Namespaces) => {
                     load_into::<Namespace>(&mut state, rest, &v).map_err(corrupt)?
                 }
@@ -380,7 +392,9 @@ impl Store {
         self.read(|s| {
             let items = K::map(s)
                 .values()
-                .filter(|o| namespace.is_none_or(|ns| o.metadata().namespace.as_deref() == Some(ns)))
+                .filter(|o| {
+                    namespace.is_none_or(|ns| o.metadata().namespace.as_deref() == Some(ns))
+                })
                 .cloned()
                 .collect();
             (items, s.revision)
@@ -422,7 +436,12 @@ impl Store {
     }
 
     /// Replaces an object if `expected_rv` (when given) is still current.
-    pub fn replace<K: Object>(&self, key: &str, obj: K, expected_rv: Option<&str>) -> Result<K, Error> {
+    pub fn replace<K: Object>(
+        &self,
+        key: &str,
+        obj: K,
+        expected_rv: Option<&str>,
+    ) -> Result<K, Error> {
         let mut s = self.state.lock().expect("store lock poisoned");
         let name = obj.metadata().name.clone().unwrap_or_default();
         let Some(current) = K::map(&s).get(key) else {
@@ -479,7 +498,8 @@ impl Store {
     fn publish<K: Object>(&self, s: &mut State, key: &str, obj: &K, type_: EventType, rev: u64) {
         let value = serde_json::to_value(obj).unwrap_or_default();
         let storage_key = format!("{}/{key}", K::RESOURCE.plural());
-        let bytes = (type_ != EventType::Deleted).then(|| serde_json::to_vec(&value).unwrap_or_default());
+        let bytes =
+            (type_ != EventType::Deleted).then(|| serde_json::to_vec(&value).unwrap_or_default());
         self.backend.write(
             rev,
             vec![backend::Change {
@@ -723,7 +743,9 @@ mod tests {
         let same = s.modify::<Job>("default/a", |_| {}).unwrap();
         assert_eq!(same.metadata.resource_version.as_deref(), Some("1"));
         let changed = s
-            .modify::<Job>("default/a", |j| j.metadata.labels = Some(Default::default()))
+            .modify::<Job>("default/a", |j| {
+                j.metadata.labels = Some(Default::default())
+            })
             .unwrap();
         assert_eq!(changed.metadata.resource_version.as_deref(), Some("2"));
         assert_eq!(
@@ -799,7 +821,11 @@ mod tests {
         assert_eq!(s.revision(), 3);
         assert!(s.job("default/a").is_none());
         assert_eq!(
-            s.job("default/b").unwrap().metadata.resource_version.as_deref(),
+            s.job("default/b")
+                .unwrap()
+                .metadata
+                .resource_version
+                .as_deref(),
             Some("2")
         );
         // Nothing before the restart can be replayed.

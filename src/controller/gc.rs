@@ -1,0 +1,102 @@
+//! The garbage collector and pod-lifecycle sweeps that `serve` runs after every change:
+//! dependents of deleted Jobs (Background, Foreground, Orphan propagation), finalizers of
+//! pods whose Job is gone, TTL expiry, and telling the kubelet about deleted pods.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::ttl;
+use crate::api::job::TRACKING_FINALIZER;
+use crate::api::pod as podutil;
+use crate::kubelet::Kubelet;
+use crate::server::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+use crate::store::{Store, remove_finalizer};
+
+fn controller_uid(pod: &Pod) -> Option<&str> {
+    pod.metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))
+        .map(|o| o.uid.as_str())
+}
+
+/// One sweep. Returns when it next needs to run by itself (a TTL expiring).
+pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Duration> {
+    let jobs = store.jobs();
+    let by_uid: HashMap<&str, &Job> = jobs
+        .iter()
+        .filter_map(|j| j.metadata.uid.as_deref().map(|u| (u, j)))
+        .collect();
+    let mut next: Option<Duration> = None;
+
+    for pod in store.pods() {
+        let key = podutil::key(&pod);
+        let owner = controller_uid(&pod).map(|u| by_uid.get(u).copied());
+        match owner {
+            // The owning Job is gone (Background deletion): delete the pod, uncounted.
+            Some(None) => {
+                store.remove_pod_finalizer(&key, TRACKING_FINALIZER);
+                store.delete_pod(&key, now);
+            }
+            Some(Some(job)) if job.metadata.deletion_timestamp.is_some() => {
+                let finalizers = job.metadata.finalizers.clone().unwrap_or_default();
+                if finalizers.iter().any(|f| f == ORPHAN_FINALIZER) {
+                    store.update_pod(&key, |p| {
+                        p.metadata.owner_references = None;
+                        remove_finalizer(&mut p.metadata, TRACKING_FINALIZER);
+                    });
+                } else if finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) {
+                    store.remove_pod_finalizer(&key, TRACKING_FINALIZER);
+                    store.delete_pod(&key, now);
+                }
+            }
+            _ => {}
+        }
+        if pod.metadata.deletion_timestamp.is_some() && !podutil::is_terminal(&pod) {
+            kubelet.kill(&key);
+        }
+    }
+
+    // Owners waiting on their dependents.
+    for job in &jobs {
+        if job.metadata.deletion_timestamp.is_none() {
+            if let Some(d) = ttl::expires_in(job, now) {
+                if d.is_zero() {
+                    // Upstream deletes expired Jobs with Foreground propagation.
+                    let key = crate::api::job::key(job);
+                    store.modify::<Job>(&key, |j| {
+                        j.metadata.deletion_timestamp = Some(Time(now));
+                        j.metadata
+                            .finalizers
+                            .get_or_insert_with(Vec::new)
+                            .push(FOREGROUND_FINALIZER.into());
+                    });
+                } else {
+                    next = Some(next.map_or(d, |n| n.min(d)));
+                }
+            }
+            continue;
+        }
+        let uid = job.metadata.uid.clone().unwrap_or_default();
+        let remaining = store.pods_owned_by(&uid);
+        let key = crate::api::job::key(job);
+        let finalizers = job.metadata.finalizers.clone().unwrap_or_default();
+        if finalizers.iter().any(|f| f == ORPHAN_FINALIZER) && remaining.is_empty() {
+            store.modify::<Job>(&key, |j| {
+                remove_finalizer(&mut j.metadata, ORPHAN_FINALIZER)
+            });
+        } else if finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) && remaining.is_empty() {
+            store.modify::<Job>(&key, |j| {
+                remove_finalizer(&mut j.metadata, FOREGROUND_FINALIZER)
+            });
+        }
+    }
+    next
+}

@@ -1,0 +1,311 @@
+//! `wasmjob serve`: a one-node Kubernetes for wasm Jobs in one process: the API server, the
+//! durable store, the Job/TTL controllers and garbage collector, and the kubelet.
+//!
+//! Start-up order matters for exactness after a crash: the store is loaded, pods that were
+//! running when the previous process died are marked Failed with a `DisruptionTarget`
+//! condition (as Kubernetes marks the pods of a lost node), and only then do the
+//! controllers start, so the Job controller counts each such pod exactly once.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Pod, PodCondition};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use tokio::net::TcpListener;
+
+use crate::api::pod as podutil;
+use crate::clock::Clock;
+use crate::controller::{self, job::Settings};
+use crate::kubelet::{ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP};
+use crate::runtime::{self, Runtime, RuntimeConfig, parse_image_ref};
+use crate::server::{self, ApiState, objects::ApiKind, objects::Ctx, tls};
+use crate::store::{self, EventType, Resource, Store, backend::Redb};
+
+/// Options of `wasmjob serve`.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Store, credentials, logs, volumes and module cache.
+    pub data_dir: PathBuf,
+    /// Where image names resolve.
+    pub image_dir: PathBuf,
+    /// Plain HTTP without authentication (loopback development only).
+    pub insecure_http: bool,
+    /// Controller settings (back-off).
+    pub settings: Settings,
+    /// Kubelet crash-loop back-off base.
+    pub container_backoff_base: Duration,
+    /// Kubelet crash-loop back-off cap.
+    pub container_backoff_max: Duration,
+    /// Memory limit of containers that set none.
+    pub default_memory_limit: u64,
+}
+
+/// Why the server could not start. Messages name the path or address.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Another server holds the data directory.
+    #[error("another wasmjob serve is already using the data directory {0}")]
+    Locked(PathBuf),
+    /// A file or directory could not be used.
+    #[error("{path}: {source}")]
+    Io {
+        /// Which.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// Credentials.
+    #[error(transparent)]
+    Tls(#[from] tls::Error),
+    /// The wasm engine.
+    #[error(transparent)]
+    Runtime(#[from] runtime::Error),
+    /// The listener.
+    #[error("failed to listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A running server, for tests and `main`.
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The kubeconfig file written for it.
+    pub kubeconfig: PathBuf,
+    /// The store (tests inspect it).
+    pub store: Arc<Store>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _lock: std::fs::File,
+}
+
+impl Running {
+    /// Stops serving, waits for the tasks, and makes every write durable.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.store.flush();
+    }
+}
+
+/// Starts everything and returns once the API is listening.
+pub async fn start(options: Options) -> Result<Running, Error> {
+    let data = &options.data_dir;
+    std::fs::create_dir_all(data).map_err(io(data))?;
+    let lock_path = data.join("lock");
+    let lock = std::fs::File::create(&lock_path).map_err(io(&lock_path))?;
+    if lock.try_lock().is_err() {
+        return Err(Error::Locked(data.clone()));
+    }
+    let store_path = data.join("store.redb");
+    let store = Arc::new(Store::open(Box::new(
+        Redb::open(&store_path).map_err(store::Error::from)?,
+    ))?);
+    let clock = Clock::new();
+    ensure_namespaces(&store, clock);
+    recover_pods(&store, clock);
+
+    let logs = Arc::new(LogStore::persistent(DEFAULT_LOG_CAP, data.join("logs")));
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(data.join("modules")),
+        ..RuntimeConfig::default()
+    })?;
+    let image_dir = std::fs::canonicalize(&options.image_dir).map_err(io(&options.image_dir))?;
+    let resolve_dir = image_dir.clone();
+    let resolve: ImageResolver =
+        Arc::new(move |_pod: &Pod, image: &str| parse_image_ref(image, &resolve_dir));
+    let kubelet = Kubelet::new(
+        store.clone(),
+        runtime,
+        logs.clone(),
+        KubeletConfig {
+            backoff_base: options.container_backoff_base,
+            backoff_max: options.container_backoff_max,
+            volumes_dir: data.join("volumes"),
+            default_memory_limit: options.default_memory_limit,
+        },
+        resolve,
+        clock,
+    );
+
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| Error::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Listen {
+        addr: options.listen,
+        source,
+    })?;
+    let (token, tls_config, kubeconfig_text) = if options.insecure_http {
+        let url = format!("http://{addr}");
+        (None, None, tls::insecure_kubeconfig(&url))
+    } else {
+        let creds = tls::load_or_create(&data.join("pki"))?;
+        let url = format!("https://{addr}");
+        let kc = tls::kubeconfig(&url, &creds);
+        (
+            Some(creds.token.clone()),
+            Some(tls::server_config(&creds)?),
+            kc,
+        )
+    };
+    let kubeconfig = data.join("kubeconfig");
+    std::fs::write(&kubeconfig, kubeconfig_text).map_err(io(&kubeconfig))?;
+
+    let state = Arc::new(ApiState {
+        store: store.clone(),
+        logs: logs.clone(),
+        clock,
+        image_dir,
+        token,
+    });
+    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(controller::run_forever(
+        store.clone(),
+        kubelet.clone(),
+        options.settings,
+        clock,
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(forget_deleted_pods(
+        store.clone(),
+        kubelet.clone(),
+        shutdown_rx.clone(),
+    )));
+    let mut rx = shutdown_rx.clone();
+    tasks.push(tokio::spawn(server::run(
+        listener,
+        tls_config,
+        server::router(state),
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        },
+    )));
+    Ok(Running {
+        addr,
+        kubeconfig,
+        store,
+        shutdown,
+        tasks,
+        _lock: lock,
+    })
+}
+
+/// `default` and `kube-system` exist from the start, as on a real cluster.
+fn ensure_namespaces(store: &Store, clock: Clock) {
+    for name in ["default", "kube-system"] {
+        if store.get::<Namespace>(&format!("/{name}")).is_none() {
+            let mut ns = Namespace {
+                metadata: ObjectMeta {
+                    name: Some(name.into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            ns.metadata.uid = Some(crate::controller::apply::new_uid());
+            ns.metadata.creation_timestamp = Some(Time(clock.now()));
+            let ctx = Ctx {
+                image_dir: Path::new("/"),
+                now: clock.now(),
+            };
+            if ns.on_create(&ctx).is_ok() {
+                let _ = store.create(ns);
+            }
+        }
+    }
+}
+
+/// Pods that were Pending or Running when the previous process died cannot be resumed:
+/// they end Failed with a `DisruptionTarget` condition, like the pods of a lost node, and
+/// their Jobs replace them under their own policy.
+fn recover_pods(store: &Store, clock: Clock) {
+    let now = clock.now();
+    for pod in store.pods() {
+        if podutil::is_terminal(&pod) {
+            continue;
+        }
+        let key = podutil::key(&pod);
+        store.update_pod(&key, |p| {
+            let s = p.status.get_or_insert_with(Default::default);
+            s.phase = Some("Failed".into());
+            let conditions = s.conditions.get_or_insert_with(Vec::new);
+            conditions.retain(|c| c.type_ != "DisruptionTarget");
+            conditions.push(PodCondition {
+                type_: "DisruptionTarget".into(),
+                status: "True".into(),
+                reason: Some("DeletionByPodGC".into()),
+                message: Some("PodGC: the node restarted while the pod was running".into()),
+                last_transition_time: Some(Time(now)),
+                ..Default::default()
+            });
+            for c in s.container_statuses.iter_mut().flatten() {
+                let done = c.state.as_ref().is_some_and(|st| st.terminated.is_some());
+                if !done {
+                    c.state = Some(k8s_openapi::api::core::v1::ContainerState {
+                        terminated: Some(k8s_openapi::api::core::v1::ContainerStateTerminated {
+                            exit_code: 137,
+                            reason: Some("ContainerStatusUnknown".into()),
+                            message: Some(
+                                "The container could not be located when the pod was terminated"
+                                    .into(),
+                            ),
+                            finished_at: Some(Time(now)),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    });
+                    c.ready = false;
+                }
+            }
+        });
+    }
+}
+
+/// Drops logs and volumes of pods once their objects are gone.
+async fn forget_deleted_pods(
+    store: Arc<Store>,
+    kubelet: Arc<Kubelet>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let Ok((_, mut feed)) = store.watch(Resource::Pods, Some(store.revision())) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            e = feed.recv() => match e {
+                Ok(e) if e.resource == Resource::Pods && e.type_ == EventType::Deleted => {
+                    kubelet.forget(&format!("{}/{}", e.namespace, e.name));
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            },
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Discovery (`/version`, `/api`, `/apis`, resource lists) and the minimal OpenAPI v3
+//! document that lets kubectl's `--validate=strict` find `fieldValidation` support.
+//! Shapes follow shared/reference/kubectl-api.md §3–4.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// `/version`: minor 32 selects kubectl 1.32 in the gcloud dispatcher (§1).
+pub async fn version() -> Json<Value> {
+    Json(json!({
+        "major": "1",
+        "minor": "32",
+        "gitVersion": "v1.32.0-wasmjob",
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "rust",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
+    }))
+}
+
+/// `/healthz`, `/readyz`, `/livez`.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `/api`.
+pub async fn api() -> Json<Value> {
+    Json(json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]
+    }))
+}
+
+/// `/apis`.
+pub async fn apis() -> Json<Value> {
+    Json(json!({
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [{
+            "name": "batch",
+            "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
+            "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"}
+        }]
+    }))
+}
+
+const ALL_VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+/// `/apis/batch/v1`.
+pub async fn batch_v1() -> Json<Value> {
+    Json(json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "batch/v1",
+        "resources": [
+            {"name": "cronjobs", "singularName": "cronjob", "namespaced": true, "kind": "CronJob",
+             "verbs": ALL_VERBS, "shortNames": ["cj"], "categories": ["all"]},
+            {"name": "cronjobs/status", "singularName": "", "namespaced": true, "kind": "CronJob",
+             "verbs": ["get", "patch", "update"]},
+            {"name": "jobs", "singularName": "job", "namespaced": true, "kind": "Job",
+             "verbs": ALL_VERBS, "categories": ["all"]},
+            {"name": "jobs/status", "singularName": "", "namespaced": true, "kind": "Job",
+             "verbs": ["get", "patch", "update"]}
+        ]
+    }))
+}
+
+/// `/api/v1`.
+pub async fn core_v1() -> Json<Value> {
+    Json(json!({
+        "kind": "APIResourceList",
+        "groupVersion": "v1",
+        "resources": [
+            {"name": "events", "singularName": "event", "namespaced": true, "kind": "Event",
+             "verbs": ["get", "list", "watch"], "shortNames": ["ev"]},
+            {"name": "namespaces", "singularName": "namespace", "namespaced": false, "kind": "Namespace",
+             "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"], "shortNames": ["ns"]},
+            {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
+             "verbs": ["delete", "get", "list", "watch"], "shortNames": ["po"], "categories": ["all"]},
+            {"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]}
+        ]
+    }))
+}
+
+/// Bump when the documents below change: kubectl caches them by this hash.
+const OPENAPI_HASH: &str = "wasmjob0001";
+
+/// `/openapi/v3`.
+pub async fn openapi_root() -> Json<Value> {
+    Json(json!({
+        "paths": {
+            "api/v1": {"serverRelativeURL": format!("/openapi/v3/api/v1?hash={OPENAPI_HASH}")},
+            "apis/batch/v1": {"serverRelativeURL": format!("/openapi/v3/apis/batch/v1?hash={OPENAPI_HASH}")}
+        }
+    }))
+}
+
+fn patch_path(group: &str, kind: &str) -> Value {
+    // Only what kubectl's QueryParamVerifier looks for; no requestBody, so that client-side
+    // apply uses its compiled-in types for strategic merge (§4).
+    json!({"patch": {
+        "x-kubernetes-group-version-kind": {"group": group, "version": "v1", "kind": kind},
+        "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]
+    }})
+}
+
+fn document(paths: Value) -> Response {
+    (
+        [("cache-control", "no-cache")],
+        Json(json!({
+            "openapi": "3.0.0",
+            "info": {"title": "Kubernetes", "version": "v1.32.0"},
+            "components": {"schemas": {}},
+            "paths": paths
+        })),
+    )
+        .into_response()
+}
+
+/// `/openapi/v3/apis/batch/v1`.
+pub async fn openapi_batch() -> Response {
+    document(json!({
+        "/apis/batch/v1/namespaces/{namespace}/jobs/{name}": patch_path("batch", "Job"),
+        "/apis/batch/v1/namespaces/{namespace}/cronjobs/{name}": patch_path("batch", "CronJob"),
+    }))
+}
+
+/// `/openapi/v3/api/v1`.
+pub async fn openapi_core() -> Response {
+    document(json!({
+        "/api/v1/namespaces/{name}": patch_path("", "Namespace"),
+        "/api/v1/namespaces/{namespace}/pods/{name}": patch_path("", "Pod"),
+    }))
+}

@@ -1,0 +1,546 @@
+//! The generic REST verbs (list, watch, get, create, update, patch, delete) over any
+//! [`ApiKind`], with kubectl's content negotiation (JSON, YAML, protobuf bodies; Table
+//! answers) and field validation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::ApiState;
+use super::error::ApiError;
+use super::objects::{ApiKind, Ctx, list_kind, unknown_fields};
+use super::patch::{self, PatchType};
+use super::selectors::{FieldSelector, LabelSelector};
+use super::table::{self, IncludeObject};
+use crate::store::{self, WatchEvent};
+
+/// Query parameters, as sent.
+pub type Query = HashMap<String, String>;
+
+fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers.get("accept").and_then(|v| v.to_str().ok())
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string()
+}
+
+/// The store key of an object: `ns/name`, or `/name` for cluster-scoped kinds.
+pub fn key_of<K: ApiKind>(ns: Option<&str>, name: &str) -> String {
+    if K::NAMESPACED {
+        format!("{}/{name}", ns.unwrap_or("default"))
+    } else {
+        format!("/{name}")
+    }
+}
+
+/// The object as JSON with its TypeMeta.
+pub fn to_json<K: ApiKind>(obj: &K) -> Value {
+    let mut v = serde_json::to_value(obj).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("apiVersion".into(), K::API_VERSION.into());
+        m.insert("kind".into(), K::KIND.into());
+    }
+    v
+}
+
+fn json_response(code: StatusCode, v: &Value, warnings: &[String]) -> Response {
+    let mut resp = (code, axum::Json(v)).into_response();
+    for w in warnings {
+        if let Ok(h) = HeaderValue::from_str(&format!("299 - {w:?}")) {
+            resp.headers_mut().append("warning", h);
+        }
+    }
+    resp
+}
+
+struct Selectors {
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+fn selectors(q: &Query) -> Result<Selectors, ApiError> {
+    let labels = LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(Selectors { labels, fields })
+}
+
+fn matches_json(sel: &Selectors, obj: &Value) -> bool {
+    let labels: Option<std::collections::BTreeMap<String, String>> =
+        serde_json::from_value(obj["metadata"]["labels"].clone()).ok();
+    sel.labels.matches(labels.as_ref()) && sel.fields.matches(obj)
+}
+
+/// GET on a collection: a list, a Table, or (with `watch=true`) a watch stream.
+pub async fn list<K: ApiKind>(
+    state: Arc<ApiState>,
+    ns: Option<String>,
+    q: Query,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let sel = selectors(&q)?;
+    let as_table = table::wants_table(accept(&headers));
+    if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
+        return watch::<K>(state, ns, q, sel, as_table);
+    }
+    let (items, rev) = state.store.list::<K>(ns.as_deref());
+    let items: Vec<(K, Value)> = items
+        .into_iter()
+        .map(|o| {
+            let v = to_json(&o);
+            (o, v)
+        })
+        .filter(|(_, v)| matches_json(&sel, v))
+        .collect();
+    let rv = rev.to_string();
+    if as_table {
+        let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
+        let now = state.clock.now();
+        let rows = items
+            .iter()
+            .map(|(o, v)| table::row(o.cells(now), v, include))
+            .collect();
+        return Ok(json_response(
+            StatusCode::OK,
+            &table::table(K::columns(), rows, &rv),
+            &[],
+        ));
+    }
+    let body = json!({
+        "kind": list_kind::<K>(),
+        "apiVersion": K::API_VERSION,
+        "metadata": {"resourceVersion": rv},
+        "items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+    });
+    Ok(json_response(StatusCode::OK, &body, &[]))
+}
+
+/// GET one object (or its Table row).
+pub async fn get<K: ApiKind>(
+    state: Arc<ApiState>,
+    ns: Option<String>,
+    name: String,
+    q: Query,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let obj: K = state
+        .store
+        .get(&key_of::<K>(ns.as_deref(), &name))
+        .ok_or_else(|| ApiError::not_found(K::RESOURCE, &name))?;
+    let v = to_json(&obj);
+    if table::wants_table(accept(&headers)) {
+        let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
+        let rv = obj.metadata().resource_version.clone().unwrap_or_default();
+        let rows = vec![table::row(obj.cells(state.clock.now()), &v, include)];
+        return Ok(json_response(
+            StatusCode::OK,
+            &table::table(K::columns(), rows, &rv),
+            &[],
+        ));
+    }
+    Ok(json_response(StatusCode::OK, &v, &[]))
+}
+
+/// Decodes a request body by its Content-Type: JSON, YAML, or kubectl's protobuf.
+pub fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let ct = content_type(headers);
+    if ct.starts_with(super::protobuf::PROTOBUF_MEDIA_TYPE) {
+        return super::protobuf::decode(body).map_err(|e| {
+            ApiError::bad_request(format!("the object provided is unrecognized: {e}"))
+        });
+    }
+    if ct.starts_with("application/yaml") || ct.starts_with("application/apply-patch+yaml") {
+        let v: serde_yaml::Value = serde_yaml::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+        return serde_json::to_value(v).map_err(|e| ApiError::bad_request(e.to_string()));
+    }
+    if ct.starts_with("application/json") || ct.is_empty() {
+        return serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the object provided is unrecognized: couldn't get version/kind; json parse error: {e}"
+            ))
+        });
+    }
+    Err(ApiError::unsupported_media_type(&ct))
+}
+
+/// Typed decoding with `fieldValidation` (Strict: 400, Warn: warnings, Ignore).
+fn typed<K: ApiKind>(v: &Value, q: &Query) -> Result<(K, Vec<String>), ApiError> {
+    if let (Some(kind), Some(api)) = (v["kind"].as_str(), v["apiVersion"].as_str())
+        && (kind != K::KIND || api != K::API_VERSION)
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api}) does not match the expected API version ({})",
+            K::API_VERSION
+        )));
+    }
+    let obj: K = serde_json::from_value(v.clone()).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{} in version \"v1\" cannot be handled as a {}: {e}",
+            K::KIND,
+            K::KIND
+        ))
+    })?;
+    let unknown = unknown_fields(v, &to_json(&obj));
+    let mode = q.get("fieldValidation").map_or("Warn", String::as_str);
+    if !unknown.is_empty() && mode.eq_ignore_ascii_case("strict") {
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field {f:?}"))
+            .collect();
+        return Err(ApiError::bad_request(format!(
+            "{} in version \"v1\" cannot be handled as a {}: strict decoding error: {}",
+            K::KIND,
+            K::KIND,
+            list.join(", ")
+        )));
+    }
+    let warnings = if mode.eq_ignore_ascii_case("ignore") {
+        Vec::new()
+    } else {
+        unknown
+            .iter()
+            .map(|f| format!("unknown field {f:?}"))
+            .collect()
+    };
+    Ok((obj, warnings))
+}
+
+fn ctx(state: &ApiState) -> Ctx<'_> {
+    Ctx {
+        image_dir: &state.image_dir,
+        now: state.clock.now(),
+    }
+}
+
+fn check_namespace(state: &ApiState, ns: &str) -> Result<(), ApiError> {
+    let exists = state
+        .store
+        .get::<k8s_openapi::api::core::v1::Namespace>(&format!("/{ns}"))
+        .is_some();
+    if exists {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(store::Resource::Namespaces, ns))
+    }
+}
+
+/// POST to a collection.
+pub async fn create<K: ApiKind>(
+    state: Arc<ApiState>,
+    ns: Option<String>,
+    q: Query,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let v = decode_body(&headers, &body)?;
+    let (obj, warnings) = typed::<K>(&v, &q)?;
+    let created = create_object(&state, ns, obj)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &to_json(&created),
+        &warnings,
+    ))
+}
+
+fn create_object<K: ApiKind>(
+    state: &ApiState,
+    ns: Option<String>,
+    mut obj: K,
+) -> Result<K, ApiError> {
+    if K::NAMESPACED {
+        let ns = ns.unwrap_or_else(|| "default".into());
+        let m = obj.metadata_mut();
+        if let Some(given) = m.namespace.as_deref()
+            && given != ns
+        {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        m.namespace = Some(ns.clone());
+        check_namespace(state, &ns)?;
+    }
+    let now = state.clock.now();
+    {
+        let m = obj.metadata_mut();
+        if m.name.as_deref().unwrap_or("").is_empty()
+            && let Some(prefix) = m.generate_name.clone()
+        {
+            let suffix: String = (0..5)
+                .map(|_| {
+                    let a = crate::controller::job::NAME_SUFFIX_ALPHABET;
+                    a[rand::random_range(0..a.len())] as char
+                })
+                .collect();
+            m.name = Some(format!("{prefix}{suffix}"));
+        }
+        m.uid = Some(crate::controller::apply::new_uid());
+        m.creation_timestamp = Some(Time(now));
+        m.generation = Some(1);
+        m.resource_version = None;
+        m.deletion_timestamp = None;
+        m.managed_fields = None;
+    }
+    obj.on_create(&ctx(state))?;
+    Ok(state.store.create(obj)?)
+}
+
+/// PUT on an object (`status`: the status subresource).
+pub async fn update<K: ApiKind>(
+    state: Arc<ApiState>,
+    ns: Option<String>,
+    name: String,
+    q: Query,
+    headers: HeaderMap,
+    body: Bytes,
+    status: bool,
+) -> Result<Response, ApiError> {
+    let v = decode_body(&headers, &body)?;
+    let (obj, warnings) = typed::<K>(&v, &q)?;
+    if obj.metadata().name.as_deref().is_some_and(|n| n != name) {
+        return Err(ApiError::bad_request(
+            "the name of the object does not match the name on the URL",
+        ));
+    }
+    let rv = obj
+        .metadata()
+        .resource_version
+        .clone()
+        .filter(|r| !r.is_empty());
+    let stored = write_update(&state, ns, &name, obj, rv.as_deref(), status)?;
+    Ok(json_response(StatusCode::OK, &to_json(&stored), &warnings))
+}
+
+fn write_update<K: ApiKind>(
+    state: &ApiState,
+    ns: Option<String>,
+    name: &str,
+    mut new: K,
+    expected_rv: Option<&str>,
+    status: bool,
+) -> Result<K, ApiError> {
+    let key = key_of::<K>(ns.as_deref(), name);
+    let old: K = state
+        .store
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(K::RESOURCE, name))?;
+    let final_obj = if status {
+        // The status subresource changes the status and nothing else.
+        let mut merged = serde_json::to_value(&old).unwrap_or_default();
+        merged["status"] = serde_json::to_value(&new).unwrap_or_default()["status"].clone();
+        serde_json::from_value::<K>(merged).map_err(|e| ApiError::bad_request(e.to_string()))?
+    } else {
+        {
+            let (om, nm) = (old.metadata(), new.metadata_mut());
+            nm.name = om.name.clone();
+            nm.namespace = om.namespace.clone();
+            nm.uid = om.uid.clone();
+            nm.creation_timestamp = om.creation_timestamp.clone();
+            nm.deletion_timestamp = om.deletion_timestamp.clone();
+            nm.generation = om.generation;
+            nm.managed_fields = None;
+        }
+        K::on_update(&mut new, &old, &ctx(state))?;
+        new
+    };
+    Ok(state.store.replace(&key, final_obj, expected_rv)?)
+}
+
+/// PATCH on an object (`status`: the status subresource).
+#[allow(clippy::too_many_arguments)]
+pub async fn patch<K: ApiKind>(
+    state: Arc<ApiState>,
+    ns: Option<String>,
+    name: String,
+    q: Query,
+    headers: HeaderMap,
+    body: Bytes,
+    status: bool,
+) -> Result<Response, ApiError> {
+    let ct = content_type(&headers);
+    let kind =
+        PatchType::from_content_type(&ct).ok_or_else(|| ApiError::unsupported_media_type(&ct))?;
+    let key = key_of::<K>(ns.as_deref(), &name);
+    let current: Option<K> = state.store.get(&key);
+    let Some(current) = current else {
+        if kind == PatchType::Apply && !status {
+            // Server-side apply creates what is missing.
+            let v = patch::apply_patch(&Value::Null, &body, kind).map_err(patch_error)?;
+            let (obj, warnings) = typed::<K>(&v, &q)?;
+            let created = create_object(&state, ns, obj)?;
+            return Ok(json_response(
+                StatusCode::CREATED,
+                &to_json(&created),
+                &warnings,
+            ));
+        }
+        return Err(ApiError::not_found(K::RESOURCE, &name));
+    };
+    let original = to_json(&current);
+    let patched = patch::apply_patch(&original, &body, kind).map_err(patch_error)?;
+    let (obj, warnings) = typed::<K>(&patched, &q)?;
+    let rv = obj
+        .metadata()
+        .resource_version
+        .clone()
+        .filter(|r| Some(r) != current.metadata().resource_version.as_ref());
+    let stored = write_update(&state, ns, &name, obj, rv.as_deref(), status)?;
+    Ok(json_response(StatusCode::OK, &to_json(&stored), &warnings))
+}
+
+fn patch_error(e: patch::Error) -> ApiError {
+    match e.status_code() {
+        400 => ApiError::bad_request(e.to_string()),
+        422 => ApiError::invalid_message(e.to_string()),
+        _ => ApiError::internal(e.to_string()),
+    }
+}
+
+/// A watch: the backlog after `resourceVersion`, then live events, filtered, as a chunked
+/// stream of JSON lines; Table rows when asked for.
+fn watch<K: ApiKind>(
+    state: Arc<ApiState>,
+    ns: Option<String>,
+    q: Query,
+    sel: Selectors,
+    as_table: bool,
+) -> Result<Response, ApiError> {
+    let from = q
+        .get("resourceVersion")
+        .filter(|r| !r.is_empty() && *r != "0")
+        .map(|r| {
+            r.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))
+        })
+        .transpose()?;
+    let bookmarks = q.get("allowWatchBookmarks").is_some_and(|b| b == "true");
+    let timeout = q
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(1800));
+    let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    let expired = match state.store.watch(K::RESOURCE, from) {
+        Ok((backlog, mut live)) => {
+            let state = state.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut first = true;
+                let mut last_rev = from.unwrap_or(0);
+                let render = |e: &WatchEvent, first: &mut bool| -> Option<Bytes> {
+                    if ns.as_deref().is_some_and(|n| n != e.namespace)
+                        || !matches_json(&sel, &e.object)
+                    {
+                        return None;
+                    }
+                    let mut object = (*e.object).clone();
+                    if let Some(m) = object.as_object_mut() {
+                        m.insert("apiVersion".into(), K::API_VERSION.into());
+                        m.insert("kind".into(), K::KIND.into());
+                    }
+                    if as_table {
+                        let typed: K = serde_json::from_value(object.clone()).ok()?;
+                        let row = table::row(typed.cells(state.clock.now()), &object, include);
+                        let cols = if *first { K::columns() } else { json!([]) };
+                        object = table::table(cols, vec![row], &e.revision.to_string());
+                    }
+                    *first = false;
+                    let line = json!({"type": e.type_.as_str(), "object": object});
+                    Some(Bytes::from(format!("{line}\n")))
+                };
+                for e in &backlog {
+                    last_rev = last_rev.max(e.revision);
+                    if let Some(b) = render(e, &mut first)
+                        && tx.send(Ok(b)).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                let deadline = tokio::time::sleep(timeout);
+                tokio::pin!(deadline);
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                tick.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = &mut deadline => return,
+                        _ = tx.closed() => return,
+                        _ = tick.tick(), if bookmarks => {
+                            let rev = state.store.revision();
+                            let b = json!({"type": "BOOKMARK", "object": {"kind": K::KIND, "apiVersion": K::API_VERSION, "metadata": {"resourceVersion": rev.to_string()}}});
+                            if tx.send(Ok(Bytes::from(format!("{b}\n")))).await.is_err() { return; }
+                        }
+                        e = live.recv() => match e {
+                            Ok(e) => {
+                                if e.resource != K::RESOURCE || e.revision <= last_rev { continue; }
+                                last_rev = e.revision;
+                                if let Some(b) = render(&e, &mut first)
+                                    && tx.send(Ok(b)).await.is_err() { return; }
+                            }
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                                let err = json!({"type": "ERROR", "object": ApiError::expired(format!("too old resource version: {last_rev}")).status()});
+                                let _ = tx.send(Ok(Bytes::from(format!("{err}\n")))).await;
+                                return;
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                }
+            });
+            None
+        }
+        Err(e) => Some(e),
+    };
+    if let Some(e) = expired {
+        // The watch itself succeeds and reports the expiry as its first event (§7).
+        let err = json!({"type": "ERROR", "object": ApiError::expired(e.to_string()).status()});
+        let _ = tx.try_send(Ok(Bytes::from(format!("{err}\n"))));
+    }
+    drop(tx);
+    let mut resp = Response::new(Body::from_stream(ReceiverStream::new(rx)));
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    Ok(resp)
+}
+
+/// Acknowledges a delete the way the API server does once the object is gone.
+pub fn delete_success<K: ApiKind>(obj: &K) -> Response {
+    let m = obj.metadata();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": m.name, "group": if K::API_VERSION.contains('/') { "batch" } else { "" },
+                        "kind": K::RESOURCE.plural(), "uid": m.uid}
+        }),
+        &[],
+    )
+}
+
+/// The object, still present (graceful or propagated deletion in progress).
+pub fn deleting<K: ApiKind>(obj: &K) -> Response {
+    json_response(StatusCode::OK, &to_json(obj), &[])
+}
+
+/// `propagationPolicy` from a DeleteOptions body or the query.
+pub fn propagation(q: &Query, body: &[u8]) -> Option<String> {
+    let from_body = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["propagationPolicy"].as_str().map(String::from));
+    from_body.or_else(|| q.get("propagationPolicy").cloned())
+}

@@ -1,0 +1,431 @@
+//! The Kubernetes API server of `wasmjob serve`: discovery, Jobs, Pods (with logs), Events
+//! and Namespaces over HTTPS with a bearer token, as real `kubectl` expects them
+//! (shared/reference/kubectl-api.md is the spec this follows).
+//!
+//! [`router`] builds the routes over an [`ApiState`]; [`run`] serves them on a listener
+//! until a shutdown future resolves, so tests bind `127.0.0.1:0` and run it in-process.
+
+pub mod discovery;
+pub mod error;
+pub mod handlers;
+pub mod logs;
+pub mod objects;
+pub mod patch;
+pub mod protobuf;
+pub mod selectors;
+pub mod table;
+pub mod tls;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::Timestamp;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::kubelet::LogStore;
+use crate::store::Store;
+use error::ApiError;
+use handlers::{delete_success, deleting, propagation};
+
+/// Finalizers of the garbage collector's propagation policies.
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+/// See [`FOREGROUND_FINALIZER`].
+pub const ORPHAN_FINALIZER: &str = "orphan";
+
+/// What the handlers share.
+pub struct ApiState {
+    /// The object store.
+    pub store: Arc<Store>,
+    /// Container logs.
+    pub logs: Arc<LogStore>,
+    /// Time.
+    pub clock: Clock,
+    /// Where images resolve.
+    pub image_dir: PathBuf,
+    /// The bearer token required on every request but discovery's `/version` and health;
+    /// `None` serves without authentication (plain-HTTP development mode).
+    pub token: Option<String>,
+}
+
+type S = State<Arc<ApiState>>;
+type Q = Query<handlers::Query>;
+
+/// All routes.
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/version", get(discovery::version))
+        .route("/healthz", get(discovery::healthz))
+        .route("/readyz", get(discovery::healthz))
+        .route("/livez", get(discovery::healthz))
+        .route("/api", get(discovery::api))
+        .route("/apis", get(discovery::apis))
+        .route("/api/v1", get(discovery::core_v1))
+        .route("/apis/batch/v1", get(discovery::batch_v1))
+        .route("/openapi/v3", get(discovery::openapi_root))
+        .route("/openapi/v3/apis/batch/v1", get(discovery::openapi_batch))
+        .route("/openapi/v3/api/v1", get(discovery::openapi_core))
+        // Jobs
+        .route("/apis/batch/v1/jobs", get(jobs_all))
+        .route(
+            "/apis/batch/v1/namespaces/{ns}/jobs",
+            get(jobs_list).post(jobs_create),
+        )
+        .route(
+            "/apis/batch/v1/namespaces/{ns}/jobs/{name}",
+            get(job_get)
+                .put(job_put)
+                .patch(job_patch)
+                .delete(job_delete),
+        )
+        .route(
+            "/apis/batch/v1/namespaces/{ns}/jobs/{name}/status",
+            get(job_get).put(job_status_put).patch(job_status_patch),
+        )
+        // Pods
+        .route("/api/v1/pods", get(pods_all))
+        .route("/api/v1/namespaces/{ns}/pods", get(pods_list))
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{name}",
+            get(pod_get).delete(pod_delete).patch(pod_patch),
+        )
+        .route("/api/v1/namespaces/{ns}/pods/{name}/log", get(pod_log))
+        // Events
+        .route("/api/v1/events", get(events_all))
+        .route("/api/v1/namespaces/{ns}/events", get(events_list))
+        .route("/api/v1/namespaces/{ns}/events/{name}", get(event_get))
+        // Namespaces
+        .route(
+            "/api/v1/namespaces",
+            get(namespaces_list).post(namespace_create),
+        )
+        .route(
+            "/api/v1/namespaces/{name}",
+            get(namespace_get)
+                .delete(namespace_delete)
+                .patch(namespace_patch)
+                .put(namespace_put),
+        )
+        .fallback(|| async { ApiError::no_route() })
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+/// Bearer-token authentication; discovery of the version and health stay public, as on
+/// a real API server (`system:public-info-viewer`).
+async fn authenticate(State(state): S, req: Request, next: Next) -> Response {
+    let public = matches!(
+        req.uri().path(),
+        "/version" | "/healthz" | "/readyz" | "/livez"
+    );
+    if let Some(token) = &state.token
+        && !public
+    {
+        let given = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(token.as_str()) {
+            return ApiError::unauthorized().into_response();
+        }
+    }
+    next.run(req).await
+}
+
+type R = Result<Response, ApiError>;
+
+async fn jobs_all(State(s): S, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<Job>(s, None, q, h).await
+}
+async fn jobs_list(State(s): S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<Job>(s, Some(ns), q, h).await
+}
+async fn jobs_create(
+    State(s): S,
+    Path(ns): Path<String>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::create::<Job>(s, Some(ns), q, h, b).await
+}
+async fn job_get(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+) -> R {
+    handlers::get::<Job>(s, Some(ns), name, q, h).await
+}
+async fn job_put(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::update::<Job>(s, Some(ns), name, q, h, b, false).await
+}
+async fn job_patch(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::patch::<Job>(s, Some(ns), name, q, h, b, false).await
+}
+async fn job_status_put(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::update::<Job>(s, Some(ns), name, q, h, b, true).await
+}
+async fn job_status_patch(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::patch::<Job>(s, Some(ns), name, q, h, b, true).await
+}
+
+/// DELETE of a Job with the garbage collector's propagation policies. batch/v1 defaults
+/// to `Orphan` when the client names none (strategy.go); kubectl sends `Background`.
+async fn job_delete(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    b: Bytes,
+) -> R {
+    let key = format!("{ns}/{name}");
+    let job: Job = s
+        .store
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(crate::store::Resource::Jobs, &name))?;
+    let policy = propagation(&q, &b).unwrap_or_else(|| "Orphan".into());
+    let now = s.clock.now();
+    let finalizer = match policy.as_str() {
+        "Background" => None,
+        "Foreground" => Some(FOREGROUND_FINALIZER),
+        "Orphan" => Some(ORPHAN_FINALIZER),
+        other => {
+            return Err(ApiError::invalid_message(format!(
+                "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+            )));
+        }
+    };
+    let has_finalizers = job
+        .metadata
+        .finalizers
+        .as_ref()
+        .is_some_and(|f| !f.is_empty());
+    if finalizer.is_none() && !has_finalizers {
+        // Background: the Job goes now; its pods follow through the garbage collector.
+        s.store.remove::<Job>(&key);
+        return Ok(delete_success(&job));
+    }
+    let updated = s.store.modify::<Job>(&key, |j| {
+        mark_deleted(&mut j.metadata, now);
+        if let Some(f) = finalizer {
+            let list = j.metadata.finalizers.get_or_insert_with(Vec::new);
+            if !list.iter().any(|x| x == f) {
+                list.push(f.into());
+            }
+        }
+    });
+    Ok(match updated {
+        Some(j) => deleting(&j),
+        None => delete_success(&job),
+    })
+}
+
+fn mark_deleted(
+    meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    now: Timestamp,
+) {
+    if meta.deletion_timestamp.is_none() {
+        meta.deletion_timestamp = Some(Time(now));
+        meta.deletion_grace_period_seconds = Some(0);
+    }
+}
+
+async fn pods_all(State(s): S, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<Pod>(s, None, q, h).await
+}
+async fn pods_list(State(s): S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<Pod>(s, Some(ns), q, h).await
+}
+async fn pod_get(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+) -> R {
+    handlers::get::<Pod>(s, Some(ns), name, q, h).await
+}
+async fn pod_patch(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::patch::<Pod>(s, Some(ns), name, q, h, b, false).await
+}
+/// DELETE of a pod: graceful; the kubelet stops it and it disappears once its finalizers
+/// are gone.
+async fn pod_delete(State(s): S, Path((ns, name)): Path<(String, String)>) -> R {
+    let key = format!("{ns}/{name}");
+    let pod: Pod = s
+        .store
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(crate::store::Resource::Pods, &name))?;
+    Ok(match s.store.delete_pod(&key, s.clock.now()) {
+        Some(p) => deleting(&p),
+        None => {
+            let mut gone = pod;
+            mark_deleted(&mut gone.metadata, s.clock.now());
+            deleting(&gone)
+        }
+    })
+}
+async fn pod_log(State(s): S, Path((ns, name)): Path<(String, String)>, Query(q): Q) -> R {
+    logs::pod_log(s, ns, name, q).await
+}
+
+async fn events_all(State(s): S, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<Event>(s, None, q, h).await
+}
+async fn events_list(State(s): S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<Event>(s, Some(ns), q, h).await
+}
+async fn event_get(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+) -> R {
+    handlers::get::<Event>(s, Some(ns), name, q, h).await
+}
+
+async fn namespaces_list(State(s): S, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<Namespace>(s, None, q, h).await
+}
+async fn namespace_create(State(s): S, Query(q): Q, h: HeaderMap, b: Bytes) -> R {
+    handlers::create::<Namespace>(s, None, q, h, b).await
+}
+async fn namespace_get(State(s): S, Path(name): Path<String>, Query(q): Q, h: HeaderMap) -> R {
+    handlers::get::<Namespace>(s, None, name, q, h).await
+}
+async fn namespace_patch(
+    State(s): S,
+    Path(name): Path<String>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::patch::<Namespace>(s, None, name, q, h, b, false).await
+}
+async fn namespace_put(
+    State(s): S,
+    Path(name): Path<String>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::update::<Namespace>(s, None, name, q, h, b, false).await
+}
+/// DELETE of a namespace: its Jobs go (their pods follow), then the namespace itself.
+async fn namespace_delete(State(s): S, Path(name): Path<String>) -> R {
+    let ns: Namespace = s
+        .store
+        .get(&format!("/{name}"))
+        .ok_or_else(|| ApiError::not_found(crate::store::Resource::Namespaces, &name))?;
+    if matches!(name.as_str(), "default" | "kube-system" | "kube-public") {
+        return Err(ApiError::forbidden(format!(
+            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+        )));
+    }
+    for job in s.store.list::<Job>(Some(&name)).0 {
+        s.store
+            .remove::<Job>(&format!("{name}/{}", job.metadata.name.unwrap_or_default()));
+    }
+    for ev in s.store.list::<Event>(Some(&name)).0 {
+        s.store
+            .remove::<Event>(&format!("{name}/{}", ev.metadata.name.unwrap_or_default()));
+    }
+    s.store.remove::<Namespace>(&format!("/{name}"));
+    let mut gone = ns;
+    mark_deleted(&mut gone.metadata, s.clock.now());
+    if let Some(st) = gone.status.as_mut() {
+        st.phase = Some("Terminating".into());
+    }
+    Ok(deleting(&gone))
+}
+
+/// Serves `app` on `listener` (TLS when `tls` is set) until `shutdown` resolves.
+pub async fn run(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    app: Router,
+    shutdown: impl Future<Output = ()>,
+) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = &mut shutdown => return,
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+        };
+        let app = app.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let builder = hyper::server::conn::http1::Builder::new();
+            let result = match acceptor {
+                Some(a) => match a.accept(stream).await {
+                    Ok(tls) => {
+                        builder
+                            .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                            .await
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "tls handshake failed");
+                        return;
+                    }
+                },
+                None => {
+                    builder
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
