@@ -28,6 +28,9 @@ use status::{Terminated, TerminatedBy};
 /// Resolves a container's `image` for a pod to a module file.
 pub type ImageResolver = Arc<dyn Fn(&Pod, &str) -> Result<ImageRef, String> + Send + Sync>;
 
+/// The name of this single node, as pods' `spec.nodeName` shows it.
+pub const NODE_NAME: &str = "wasmjob-node";
+
 /// Exit code reported for a container killed by the kubelet (128 + SIGKILL).
 pub const KILLED_EXIT_CODE: i32 = 137;
 /// Exit code reported when the module cannot be run at all (like a runtime's 128).
@@ -246,6 +249,12 @@ impl Kubelet {
                     self.event(
                         pod,
                         "Normal",
+                        "Created",
+                        &format!("Created container: {name}"),
+                    );
+                    self.event(
+                        pod,
+                        "Normal",
                         "Started",
                         &format!("Started container {name}"),
                     );
@@ -280,6 +289,16 @@ impl Kubelet {
             self.store.update_pod(&key, |p| {
                 status::container_terminated(p, &name, init, &t, started_at, now)
             });
+            if t.reason == "OOMKilled" {
+                self.event(
+                    pod,
+                    "Warning",
+                    "OOMKilled",
+                    &format!(
+                        "Container {name} exceeded its memory limit and was killed (exit code 137)"
+                    ),
+                );
+            }
             if !(on_failure && t.exit_code != 0) {
                 return t;
             }

@@ -104,6 +104,10 @@ fn waiting(reason: &str, message: Option<&str>) -> ContainerState {
 pub(super) fn started(p: &mut Pod, now: Timestamp) {
     let spec = p.spec.clone().unwrap_or_default();
     let has_init = spec.init_containers.as_ref().is_some_and(|v| !v.is_empty());
+    if let Some(spec) = p.spec.as_mut() {
+        spec.node_name
+            .get_or_insert_with(|| super::NODE_NAME.into());
+    }
     let s = status(p);
     s.phase = Some("Pending".into());
     s.start_time = Some(Time(now));

@@ -2,6 +2,8 @@
 //! kubelet and controller in process, and `wasmjob run` as a user runs it.
 
 mod common;
+mod crash;
 mod guest_examples;
+mod kubectl;
 mod run_cli;
 mod runtime;

@@ -1,0 +1,635 @@
+//! The kubectl suite: the real `/usr/bin/kubectl` against `wasmjob serve` started
+//! in-process on 127.0.0.1:0 (HTTPS, token), checking what it prints. Skipped with a
+//! message when kubectl is not installed; CI machines have it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use wasmjob::controller::job::{Backoff, Settings};
+use wasmjob::serve::{self, Options, Running};
+
+use crate::common::guests;
+
+pub struct Cluster {
+    rt: Option<tokio::runtime::Runtime>,
+    running: Option<Running>,
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+}
+
+pub fn have_kubectl() -> bool {
+    let ok = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("kubectl is not installed: skipping");
+    }
+    ok
+}
+
+/// Copies the example guests into an image directory.
+fn images(dir: &Path) -> PathBuf {
+    let g = guests();
+    let img = dir.join("images");
+    std::fs::create_dir_all(&img).unwrap();
+    for name in ["pi", "exerciser"] {
+        std::fs::copy(
+            g.join(format!("{name}/{name}.wasm")),
+            img.join(format!("{name}.wasm")),
+        )
+        .unwrap();
+    }
+    img
+}
+
+pub fn options(dir: &Path) -> Options {
+    Options {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.join("data"),
+        image_dir: images(dir),
+        insecure_http: false,
+        settings: Settings {
+            backoff: Backoff {
+                base: Duration::from_millis(100),
+                max: Duration::from_secs(1),
+            },
+        },
+        container_backoff_base: Duration::from_millis(100),
+        container_backoff_max: Duration::from_secs(1),
+        default_memory_limit: 256 << 20,
+    }
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Cluster {
+            rt: None,
+            running: None,
+            kubeconfig: PathBuf::new(),
+            dir,
+        };
+        c.boot();
+        c
+    }
+
+    fn boot(&mut self) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let running = rt
+            .block_on(serve::start(options(self.dir.path())))
+            .expect("serve starts");
+        self.kubeconfig = running.kubeconfig.clone();
+        self.running = Some(running);
+        self.rt = Some(rt);
+    }
+
+    /// Stops the server and starts a new one on the same data directory.
+    pub fn restart(&mut self) {
+        let (rt, running) = (self.rt.take().unwrap(), self.running.take().unwrap());
+        rt.block_on(running.stop());
+        drop(rt);
+        self.boot();
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECACHEDIR", self.dir.path().join("kcache"))
+            .current_dir(self.dir.path())
+            .output()
+            .expect("kubectl runs")
+    }
+
+    /// Runs kubectl and returns stdout, failing the test on a non-zero exit.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl expecting failure; returns stderr.
+    pub fn err(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} unexpectedly succeeded"
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+        name.to_string()
+    }
+
+    /// Polls `f` until it is true (at most 60 s).
+    pub fn eventually(&self, what: &str, mut f: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !f() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let (Some(rt), Some(running)) = (self.rt.take(), self.running.take()) {
+            rt.block_on(running.stop());
+        }
+    }
+}
+
+const PI: &str = "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: pi
+spec:
+  template:
+    spec:
+      containers:
+      - name: pi
+        image: pi.wasm
+        command: [\"pi\", \"2000\"]
+      restartPolicy: Never
+  backoffLimit: 4
+";
+
+fn exerciser_job(name: &str, spec: &str, args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n{spec}  template:\n    spec:\n      containers:\n      - name: main\n        image: exerciser.wasm\n        args: [{}]\n      restartPolicy: Never\n",
+        args.join(", ")
+    )
+}
+
+#[test]
+fn the_pi_job_runs_with_create_get_describe_logs_wait_and_delete() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let f = c.write("job.yaml", PI);
+    assert_eq!(c.ok(&["create", "-f", &f]), "job.batch/pi created\n");
+    assert_eq!(
+        c.ok(&[
+            "wait",
+            "--for=condition=complete",
+            "job/pi",
+            "--timeout=60s"
+        ]),
+        "job.batch/pi condition met\n"
+    );
+    let jobs = c.ok(&["get", "jobs"]);
+    let mut lines = jobs.lines();
+    assert_eq!(
+        lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    );
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(&row[..3], ["pi", "Complete", "1/1"]);
+
+    let pods = c.ok(&["get", "pods", "-l", "job-name=pi"]);
+    let row: Vec<&str> = pods.lines().nth(1).unwrap().split_whitespace().collect();
+    assert!(row[0].starts_with("pi-") && row[0].len() == 8, "{row:?}");
+    assert_eq!(&row[1..4], ["0/1", "Completed", "0"]);
+
+    let logs = c.ok(&["logs", "job/pi"]);
+    assert_eq!(logs.trim_end().len(), 2001);
+    assert!(logs.starts_with("3.14159265358979"));
+
+    let describe = c.ok(&["describe", "job", "pi"]);
+    assert!(
+        describe.contains("Pods Statuses:    0 Active (0 Ready) / 1 Succeeded / 0 Failed"),
+        "{describe}"
+    );
+    assert!(describe.contains("SuccessfulCreate"), "{describe}");
+    assert!(describe.contains("Completed"), "{describe}");
+
+    let yaml = c.ok(&["get", "job", "pi", "-o", "yaml"]);
+    assert!(yaml.contains("type: SuccessCriteriaMet"), "{yaml}");
+    assert!(yaml.contains("type: Complete"), "{yaml}");
+    let json = c.ok(&["get", "jobs", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["kind"], "List");
+    assert_eq!(v["items"][0]["status"]["succeeded"], 1);
+
+    assert_eq!(c.ok(&["delete", "job", "pi"]), "job.batch \"pi\" deleted\n");
+    c.eventually("pods to go with the job", || {
+        c.ok(&["get", "pods", "-l", "job-name=pi", "-o", "name"])
+            .trim()
+            .is_empty()
+    });
+    assert_eq!(
+        c.err(&["get", "job", "pi"]).trim(),
+        "Error from server (NotFound): jobs.batch \"pi\" not found"
+    );
+}
+
+#[test]
+fn apply_patch_suspend_and_resume_work_like_a_cluster() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let job = exerciser_job(
+        "work",
+        "  completions: 4\n  parallelism: 2\n  suspend: true\n",
+        &["sleep-ms=50"],
+    );
+    let f = c.write("work.yaml", &job);
+    assert_eq!(c.ok(&["apply", "-f", &f]), "job.batch/work created\n");
+    assert_eq!(c.ok(&["apply", "-f", &f]), "job.batch/work unchanged\n");
+    c.eventually("the Suspended condition", || {
+        c.ok(&[
+            "get",
+            "job",
+            "work",
+            "-o",
+            "jsonpath={.status.conditions[0].type}",
+        ]) == "Suspended"
+    });
+    assert_eq!(c.ok(&["get", "pods", "-o", "name"]).trim(), "");
+    let edited = c.write(
+        "work2.yaml",
+        &job.replace("suspend: true", "suspend: false"),
+    );
+    assert_eq!(
+        c.ok(&["apply", "-f", &edited]),
+        "job.batch/work configured\n"
+    );
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/work",
+        "--timeout=60s",
+    ]);
+    let reasons = c.ok(&[
+        "get",
+        "job",
+        "work",
+        "-o",
+        "jsonpath={.status.conditions[*].reason}",
+    ]);
+    assert_eq!(reasons, "JobResumed CompletionsReached CompletionsReached");
+    let events = c.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=work",
+    ]);
+    assert!(
+        events.contains("Suspended") && events.contains("Resumed"),
+        "{events}"
+    );
+
+    // A patch that changes nothing says so.
+    let out = c.ok(&[
+        "patch",
+        "job",
+        "work",
+        "-p",
+        r#"{"spec":{"suspend":false}}"#,
+    ]);
+    assert_eq!(out, "job.batch/work patched (no change)\n");
+    let out = c.ok(&[
+        "patch",
+        "job",
+        "work",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"labels":{"team":"a"}}}"#,
+    ]);
+    assert_eq!(out, "job.batch/work patched\n");
+    let out = c.ok(&[
+        "patch",
+        "job",
+        "work",
+        "--type=json",
+        "-p",
+        r#"[{"op":"add","path":"/metadata/labels/tier","value":"b"}]"#,
+    ]);
+    assert_eq!(out, "job.batch/work patched\n");
+    assert_eq!(
+        c.ok(&["get", "jobs", "-l", "team=a,tier=b", "-o", "name"]),
+        "job.batch/work\n"
+    );
+}
+
+#[test]
+fn kubectl_create_job_sends_protobuf_and_runs_the_command() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    assert_eq!(
+        c.ok(&[
+            "create",
+            "job",
+            "hello",
+            "--image=exerciser.wasm",
+            "--",
+            "exerciser",
+            "print=hello world"
+        ]),
+        "job.batch/hello created\n"
+    );
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/hello",
+        "--timeout=60s",
+    ]);
+    assert_eq!(c.ok(&["logs", "job/hello"]), "hello world\n");
+}
+
+#[test]
+fn logs_follow_previous_tail_and_timestamps() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let job = exerciser_job(
+        "retry",
+        "",
+        &[
+            "print=one",
+            "print=two",
+            "fail-until=/scratch/n:2",
+            "sleep-ms=300",
+            "print=three",
+        ],
+    )
+    .replace(
+        "restartPolicy: Never",
+        "restartPolicy: OnFailure\n      volumes: [{name: scratch, emptyDir: {}}]",
+    )
+    .replace(
+        "        args:",
+        "        volumeMounts: [{name: scratch, mountPath: /scratch}]\n        args:",
+    );
+    let f = c.write("retry.yaml", &job);
+    c.ok(&["create", "-f", &f]);
+    // Follow from the start: held until the container starts, ends when it ends.
+    let followed = c.ok(&["logs", "-f", "job/retry"]);
+    assert!(followed.starts_with("one\ntwo\n"), "{followed}");
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/retry",
+        "--timeout=60s",
+    ]);
+    let pod = c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "job-name=retry",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ]);
+    assert_eq!(
+        c.ok(&["logs", &pod]),
+        "one\ntwo\nattempt 2: succeeding\nthree\n"
+    );
+    assert_eq!(
+        c.ok(&["logs", &pod, "--previous"]),
+        "one\ntwo\nattempt 1 of 2: failing\n"
+    );
+    assert_eq!(c.ok(&["logs", &pod, "--tail=1"]), "three\n");
+    let stamped = c.ok(&["logs", &pod, "--timestamps", "--tail=1"]);
+    let (ts, rest) = stamped.split_once(' ').unwrap();
+    assert!(ts.parse::<jiff::Timestamp>().is_ok(), "{stamped}");
+    assert_eq!(rest, "three\n");
+    let restarts = c.ok(&[
+        "get",
+        "pod",
+        &pod,
+        "-o",
+        "jsonpath={.status.containerStatuses[0].restartCount}",
+    ]);
+    assert_eq!(restarts, "1");
+    let err = c.err(&["logs", &pod, "-c", "nope"]);
+    assert!(err.contains("container nope is not valid for pod"), "{err}");
+}
+
+#[test]
+fn errors_read_like_the_api_server() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let f = c.write("job.yaml", PI);
+    c.ok(&["create", "-f", &f]);
+    let err = c.err(&["create", "-f", &f]);
+    assert_eq!(
+        err.trim(),
+        "Error from server (AlreadyExists): error when creating \"job.yaml\": jobs.batch \"pi\" already exists"
+    );
+    let bad = c.write(
+        "bad.yaml",
+        &PI.replace("name: pi\n", "name: bad\n")
+            .replace("backoffLimit: 4", "backoffLimit: -1"),
+    );
+    let err = c.err(&["create", "-f", &bad]);
+    assert_eq!(
+        err.trim(),
+        "The Job \"bad\" is invalid: spec.backoffLimit: Invalid value: -1: must be greater than or equal to 0"
+    );
+    let unknown = c.write(
+        "unknown.yaml",
+        &PI.replace("name: pi\n", "name: u\n")
+            .replace("  backoffLimit: 4", "  foo: 4"),
+    );
+    let err = c.err(&["create", "-f", &unknown]);
+    assert!(
+        err.contains("strict decoding error: unknown field \"spec.foo\""),
+        "{err}"
+    );
+    let escape = c.write(
+        "escape.yaml",
+        &PI.replace("name: pi\n", "name: e\n")
+            .replace("pi.wasm", "../secret.wasm"),
+    );
+    let err = c.err(&["create", "-f", &escape]);
+    assert!(
+        err.contains("spec.template.spec.containers[0].image: Invalid value: \"../secret.wasm\""),
+        "{err}"
+    );
+    let err = c.err(&["-n", "missing", "create", "-f", &f]);
+    assert_eq!(
+        err.trim(),
+        "Error from server (NotFound): error when creating \"job.yaml\": namespaces \"missing\" not found"
+    );
+    let err = c.err(&["--token", "wrong", "get", "jobs"]);
+    assert!(
+        err.contains("You must be logged in to the server (Unauthorized)"),
+        "{err}"
+    );
+
+    // A replace based on a stale read conflicts.
+    let live = c.ok(&["get", "job", "pi", "-o", "yaml"]);
+    let live = c.write("live.yaml", &live);
+    c.ok(&["label", "job", "pi", "x=y"]);
+    let err = c.err(&["replace", "-f", &live]);
+    assert!(err.contains("Error from server (Conflict)"), "{err}");
+    assert!(err.contains("the object has been modified"), "{err}");
+
+    // The template is immutable.
+    let err = c.err(&[
+        "patch",
+        "job",
+        "pi",
+        "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"pi","image":"other.wasm"}]}}}}"#,
+    ]);
+    assert!(
+        err.contains("The Job \"pi\" is invalid: spec.template: Invalid value:"),
+        "{err}"
+    );
+    assert!(err.contains("field is immutable"), "{err}");
+}
+
+#[test]
+fn namespaces_isolate_jobs() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    assert_eq!(
+        c.ok(&["create", "namespace", "team-a"]),
+        "namespace/team-a created\n"
+    );
+    let names = c.ok(&["get", "namespaces", "-o", "name"]);
+    assert_eq!(
+        names,
+        "namespace/default\nnamespace/kube-system\nnamespace/team-a\n"
+    );
+    let f = c.write("job.yaml", PI);
+    c.ok(&["-n", "team-a", "create", "-f", &f]);
+    c.ok(&[
+        "-n",
+        "team-a",
+        "wait",
+        "--for=condition=complete",
+        "job/pi",
+        "--timeout=60s",
+    ]);
+    assert_eq!(c.ok(&["get", "jobs", "-o", "name"]), "");
+    let all = c.ok(&["get", "jobs", "-A"]);
+    assert!(all.lines().nth(1).unwrap().starts_with("team-a"), "{all}");
+    c.ok(&["-n", "team-a", "delete", "-f", &f]);
+}
+
+#[test]
+fn watch_prints_changes_until_the_job_completes() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let job = exerciser_job("w", "  completions: 2\n", &["sleep-ms=300"]);
+    let f = c.write("w.yaml", &job);
+    c.ok(&["create", "-f", &f]);
+    let out = Command::new("timeout")
+        .args(["6", "kubectl", "get", "jobs", "-w"])
+        .env("KUBECONFIG", &c.kubeconfig)
+        .env("KUBECACHEDIR", c.dir.path().join("kcache"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("NAME").count(),
+        1,
+        "the header is printed once: {text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Complete") && l.contains("2/2")),
+        "{text}"
+    );
+}
+
+#[test]
+fn foreground_and_orphan_deletion_and_ttl() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    for (name, cascade) in [("fg", "foreground"), ("orph", "orphan")] {
+        let f = c.write(
+            &format!("{name}.yaml"),
+            &exerciser_job(name, "", &["print=x"]),
+        );
+        c.ok(&["create", "-f", &f]);
+        c.ok(&[
+            "wait",
+            "--for=condition=complete",
+            &format!("job/{name}"),
+            "--timeout=60s",
+        ]);
+        c.ok(&["delete", "job", name, &format!("--cascade={cascade}")]);
+    }
+    let pods = c.ok(&["get", "pods", "-o", "name"]);
+    assert_eq!(pods.lines().count(), 1, "only the orphan remains: {pods}");
+    assert!(pods.contains("orph-"), "{pods}");
+
+    let f = c.write(
+        "ttl.yaml",
+        &exerciser_job("ttl", "  ttlSecondsAfterFinished: 0\n", &["print=x"]),
+    );
+    c.ok(&["create", "-f", &f]);
+    c.eventually("the TTL controller to delete the job", || {
+        !c.kubectl(&["get", "job", "ttl"]).status.success()
+    });
+}
+
+#[test]
+fn jobs_and_logs_survive_a_restart() {
+    if !have_kubectl() {
+        return;
+    }
+    let mut c = Cluster::start();
+    let f = c.write("job.yaml", PI);
+    c.ok(&["create", "-f", &f]);
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/pi",
+        "--timeout=60s",
+    ]);
+    let before = c.ok(&["logs", "job/pi"]);
+    c.restart();
+    assert_eq!(
+        c.ok(&["get", "job", "pi", "-o", "jsonpath={.status.succeeded}"]),
+        "1"
+    );
+    assert_eq!(c.ok(&["logs", "job/pi"]), before);
+}
+
+#[test]
+fn a_second_server_on_the_same_data_directory_refuses_to_start() {
+    let c = Cluster::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut opts = options(c.dir.path());
+    opts.data_dir = c.dir.path().join("data");
+    let err = rt.block_on(serve::start(opts)).err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains("another wasmjob serve is already using the data directory"),
+        "{err}"
+    );
+}
