@@ -12,6 +12,9 @@
 //!                                  controller::apply ──► store + kubelet.start/kill
 //!                                                          │
 //!  kubelet (pod lifecycle, restarts, logs) ──► runtime (the only wasmtime user)
+//!
+//!  kubectl ──HTTPS──► server (routes → handlers → store; watch feeds from the store)
+//!  serve: store (redb backend) + controller::run_forever (Job sync, gc, ttl) + kubelet + server
 //! ```
 //!
 //! - [`api`]: Kubernetes types' rules: defaulting, validation with upstream messages,
@@ -21,8 +24,13 @@
 //! - [`kubelet`]: runs a pod's containers, reports phases, container states and restarts
 //!   as Kubernetes does, keeps logs, emits pod Events.
 //! - [`runtime`]: wasmtime: engine, module cache, WASI context, limits, exit classification.
-//! - [`store`]: the in-process object store with change notification.
+//! - [`store`]: the object store (global revision, watch history) and its persistence
+//!   backends (memory for `run`, redb for `serve`).
+//! - [`server`]: the Kubernetes API server kubectl talks to (discovery, REST verbs, watch,
+//!   logs, Tables, patches, protobuf bodies, TLS, `metav1.Status` errors).
+//! - [`controller::gc`], [`controller::ttl`]: garbage collection and TTL-after-finished.
 //! - [`run`]: the `wasmjob run` command; [`manifest`]: reading YAML files.
+//! - [`serve`]: the `wasmjob serve` command: data-dir lock, crash recovery, start-up.
 //! - [`clock`]: wall time derived from tokio's clock so tests can pause time.
 
 pub mod api;
