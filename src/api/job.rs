@@ -5,6 +5,11 @@ use k8s_openapi::api::batch::v1::{Job, JobCondition};
 
 /// Label (and annotation) carrying a pod's completion index (PodIndexLabel is GA).
 pub const COMPLETION_INDEX_KEY: &str = "batch.kubernetes.io/job-completion-index";
+/// Annotation with the number of failed pods of an index so far (backoffLimitPerIndex).
+pub const INDEX_FAILURE_COUNT_KEY: &str = "batch.kubernetes.io/job-index-failure-count";
+/// Annotation with the number of ignored failures of an index, when above zero.
+pub const INDEX_IGNORED_FAILURE_COUNT_KEY: &str =
+    "batch.kubernetes.io/job-index-ignored-failure-count";
 /// Finalizer that keeps a finished pod until the Job controller has counted it (KEP-2307).
 pub const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
 /// Label with the Job's name (legacy form).
@@ -48,6 +53,19 @@ pub mod reason {
     pub const COMPLETIONS_REACHED: &str = "CompletionsReached";
     /// Message for [`COMPLETIONS_REACHED`].
     pub const COMPLETIONS_REACHED_MESSAGE: &str = "Reached expected number of succeeded pods";
+    /// A pod failure policy FailJob rule matched.
+    pub const POD_FAILURE_POLICY: &str = "PodFailurePolicy";
+    /// More indexes failed than `maxFailedIndexes`.
+    pub const MAX_FAILED_INDEXES_EXCEEDED: &str = "MaxFailedIndexesExceeded";
+    /// Message for [`MAX_FAILED_INDEXES_EXCEEDED`].
+    pub const MAX_FAILED_INDEXES_EXCEEDED_MESSAGE: &str =
+        "Job has exceeded the specified maximal number of failed indexes";
+    /// Every index ended and some failed.
+    pub const FAILED_INDEXES: &str = "FailedIndexes";
+    /// Message for [`FAILED_INDEXES`].
+    pub const FAILED_INDEXES_MESSAGE: &str = "Job has failed indexes";
+    /// A success policy rule matched.
+    pub const SUCCESS_POLICY: &str = "SuccessPolicy";
     /// Suspended.
     pub const JOB_SUSPENDED: &str = "JobSuspended";
     /// Message for [`JOB_SUSPENDED`].

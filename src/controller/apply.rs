@@ -61,7 +61,7 @@ pub fn apply(store: &Store, kubelet: &Arc<Kubelet>, job: &Job, plan: &Plan, now:
     for c in &plan.create {
         let base = super::job::generate_name(&job_name, c.index);
         let name = format!("{base}{}", random_suffix());
-        let pod = new_pod(job, c.index, name.clone(), new_uid(), now);
+        let pod = new_pod(job, c, name.clone(), new_uid(), now);
         match store.create_pod(pod) {
             Ok(()) => {
                 event(

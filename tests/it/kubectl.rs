@@ -633,3 +633,156 @@ fn a_second_server_on_the_same_data_directory_refuses_to_start() {
         "{err}"
     );
 }
+
+#[test]
+fn parallelism_and_elastic_indexed_jobs_change_through_patch() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let f = c.write(
+        "slow.yaml",
+        &exerciser_job(
+            "slow",
+            "  completions: 6\n  parallelism: 1\n",
+            &["sleep-ms=3000"],
+        ),
+    );
+    c.ok(&["create", "-f", &f]);
+    c.eventually("one active pod", || {
+        c.ok(&["get", "job", "slow", "-o", "jsonpath={.status.active}"]) == "1"
+    });
+    c.ok(&[
+        "patch",
+        "job",
+        "slow",
+        "-p",
+        r#"{"spec":{"parallelism":3}}"#,
+    ]);
+    c.eventually("scale-up to three active pods", || {
+        c.ok(&["get", "job", "slow", "-o", "jsonpath={.status.active}"]) == "3"
+    });
+    c.ok(&[
+        "patch",
+        "job",
+        "slow",
+        "-p",
+        r#"{"spec":{"parallelism":1}}"#,
+    ]);
+    c.eventually("scale-down to one active pod", || {
+        c.ok(&["get", "job", "slow", "-o", "jsonpath={.status.active}"]) == "1"
+    });
+    // Scale-down deletions are not failures.
+    assert_eq!(
+        c.ok(&["get", "job", "slow", "-o", "jsonpath={.status.failed}"]),
+        ""
+    );
+
+    // Completions may change only together with parallelism, and only for Indexed Jobs.
+    let err = c.err(&[
+        "patch",
+        "job",
+        "slow",
+        "-p",
+        r#"{"spec":{"completions":2}}"#,
+    ]);
+    assert!(
+        err.contains("spec.completions: Invalid value: 2: field is immutable"),
+        "{err}"
+    );
+    let f = c.write(
+        "elastic.yaml",
+        &exerciser_job(
+            "elastic",
+            "  completionMode: Indexed\n  completions: 4\n  parallelism: 4\n",
+            &["sleep-ms=3000"],
+        ),
+    );
+    c.ok(&["create", "-f", &f]);
+    let err = c.err(&[
+        "patch",
+        "job",
+        "elastic",
+        "-p",
+        r#"{"spec":{"completions":2}}"#,
+    ]);
+    assert!(
+        err.contains("can only be modified in tandem with spec.parallelism"),
+        "{err}"
+    );
+    c.ok(&[
+        "patch",
+        "job",
+        "elastic",
+        "-p",
+        r#"{"spec":{"completions":2,"parallelism":2}}"#,
+    ]);
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/elastic",
+        "--timeout=60s",
+    ]);
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "job",
+            "elastic",
+            "-o",
+            "jsonpath={.status.completedIndexes}"
+        ]),
+        "0,1"
+    );
+}
+
+#[test]
+fn jobs_managed_by_another_controller_are_left_alone() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let f = c.write(
+        "ext.yaml",
+        &exerciser_job("ext", "  managedBy: example.com/other\n", &[]),
+    );
+    c.ok(&["create", "-f", &f]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(c.ok(&["get", "pods", "-o", "name"]), "");
+    assert_eq!(c.ok(&["get", "job", "ext", "-o", "jsonpath={.status}"]), "");
+}
+
+#[test]
+fn a_suspended_job_never_started_may_change_its_template() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let f = c.write(
+        "s.yaml",
+        &exerciser_job("s", "  suspend: true\n", &["print=before"]),
+    );
+    c.ok(&["create", "-f", &f]);
+    c.ok(&[
+        "patch",
+        "job",
+        "s",
+        "-p",
+        r#"{"spec":{"template":{"metadata":{"labels":{"tier":"x"}}}}}"#,
+    ]);
+    c.ok(&["patch", "job", "s", "-p", r#"{"spec":{"suspend":false}}"#]);
+    c.ok(&["wait", "--for=condition=complete", "job/s", "--timeout=60s"]);
+    assert_eq!(
+        c.ok(&["get", "pods", "-l", "tier=x", "-o", "name"])
+            .lines()
+            .count(),
+        1
+    );
+    let err = c.err(&[
+        "patch",
+        "job",
+        "s",
+        "-p",
+        r#"{"spec":{"template":{"metadata":{"labels":{"tier":"y"}}}}}"#,
+    ]);
+    assert!(err.contains("field is immutable"), "{err}");
+}

@@ -347,3 +347,126 @@ fn a_suspended_job_is_reported_suspended_instead_of_waiting_forever() {
     );
     assert_eq!(jobs[0]["status"]["startTime"], serde_json::Value::Null);
 }
+
+#[test]
+fn pod_failure_policies_fail_fast_on_chosen_exit_codes_including_oom() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_manifest(
+        dir.path(),
+        "pfp.yaml",
+        &exerciser_job(
+            "pfp",
+            "  completionMode: Indexed\n  completions: 3\n  parallelism: 3\n  podFailurePolicy:\n    rules:\n    - action: FailJob\n      onExitCodes: {containerName: main, operator: In, values: [5]}\n    - action: Ignore\n      onExitCodes: {operator: In, values: [137]}\n",
+            "      restartPolicy: Never\n",
+            &["exit-if-index=2:5", "sleep-ms=2000"],
+        ),
+    );
+    let out = wasmjob(&["run", "-f", &f, "-o", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conds = conditions(&job);
+    assert_eq!(
+        conds[0],
+        ("FailureTarget".to_string(), "PodFailurePolicy".to_string())
+    );
+    assert_eq!(
+        conds[1],
+        ("Failed".to_string(), "PodFailurePolicy".to_string())
+    );
+    let msg = job["status"]["conditions"][1]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("Container main for pod default/pfp-2-"),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with("failed with exit code 5 matching FailJob rule at index 0"),
+        "{msg}"
+    );
+
+    // An OOM-killed container (137) is matchable like any exit code.
+    let f = write_manifest(
+        dir.path(),
+        "oom.yaml",
+        &exerciser_job(
+            "oomy",
+            "  backoffLimit: 6\n  podFailurePolicy:\n    rules:\n    - action: FailJob\n      onExitCodes: {operator: In, values: [137]}\n",
+            "      restartPolicy: Never\n",
+            &["alloc-mib=64"],
+        )
+        .replace("        args:", "        resources: {limits: {memory: 32Mi}}\n        args:"),
+    );
+    let out = wasmjob(&["run", "-f", &f, "-o", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        job["status"]["failed"], 1,
+        "no retry after the FailJob match"
+    );
+    let msg = job["status"]["conditions"][1]["message"].as_str().unwrap();
+    assert!(
+        msg.ends_with("failed with exit code 137 matching FailJob rule at index 0"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn backoff_limit_per_index_fails_one_index_and_keeps_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_manifest(
+        dir.path(),
+        "blpi.yaml",
+        &exerciser_job(
+            "blpi",
+            "  completionMode: Indexed\n  completions: 3\n  parallelism: 3\n  backoffLimitPerIndex: 1\n",
+            "      restartPolicy: Never\n",
+            &["exit-if-index=1:3"],
+        ),
+    );
+    let out = wasmjob(
+        &["run", "-f", &f, "-o", "json", "--pod-backoff-base", "10ms"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(job["status"]["failedIndexes"], "1");
+    assert_eq!(job["status"]["completedIndexes"], "0,2");
+    assert_eq!(job["status"]["failed"], 2, "two attempts of index 1");
+    assert_eq!(
+        conditions(&job)[1],
+        ("Failed".to_string(), "FailedIndexes".to_string())
+    );
+}
+
+#[test]
+fn a_success_policy_completes_the_job_without_waiting_for_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_manifest(
+        dir.path(),
+        "sp.yaml",
+        &exerciser_job(
+            "leader",
+            "  completionMode: Indexed\n  completions: 3\n  parallelism: 3\n  successPolicy:\n    rules:\n    - succeededIndexes: \"0\"\n",
+            "      restartPolicy: Never\n",
+            &["exit-if-index=0:0", "busy-loop"],
+        ),
+    );
+    let out = wasmjob(&["run", "-f", &f, "-o", "json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        conditions(&job),
+        [
+            (
+                "SuccessCriteriaMet".to_string(),
+                "SuccessPolicy".to_string()
+            ),
+            ("Complete".to_string(), "SuccessPolicy".to_string())
+        ]
+    );
+    assert_eq!(job["status"]["completedIndexes"], "0");
+}

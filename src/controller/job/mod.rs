@@ -4,10 +4,12 @@
 
 mod backoff;
 mod pod_template;
+mod policies;
 mod sync;
 
 pub use backoff::{Backoff, failures_since_success, finish_time};
 pub use pod_template::{NAME_SUFFIX_ALPHABET, generate_name, new_pod};
+pub use policies::{Action, match_failure_policy, match_success_policy};
 pub use sync::{
     DeletionReason, JobEvent, MAX_POD_CREATE_DELETE_PER_SYNC, NewPod, Plan, PodDeletion, Settings,
     sync,

@@ -8,7 +8,11 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
-use crate::api::job::{COMPLETION_INDEX_ENV, COMPLETION_INDEX_KEY, TRACKING_FINALIZER};
+use super::NewPod;
+use crate::api::job::{
+    COMPLETION_INDEX_ENV, COMPLETION_INDEX_KEY, INDEX_FAILURE_COUNT_KEY,
+    INDEX_IGNORED_FAILURE_COUNT_KEY, TRACKING_FINALIZER,
+};
 
 /// Characters the API server uses for `generateName` suffixes (no vowels, no look-alikes).
 pub const NAME_SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -36,7 +40,8 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Builds the pod for `index` from the Job's template. `name` is the full generated name
 /// and `uid` the pod's uid, both chosen by the caller (they are random).
-pub fn new_pod(job: &Job, index: Option<i32>, name: String, uid: String, now: Timestamp) -> Pod {
+pub fn new_pod(job: &Job, new: &NewPod, name: String, uid: String, now: Timestamp) -> Pod {
+    let index = new.index;
     let spec = job.spec.clone().unwrap_or_default();
     let template = spec.template;
     let job_name = job.metadata.name.clone().unwrap_or_default();
@@ -45,6 +50,12 @@ pub fn new_pod(job: &Job, index: Option<i32>, name: String, uid: String, now: Ti
     let mut labels: BTreeMap<String, String> = template_meta.labels.unwrap_or_default();
     let mut annotations: BTreeMap<String, String> = template_meta.annotations.unwrap_or_default();
     let mut pod_spec = template.spec.unwrap_or_default();
+    if let Some(n) = new.failure_count {
+        annotations.insert(INDEX_FAILURE_COUNT_KEY.into(), n.to_string());
+    }
+    if let Some(n) = new.ignored_failure_count {
+        annotations.insert(INDEX_IGNORED_FAILURE_COUNT_KEY.into(), n.to_string());
+    }
     if let Some(i) = index {
         labels.insert(COMPLETION_INDEX_KEY.into(), i.to_string());
         annotations.insert(COMPLETION_INDEX_KEY.into(), i.to_string());

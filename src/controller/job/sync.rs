@@ -15,9 +15,10 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::backoff::{Backoff, failures_since_success, finish_time};
+use super::policies::{Action, match_failure_policy, match_success_policy};
 use crate::api::job::{
-    JOB_CONTROLLER_NAME, TRACKING_FINALIZER, condition, find_condition, is_finished, is_indexed,
-    reason,
+    INDEX_FAILURE_COUNT_KEY, INDEX_IGNORED_FAILURE_COUNT_KEY, JOB_CONTROLLER_NAME,
+    TRACKING_FINALIZER, condition, find_condition, is_finished, is_indexed, reason,
 };
 use crate::api::{intervals, pod as podutil};
 
@@ -32,10 +33,14 @@ pub struct Settings {
 }
 
 /// A pod the Job wants created. The name is chosen when it is applied (random suffix).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewPod {
     /// Completion index, for Indexed Jobs.
     pub index: Option<i32>,
+    /// `batch.kubernetes.io/job-index-failure-count`, with backoffLimitPerIndex.
+    pub failure_count: Option<i32>,
+    /// `batch.kubernetes.io/job-index-ignored-failure-count`, only when above zero.
+    pub ignored_failure_count: Option<i32>,
 }
 
 /// A pod the Job wants deleted.
@@ -135,6 +140,25 @@ pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Pla
         .and_then(|s| s.restart_policy.as_deref())
         == Some("OnFailure");
 
+    let policy = spec.pod_failure_policy.as_ref();
+    let per_index = spec.backoff_limit_per_index.filter(|_| indexed);
+    let mut failed_indexes: BTreeSet<i32> = match per_index {
+        Some(_) => intervals::parse(
+            old.failed_indexes.as_deref().unwrap_or(""),
+            completions.unwrap_or(0),
+        ),
+        None => BTreeSet::new(),
+    };
+    // What a failed pod's policy says; only pods in phase Failed are matched.
+    let action_of = |pod: &Pod| -> Option<Action> {
+        match policy {
+            Some(p) if podutil::phase(pod) == podutil::phase::FAILED => {
+                match_failure_policy(p, pod)
+            }
+            _ => None,
+        }
+    };
+
     let staged = old.uncounted_terminated_pods.clone().unwrap_or_default();
     let staged_succeeded: HashSet<&str> = staged
         .succeeded
@@ -201,10 +225,26 @@ pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Pla
             }
             plan.remove_finalizers.push(name);
         } else if failed {
-            new_failed.push(uid);
+            let action = action_of(pod);
+            if action != Some(Action::Ignore) {
+                new_failed.push(uid);
+                // backoffLimitPerIndex: the index fails on FailIndex, or once its attempts
+                // are used up (indexed_job_utils.go).
+                if let (Some(limit), Some(i)) = (per_index, index) {
+                    if action == Some(Action::FailIndex) || failure_count(pod) >= limit {
+                        failed_indexes.insert(i);
+                    }
+                }
+            }
             plan.remove_finalizers.push(name);
         }
     }
+    // A FailJob match anywhere fails the Job (upstream getFailJobMessage looks at every
+    // failed pod, so the decision survives a crash between counting and writing it).
+    let fail_job_message = pods.iter().find_map(|p| match action_of(p) {
+        Some(Action::FailJob(m)) => Some(m),
+        _ => None,
+    });
 
     if status.start_time.is_none() && !suspended {
         status.start_time = Some(Time(now));
@@ -247,7 +287,9 @@ pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Pla
             } else {
                 restarts >= backoff_limit
             };
-        if failed_total > backoff_limit || restarts_exceeded {
+        if let Some(m) = fail_job_message {
+            failure_target = Some((reason::POD_FAILURE_POLICY.into(), m));
+        } else if failed_total > backoff_limit || restarts_exceeded {
             failure_target = Some((
                 reason::BACKOFF_LIMIT_EXCEEDED.into(),
                 reason::BACKOFF_LIMIT_EXCEEDED_MESSAGE.into(),
@@ -268,8 +310,40 @@ pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Pla
                 plan.requeue_after = min_duration(plan.requeue_after, deadline - elapsed);
             }
         }
+        if failure_target.is_none() && per_index.is_some() {
+            let too_many = spec
+                .max_failed_indexes
+                .is_some_and(|max| failed_indexes.len() as i32 > max);
+            if too_many {
+                failure_target = Some((
+                    reason::MAX_FAILED_INDEXES_EXCEEDED.into(),
+                    reason::MAX_FAILED_INDEXES_EXCEEDED_MESSAGE.into(),
+                ));
+            } else if !failed_indexes.is_empty()
+                && failed_indexes.len() as i32 + succeeded_total >= completions.unwrap_or(0)
+            {
+                failure_target = Some((
+                    reason::FAILED_INDEXES.into(),
+                    reason::FAILED_INDEXES_MESSAGE.into(),
+                ));
+            }
+        }
         if let Some((r, m)) = &failure_target {
             set_condition(&mut status, condition::FAILURE_TARGET, "True", r, m, now);
+        } else if let (Some(sp), true) = (spec.success_policy.as_ref(), indexed)
+            && let Some(i) = match_success_policy(sp, &completed, completions.unwrap_or(0))
+        {
+            // Failure still wins when both happen in one sync: this runs only without one.
+            let message = format!("Matched rules at index {i}");
+            set_condition(
+                &mut status,
+                condition::SUCCESS_CRITERIA_MET,
+                "True",
+                reason::SUCCESS_POLICY,
+                &message,
+                now,
+            );
+            success_target = Some((reason::SUCCESS_POLICY.into(), message));
         }
     }
 
@@ -301,7 +375,11 @@ pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Pla
         if indexed {
             for pod in &active {
                 match podutil::completion_index(pod) {
-                    Some(i) if Some(i) < completions && !completed.contains(&i) => {
+                    Some(i)
+                        if Some(i) < completions
+                            && !completed.contains(&i)
+                            && !failed_indexes.contains(&i) =>
+                    {
                         by_index.entry(i).or_default().push(pod)
                     }
                     _ => delete(&mut plan, &mut deleted, pod, DeletionReason::NotCounted),
@@ -343,12 +421,18 @@ pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Pla
             };
             let diff = (want - have - waiting).max(0) as usize;
             if diff > 0 {
+                // The Job-wide back-off applies without backoffLimitPerIndex; with it, each
+                // index waits on its own failures instead.
                 let (failures, last) = failures_since_success(&outcomes);
-                let wait = settings.backoff.remaining(failures, last, now);
+                let wait = match per_index {
+                    None => settings.backoff.remaining(failures, last, now),
+                    Some(_) => Duration::ZERO,
+                };
                 if !wait.is_zero() {
                     plan.requeue_after = min_duration(plan.requeue_after, wait);
                 } else if indexed {
                     let mut taken: BTreeSet<i32> = completed.clone();
+                    taken.extend(&failed_indexes);
                     taken.extend(by_index.keys());
                     if only_failed_replaced {
                         taken.extend(
@@ -357,15 +441,43 @@ pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Pla
                                 .filter_map(|p| podutil::completion_index(p)),
                         );
                     }
-                    let free = (0..completions.unwrap_or(0)).filter(|i| !taken.contains(i));
-                    plan.create.extend(
-                        free.take(diff.min(MAX_POD_CREATE_DELETE_PER_SYNC))
-                            .map(|i| NewPod { index: Some(i) }),
-                    );
+                    let mut created = 0;
+                    for i in (0..completions.unwrap_or(0)).filter(|i| !taken.contains(i)) {
+                        if created >= diff.min(MAX_POD_CREATE_DELETE_PER_SYNC) {
+                            break;
+                        }
+                        let mut new = NewPod {
+                            index: Some(i),
+                            ..NewPod::default()
+                        };
+                        if per_index.is_some() {
+                            let last = last_failed_pod(pods, i);
+                            let (fc, ic) = last.map_or((0, 0), |p| {
+                                let ignored = action_of(p) == Some(Action::Ignore);
+                                let (fc, ic) = (failure_count(p), ignored_failure_count(p));
+                                if ignored { (fc, ic + 1) } else { (fc + 1, ic) }
+                            });
+                            if let Some(p) = last {
+                                let finished = finish_time(p).unwrap_or(now);
+                                let wait = settings.backoff.remaining(
+                                    (fc + ic) as u32,
+                                    Some(finished),
+                                    now,
+                                );
+                                if !wait.is_zero() {
+                                    plan.requeue_after = min_duration(plan.requeue_after, wait);
+                                    continue;
+                                }
+                            }
+                            new.failure_count = Some(fc);
+                            new.ignored_failure_count = (ic > 0).then_some(ic);
+                        }
+                        plan.create.push(new);
+                        created += 1;
+                    }
                 } else {
                     plan.create.extend(
-                        (0..diff.min(MAX_POD_CREATE_DELETE_PER_SYNC))
-                            .map(|_| NewPod { index: None }),
+                        (0..diff.min(MAX_POD_CREATE_DELETE_PER_SYNC)).map(|_| NewPod::default()),
                     );
                 }
             }
@@ -400,6 +512,9 @@ pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Pla
         if indexed {
             cp.completed_indexes = non_empty_string(intervals::format(&completed));
             cp.succeeded = non_zero(succeeded_total);
+        }
+        if per_index.is_some() {
+            cp.failed_indexes = Some(intervals::format(&failed_indexes));
         }
         plan.checkpoint = Some(cp);
     }
@@ -468,6 +583,10 @@ pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Pla
     if indexed {
         status.completed_indexes = non_empty_string(intervals::format(&completed));
     }
+    if per_index.is_some() {
+        // `""`, not absent, while no index has failed.
+        status.failed_indexes = Some(intervals::format(&failed_indexes));
+    }
 
     // The terminal condition waits until no pod is terminating (delayTerminalCondition).
     if terminating_after == 0 {
@@ -503,6 +622,34 @@ fn deletion_rank(pod: &Pod) -> (bool, bool, std::cmp::Reverse<Option<Timestamp>>
         podutil::is_ready(pod),
         std::cmp::Reverse(pod.metadata.creation_timestamp.as_ref().map(|t| t.0)),
     )
+}
+
+/// `batch.kubernetes.io/job-index-failure-count` of a pod (0 when absent).
+fn failure_count(pod: &Pod) -> i32 {
+    annotation_int(pod, INDEX_FAILURE_COUNT_KEY)
+}
+
+/// `batch.kubernetes.io/job-index-ignored-failure-count` of a pod (0 when absent).
+fn ignored_failure_count(pod: &Pod) -> i32 {
+    annotation_int(pod, INDEX_IGNORED_FAILURE_COUNT_KEY)
+}
+
+fn annotation_int(pod: &Pod, key: &str) -> i32 {
+    pod.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(key))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The most recently finished failed pod of index `i`: its counts carry over.
+fn last_failed_pod(pods: &[Pod], i: i32) -> Option<&Pod> {
+    pods.iter()
+        .filter(|p| {
+            podutil::completion_index(p) == Some(i) && podutil::phase(p) == podutil::phase::FAILED
+        })
+        .max_by_key(|p| (failure_count(p) + ignored_failure_count(p), finish_time(p)))
 }
 
 fn delete(plan: &mut Plan, deleted: &mut HashSet<String>, pod: &Pod, reason: DeletionReason) {

@@ -618,6 +618,317 @@ fn with_replacement_policy_failed_terminating_pods_are_waited_for() {
     assert_eq!(st.terminating, Some(1));
 }
 
+fn pfp(rules: serde_json::Value) -> k8s_openapi::api::batch::v1::PodFailurePolicy {
+    serde_json::from_value(serde_json::json!({ "rules": rules })).unwrap()
+}
+
+impl PodFixture {
+    fn failed_with(self, code: i32, at: Timestamp) -> Self {
+        self.finished("Failed", code, at)
+    }
+    fn condition(mut self, ty: &str) -> Self {
+        let st = self.0.status.as_mut().unwrap();
+        st.conditions
+            .get_or_insert_with(Vec::new)
+            .push(PodCondition {
+                type_: ty.into(),
+                status: "True".into(),
+                ..Default::default()
+            });
+        self
+    }
+    fn failure_count(mut self, n: i32) -> Self {
+        self.0
+            .metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert(
+                "batch.kubernetes.io/job-index-failure-count".into(),
+                n.to_string(),
+            );
+        self
+    }
+}
+
+#[test]
+fn a_fail_job_rule_fails_the_job_with_the_upstream_message() {
+    let j = job()
+        .spec(|s| {
+            s.pod_failure_policy = Some(pfp(serde_json::json!([
+                {"action": "Ignore", "onExitCodes": {"operator": "In", "values": [3]}},
+                {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [5]}}
+            ])));
+            s.pod_replacement_policy = Some("Failed".into());
+        })
+        .completions(Some(2))
+        .parallelism(2)
+        .started_at(t(0))
+        .build();
+    let pods = [
+        pod("x-0").failed_with(5, t(1)).build(),
+        pod("x-1").running().build(),
+    ];
+    let plan = sync(&j, &pods, t(2), &settings());
+    let st = plan.status.unwrap();
+    let ft = st.conditions.as_ref().unwrap()[0].clone();
+    assert_eq!(
+        (ft.type_.as_str(), ft.reason.as_deref()),
+        ("FailureTarget", Some("PodFailurePolicy"))
+    );
+    assert_eq!(
+        ft.message.as_deref(),
+        Some(
+            "Container main for pod default/x-0 failed with exit code 5 matching FailJob rule at index 1"
+        )
+    );
+    assert_eq!(plan.delete.len(), 1, "the running pod is terminated");
+    assert!(plan.create.is_empty());
+}
+
+#[test]
+fn ignored_failures_are_not_counted_but_the_pod_is_replaced() {
+    let j = job()
+        .spec(|s| {
+            s.pod_failure_policy = Some(pfp(serde_json::json!([
+                {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}
+            ])));
+            s.pod_replacement_policy = Some("Failed".into());
+        })
+        .backoff_limit(0)
+        .started_at(t(0))
+        .build();
+    let lost = pod("a")
+        .failed_with(137, t(1))
+        .condition("DisruptionTarget")
+        .build();
+    let plan = sync(&j, &[lost.clone()], t(2), &settings());
+    assert_eq!(
+        plan.remove_finalizers,
+        ["a"],
+        "accounted for, though not as a failure"
+    );
+    let st = plan.status.unwrap();
+    assert_eq!(st.failed, None);
+    assert!(conditions(&st).is_empty());
+    // The ignored failure still delays the replacement.
+    assert!(plan.create.is_empty());
+    let plan = sync(&j, &[lost], t(12), &settings());
+    assert_eq!(plan.create.len(), 1);
+}
+
+#[test]
+fn backoff_limit_per_index_fails_only_that_index_and_then_the_job() {
+    let j = job()
+        .indexed()
+        .completions(Some(3))
+        .parallelism(3)
+        .spec(|s| {
+            s.backoff_limit_per_index = Some(1);
+            s.backoff_limit = Some(i32::MAX);
+        })
+        .started_at(t(0))
+        .build();
+    // Index 1 failed its first attempt: it is retried with failure-count 1.
+    let pods = [
+        pod("i0").index(0).running().build(),
+        pod("i1a").index(1).failure_count(0).failed_at(t(1)).build(),
+        pod("i2").index(2).running().build(),
+    ];
+    let plan = sync(&j, &pods, t(30), &settings());
+    assert_eq!(plan.create.len(), 1);
+    assert_eq!(plan.create[0].index, Some(1));
+    assert_eq!(plan.create[0].failure_count, Some(1));
+    let st = plan.status.unwrap();
+    assert_eq!(st.failed_indexes.as_deref(), Some(""));
+    assert_eq!(st.failed, Some(1));
+
+    // Its second attempt fails too: index 1 is failed for good, the others go on.
+    let j2 = JobFixture(j.clone()).status(|s| *s = st.clone()).build();
+    let pods = [
+        pod("i0").index(0).running().build(),
+        pod("i1a")
+            .index(1)
+            .failure_count(0)
+            .failed_at(t(1))
+            .untracked()
+            .build(),
+        pod("i1b")
+            .index(1)
+            .failure_count(1)
+            .failed_at(t(40))
+            .build(),
+        pod("i2").index(2).running().build(),
+    ];
+    let plan = sync(&j2, &pods, t(41), &settings());
+    let st = plan.status.unwrap();
+    assert_eq!(st.failed_indexes.as_deref(), Some("1"));
+    assert!(plan.create.is_empty());
+    assert!(conditions(&st).is_empty());
+
+    // When every other index has succeeded, the Job fails with FailedIndexes.
+    let j3 = JobFixture(j.clone()).status(|s| *s = st.clone()).build();
+    let pods = [
+        pod("i0").index(0).succeeded_at(t(50)).build(),
+        pod("i1a")
+            .index(1)
+            .failure_count(0)
+            .failed_at(t(1))
+            .untracked()
+            .build(),
+        pod("i1b")
+            .index(1)
+            .failure_count(1)
+            .failed_at(t(40))
+            .untracked()
+            .build(),
+        pod("i2").index(2).succeeded_at(t(50)).build(),
+    ];
+    let plan = sync(&j3, &pods, t(51), &settings());
+    let st = plan.status.unwrap();
+    assert_eq!(st.completed_indexes.as_deref(), Some("0,2"));
+    assert_eq!(
+        conditions(&st),
+        [
+            cond("FailureTarget", "True", "FailedIndexes"),
+            cond("Failed", "True", "FailedIndexes")
+        ]
+    );
+}
+
+#[test]
+fn more_failed_indexes_than_allowed_fail_the_job_early() {
+    let j = job()
+        .indexed()
+        .completions(Some(3))
+        .parallelism(3)
+        .spec(|s| {
+            s.backoff_limit_per_index = Some(0);
+            s.max_failed_indexes = Some(0);
+            s.backoff_limit = Some(i32::MAX);
+        })
+        .started_at(t(0))
+        .build();
+    let pods = [
+        pod("i0").index(0).failure_count(0).failed_at(t(1)).build(),
+        pod("i1").index(1).running().build(),
+    ];
+    let plan = sync(&j, &pods, t(2), &settings());
+    let st = plan.status.unwrap();
+    assert_eq!(st.failed_indexes.as_deref(), Some("0"));
+    assert_eq!(
+        conditions(&st)[0],
+        cond("FailureTarget", "True", "MaxFailedIndexesExceeded")
+    );
+    assert_eq!(plan.delete.len(), 1);
+}
+
+#[test]
+fn a_fail_index_rule_fails_the_index_at_once() {
+    let j = job()
+        .indexed()
+        .completions(Some(2))
+        .parallelism(2)
+        .spec(|s| {
+            s.backoff_limit_per_index = Some(5);
+            s.backoff_limit = Some(i32::MAX);
+            s.pod_failure_policy = Some(pfp(serde_json::json!([
+                {"action": "FailIndex", "onExitCodes": {"operator": "In", "values": [42]}}
+            ])));
+            s.pod_replacement_policy = Some("Failed".into());
+        })
+        .started_at(t(0))
+        .build();
+    let pods = [
+        pod("i0")
+            .index(0)
+            .failure_count(0)
+            .failed_with(42, t(1))
+            .build(),
+        pod("i1").index(1).running().build(),
+    ];
+    let plan = sync(&j, &pods, t(2), &settings());
+    assert_eq!(plan.status.unwrap().failed_indexes.as_deref(), Some("0"));
+    assert!(plan.create.is_empty(), "a failed index is not retried");
+}
+
+#[test]
+fn a_success_policy_ends_the_job_early_and_terminates_the_rest() {
+    let j = job()
+        .indexed()
+        .completions(Some(3))
+        .parallelism(3)
+        .spec(|s| {
+            s.success_policy = Some(
+                serde_json::from_value(serde_json::json!({"rules": [{"succeededIndexes": "0"}]}))
+                    .unwrap(),
+            )
+        })
+        .started_at(t(0))
+        .build();
+    let pods = [
+        pod("i0").index(0).succeeded_at(t(1)).build(),
+        pod("i1").index(1).running().build(),
+    ];
+    let plan = sync(&j, &pods, t(2), &settings());
+    let st = plan.status.unwrap();
+    assert_eq!(
+        conditions(&st),
+        [cond("SuccessCriteriaMet", "True", "SuccessPolicy")]
+    );
+    assert_eq!(
+        st.conditions.as_ref().unwrap()[0].message.as_deref(),
+        Some("Matched rules at index 0")
+    );
+    assert_eq!(plan.delete.len(), 1);
+    assert!(plan.create.is_empty(), "pending indexes never run");
+
+    let j2 = JobFixture(j).status(|s| *s = st).build();
+    let pods = [
+        pod("i0").index(0).succeeded_at(t(1)).untracked().build(),
+        pod("i1")
+            .index(1)
+            .failed_at(t(3))
+            .deleting(t(2))
+            .untracked()
+            .build(),
+    ];
+    let st = sync(&j2, &pods, t(4), &settings()).status.unwrap();
+    assert_eq!(
+        conditions(&st),
+        [
+            cond("SuccessCriteriaMet", "True", "SuccessPolicy"),
+            cond("Complete", "True", "SuccessPolicy")
+        ]
+    );
+    assert!(st.completion_time.is_some());
+}
+
+#[test]
+fn failure_wins_over_a_success_policy_in_the_same_sync() {
+    let j = job()
+        .indexed()
+        .completions(Some(2))
+        .parallelism(2)
+        .backoff_limit(0)
+        .spec(|s| {
+            s.success_policy = Some(
+                serde_json::from_value(serde_json::json!({"rules": [{"succeededCount": 1}]}))
+                    .unwrap(),
+            )
+        })
+        .started_at(t(0))
+        .build();
+    let pods = [
+        pod("i0").index(0).succeeded_at(t(1)).build(),
+        pod("i1").index(1).failed_at(t(1)).build(),
+    ];
+    let st = sync(&j, &pods, t(2), &settings()).status.unwrap();
+    assert_eq!(
+        conditions(&st)[0],
+        cond("FailureTarget", "True", "BackoffLimitExceeded")
+    );
+}
+
 // ---- property tests ----------------------------------------------------------------
 
 /// A tiny model of the world around `sync`: applies plans the way `apply` and the kubelet
