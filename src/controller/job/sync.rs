@@ -230,10 +230,10 @@ pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Pla
                 new_failed.push(uid);
                 // backoffLimitPerIndex: the index fails on FailIndex, or once its attempts
                 // are used up (indexed_job_utils.go).
-                if let (Some(limit), Some(i)) = (per_index, index) {
-                    if action == Some(Action::FailIndex) || failure_count(pod) >= limit {
-                        failed_indexes.insert(i);
-                    }
+                if let (Some(limit), Some(i)) = (per_index, index)
+                    && (action == Some(Action::FailIndex) || failure_count(pod) >= limit)
+                {
+                    failed_indexes.insert(i);
                 }
             }
             plan.remove_finalizers.push(name);

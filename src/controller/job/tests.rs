@@ -701,7 +701,7 @@ fn ignored_failures_are_not_counted_but_the_pod_is_replaced() {
         .failed_with(137, t(1))
         .condition("DisruptionTarget")
         .build();
-    let plan = sync(&j, &[lost.clone()], t(2), &settings());
+    let plan = sync(&j, std::slice::from_ref(&lost), t(2), &settings());
     assert_eq!(
         plan.remove_finalizers,
         ["a"],
