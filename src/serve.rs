@@ -175,6 +175,12 @@ pub async fn start(options: Options) -> Result<Running, Error> {
     };
     let kubeconfig = data.join("kubeconfig");
     std::fs::write(&kubeconfig, kubeconfig_text).map_err(io(&kubeconfig))?;
+    {
+        // It carries the admin token.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kubeconfig, std::fs::Permissions::from_mode(0o600))
+            .map_err(io(&kubeconfig))?;
+    }
 
     let state = Arc::new(ApiState {
         store: store.clone(),

@@ -80,3 +80,36 @@ pub fn restart_count(pod: &Pod) -> i32 {
             .sum()
     })
 }
+
+/// The pod's QoS class (upstream `GetPodQOS`): Guaranteed when every container has cpu and
+/// memory limits equal to its requests, BestEffort when no container asks for anything,
+/// Burstable otherwise.
+pub fn qos_class(spec: &k8s_openapi::api::core::v1::PodSpec) -> &'static str {
+    let containers: Vec<&k8s_openapi::api::core::v1::Container> = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .collect();
+    let mut any = false;
+    let mut guaranteed = true;
+    for c in &containers {
+        let r = c.resources.as_ref();
+        let limits = r.and_then(|r| r.limits.as_ref());
+        let requests = r.and_then(|r| r.requests.as_ref());
+        for res in ["cpu", "memory"] {
+            let l = limits.and_then(|m| m.get(res));
+            let q = requests.and_then(|m| m.get(res)).or(l);
+            any |= l.is_some() || q.is_some();
+            if l.is_none() || l.map(|x| &x.0) != q.map(|x| &x.0) {
+                guaranteed = false;
+            }
+        }
+    }
+    if !any {
+        "BestEffort"
+    } else if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}

@@ -84,6 +84,26 @@ pub fn apply(store: &Store, kubelet: &Arc<Kubelet>, job: &Job, plan: &Plan, now:
     }
 }
 
+/// Admits a Job created by a controller (the CronJob controller) the way the API server
+/// admits one from a client: uid, timestamps, defaults and validation.
+pub fn create_job(store: &Store, mut job: Job, now: Timestamp) -> Result<Job, String> {
+    job.metadata.uid = Some(new_uid());
+    job.metadata.creation_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now));
+    job.metadata.generation = Some(1);
+    crate::api::defaults::default_job(&mut job);
+    let errors = crate::api::validation::validate_job(&job);
+    if !errors.is_empty() {
+        let name = job.metadata.name.clone().unwrap_or_default();
+        return Err(crate::api::validation::invalid_message(
+            "Job.batch",
+            &name,
+            &errors,
+        ));
+    }
+    store.create(job).map_err(|e| e.to_string())
+}
+
 fn random_suffix() -> String {
     let mut rng = rand::rng();
     (0..5)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -61,6 +61,65 @@ pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Du
         }
         if pod.metadata.deletion_timestamp.is_some() && !podutil::is_terminal(&pod) {
             kubelet.kill(&key);
+        }
+    }
+
+    // Jobs of CronJobs: Background deletion of the CronJob deletes them; Foreground and
+    // Orphan work as for pods of Jobs.
+    let cronjobs: HashMap<String, CronJob> = store
+        .list::<CronJob>(None)
+        .0
+        .into_iter()
+        .filter_map(|c| c.metadata.uid.clone().map(|u| (u, c)))
+        .collect();
+    for job in &jobs {
+        let Some(owner) = job
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true) && o.kind == "CronJob")
+        else {
+            continue;
+        };
+        let key = crate::api::job::key(job);
+        match cronjobs.get(&owner.uid) {
+            None => {
+                store.remove::<Job>(&key);
+            }
+            Some(cj) if cj.metadata.deletion_timestamp.is_some() => {
+                let finalizers = cj.metadata.finalizers.clone().unwrap_or_default();
+                if finalizers.iter().any(|f| f == ORPHAN_FINALIZER) {
+                    store.modify::<Job>(&key, |j| j.metadata.owner_references = None);
+                } else if finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) {
+                    store.remove::<Job>(&key);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for cj in cronjobs
+        .values()
+        .filter(|c| c.metadata.deletion_timestamp.is_some())
+    {
+        let uid = cj.metadata.uid.clone().unwrap_or_default();
+        let owns_any = store.jobs().iter().any(|j| {
+            j.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.uid == uid)
+        });
+        if !owns_any {
+            let key = format!(
+                "{}/{}",
+                cj.metadata.namespace.as_deref().unwrap_or("default"),
+                cj.metadata.name.as_deref().unwrap_or("")
+            );
+            store.modify::<CronJob>(&key, |c| {
+                remove_finalizer(&mut c.metadata, ORPHAN_FINALIZER);
+                remove_finalizer(&mut c.metadata, FOREGROUND_FINALIZER);
+            });
         }
     }
 

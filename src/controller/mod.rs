@@ -2,12 +2,16 @@
 //! sleep until something changes or a plan asks to look again.
 
 pub mod apply;
+pub mod cronjob;
 pub mod gc;
 pub mod job;
+pub mod schedule;
 pub mod ttl;
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 
 use crate::api::job::{is_finished, key as job_key};
 use crate::clock::Clock;
@@ -87,12 +91,15 @@ pub async fn run_forever(
     clock: Clock,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    // CronJobs without `timeZone` follow the controller's zone, as upstream.
+    let local = jiff::tz::TimeZone::system();
     let mut changes = store.subscribe();
     loop {
         changes.borrow_and_update();
         let pass = sync_all(&store, &kubelet, &settings, clock);
+        let cron_next = sync_cronjobs(&store, clock, &local);
         let gc_next = gc::sweep(&store, &kubelet, clock.now());
-        let wait = [pass.requeue, gc_next]
+        let wait = [pass.requeue, cron_next, gc_next]
             .into_iter()
             .flatten()
             .min()
@@ -102,6 +109,93 @@ pub async fn run_forever(
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
+    }
+}
+
+/// One pass of the CronJob controller; returns when the next schedule is due.
+fn sync_cronjobs(store: &Store, clock: Clock, local: &jiff::tz::TimeZone) -> Option<Duration> {
+    let mut next: Option<Duration> = None;
+    let (cronjobs, _) = store.list::<CronJob>(None);
+    if cronjobs.is_empty() {
+        return None;
+    }
+    let jobs = store.jobs();
+    for cj in cronjobs {
+        let uid = cj.metadata.uid.clone().unwrap_or_default();
+        let owned: Vec<Job> = jobs
+            .iter()
+            .filter(|j| {
+                j.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.uid == uid && o.controller == Some(true))
+            })
+            .cloned()
+            .collect();
+        let now = clock.now();
+        let plan = cronjob::sync(&cj, &owned, now, local);
+        if let Some(r) = plan.requeue_after {
+            next = Some(next.map_or(r, |n| n.min(r)));
+        }
+        apply_cron(store, &cj, plan, now);
+    }
+    next
+}
+
+fn apply_cron(store: &Store, cj: &CronJob, plan: cronjob::CronPlan, now: jiff::Timestamp) {
+    let ns = cj
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let key = format!("{ns}/{}", cj.metadata.name.as_deref().unwrap_or(""));
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some("batch/v1".into()),
+        kind: Some("CronJob".into()),
+        name: cj.metadata.name.clone(),
+        namespace: Some(ns.clone()),
+        uid: cj.metadata.uid.clone(),
+        ..Default::default()
+    };
+    let mut status = plan.status;
+    let mut events = plan.events;
+    for name in &plan.delete {
+        store.remove::<Job>(&format!("{ns}/{name}"));
+    }
+    if let Some(job) = plan.create {
+        let name = job.metadata.name.clone().unwrap_or_default();
+        match apply::create_job(store, job, now) {
+            Ok(created) => {
+                if let Some(st) = status.as_mut() {
+                    cronjob::record_uid(st, &name, created.metadata.uid.as_deref().unwrap_or(""));
+                }
+            }
+            Err(e) => {
+                events.retain(|ev| ev.reason != "SuccessfulCreate");
+                events.push(job::JobEvent {
+                    type_: "Warning",
+                    reason: "FailedCreate".into(),
+                    message: format!("Error creating job: {e}"),
+                });
+                if let Some(active) = status.as_mut().and_then(|s| s.active.as_mut()) {
+                    active.retain(|r| r.name.as_deref() != Some(name.as_str()));
+                }
+            }
+        }
+    }
+    for e in events {
+        store.record_event(
+            reference.clone(),
+            e.type_,
+            &e.reason,
+            &e.message,
+            "cronjob-controller",
+            now,
+        );
+    }
+    if let Some(st) = status {
+        store.modify::<CronJob>(&key, |c| c.status = Some(st));
     }
 }
 

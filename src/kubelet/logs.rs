@@ -44,6 +44,7 @@ struct LogBuf {
     dropped: u64,
     finished: bool,
     file: Option<std::fs::File>,
+    file_bytes: usize,
 }
 
 impl ContainerLog {
@@ -71,25 +72,21 @@ impl ContainerLog {
         log
     }
 
-    /// The log's lines, with a marker line at the end when output was dropped.
+    /// The log's lines, led by a marker line when older output was dropped.
     pub fn lines(&self) -> Vec<LogLine> {
         let buf = self.buf.lock().expect("poisoned");
-        let mut out = buf.lines.clone();
+        let mut out = Vec::with_capacity(buf.lines.len() + 1);
         if buf.dropped > 0 {
-            if let Some(last) = out.last_mut()
-                && !last.bytes.ends_with(b"\n")
-            {
-                last.bytes.push(b'\n');
-            }
             out.push(LogLine {
-                time: out.last().map_or_else(Timestamp::now, |l| l.time),
+                time: buf.lines.first().map_or_else(Timestamp::now, |l| l.time),
                 bytes: format!(
-                    "[wasmjob: log truncated at {} bytes, {} more bytes dropped]\n",
+                    "[wasmjob: log rotated at {} bytes, {} earlier bytes dropped]\n",
                     self.cap, buf.dropped
                 )
                 .into_bytes(),
             });
         }
+        out.extend(buf.lines.iter().cloned());
         out
     }
 
@@ -124,13 +121,7 @@ impl OutputSink for ContainerLog {
     fn write(&self, bytes: &[u8]) {
         let now = Timestamp::now();
         let mut buf = self.buf.lock().expect("poisoned");
-        let room = self.cap.saturating_sub(buf.size);
-        let kept = room.min(bytes.len());
-        let first_drop = buf.dropped == 0 && kept < bytes.len();
-        buf.dropped += (bytes.len() - kept) as u64;
-        let data = &bytes[..kept];
-        buf.size += kept;
-        let mut rest = data;
+        let mut rest = bytes;
         while !rest.is_empty() {
             let end = rest
                 .iter()
@@ -150,24 +141,61 @@ impl OutputSink for ContainerLog {
                     Some(t) => ("F", t),
                     None => ("P", piece),
                 };
-                let _ = write!(f, "{} stdout {tag} ", now);
+                let _ = write!(f, "{now} stdout {tag} ");
                 let _ = f.write_all(text);
                 let _ = f.write_all(b"\n");
             }
+            buf.file_bytes += piece.len() + 40;
             rest = tail;
+        }
+        buf.size += bytes.len();
+        // Like the kubelet's log rotation, the newest output is kept: the oldest lines go
+        // once the log is over its cap.
+        let mut dropped = 0usize;
+        while buf.size > self.cap && !buf.lines.is_empty() {
+            let excess = buf.size - self.cap;
+            if buf.lines[0].bytes.len() <= excess {
+                let gone = buf.lines.remove(0);
+                buf.size -= gone.bytes.len();
+                dropped += gone.bytes.len();
+            } else {
+                buf.lines[0].bytes.drain(..excess);
+                buf.size -= excess;
+                dropped += excess;
+            }
+        }
+        buf.dropped += dropped as u64;
+        if buf.file.is_some() && buf.file_bytes > 2 * self.cap + 4096 {
+            rewrite_file(&mut buf);
         }
         drop(buf);
         if let Some((prefix, tx)) = &self.tap {
-            if kept > 0 {
-                let _ = tx.send((prefix.clone(), data.to_vec()));
-            }
-            if first_drop {
-                let marker = format!("\n[wasmjob: log truncated at {} bytes]\n", self.cap);
-                let _ = tx.send((prefix.clone(), marker.into_bytes()));
-            }
+            let _ = tx.send((prefix.clone(), bytes.to_vec()));
         }
         self.changed.send_modify(|v| *v += 1);
     }
+}
+
+/// Rewrites a persisted log from what memory kept, so the file stays near the cap.
+fn rewrite_file(buf: &mut LogBuf) {
+    use std::io::Seek;
+    let mut text = Vec::new();
+    for l in &buf.lines {
+        let (tag, body) = match l.bytes.strip_suffix(b"\n") {
+            Some(t) => ("F", t),
+            None => ("P", l.bytes.as_slice()),
+        };
+        text.extend_from_slice(format!("{} stdout {tag} ", l.time).as_bytes());
+        text.extend_from_slice(body);
+        text.push(b'\n');
+    }
+    if let Some(f) = buf.file.as_mut() {
+        let ok = f.set_len(0).is_ok() && f.rewind().is_ok() && f.write_all(&text).is_ok();
+        if !ok {
+            tracing::warn!("could not rotate a container log file");
+        }
+    }
+    buf.file_bytes = text.len();
 }
 
 /// The kept attempts of one container, oldest first.
@@ -327,7 +355,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn output_past_the_cap_is_dropped_with_a_marker() {
+    fn the_newest_output_is_kept_past_the_cap_with_a_marker() {
         let store = LogStore::new(8, None);
         let log = store.start_attempt("default/p", "p", "c");
         log.write(b"12345");
@@ -335,7 +363,13 @@ mod tests {
         let text = String::from_utf8(store.get("default/p", "c", false).unwrap()).unwrap();
         assert_eq!(
             text,
-            "12345678\n[wasmjob: log truncated at 8 bytes, 2 more bytes dropped]\n"
+            "[wasmjob: log rotated at 8 bytes, 2 earlier bytes dropped]\n34567890"
+        );
+        log.write(b"\nab\ncd\n");
+        let text = String::from_utf8(store.get("default/p", "c", false).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "[wasmjob: log rotated at 8 bytes, 9 earlier bytes dropped]\n0\nab\ncd\n"
         );
     }
 

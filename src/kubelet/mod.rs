@@ -231,6 +231,7 @@ impl Kubelet {
         let name = container.name.clone();
         let mut backoff = self.config.backoff_base;
         let mut restarts = 0;
+        let mut restarted_once = false;
         loop {
             if let Some(k) = *kill.borrow() {
                 return Terminated::killed(k == Kill::DeadlineExceeded);
@@ -302,9 +303,18 @@ impl Kubelet {
             if !(on_failure && t.exit_code != 0) {
                 return t;
             }
-            // Crash-loop back-off; a container that ran for 10 minutes starts over.
+            // Crash-loop back-off: the kubelet restarts a container at once the first time,
+            // then waits base, 2×base, … up to the cap; ten minutes of running resets it.
             if started.elapsed() >= Duration::from_secs(600) {
                 backoff = self.config.backoff_base;
+                restarted_once = false;
+            }
+            if !restarted_once {
+                restarted_once = true;
+                restarts += 1;
+                self.store
+                    .update_pod(&key, |p| status::container_restarting(p, &name, init));
+                continue;
             }
             let pod_name = pod.metadata.name.as_deref().unwrap_or("");
             let ns = pod.metadata.namespace.as_deref().unwrap_or("default");

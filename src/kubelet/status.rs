@@ -246,6 +246,15 @@ fn terminated_state(
     }
 }
 
+/// A failed container restarts at once: its termination moves to `lastState`.
+pub(super) fn container_restarting(p: &mut Pod, name: &str, init: bool) {
+    let s = status(p);
+    if let Some(c) = container(s, name, init) {
+        c.last_state = c.state.take();
+        c.state = Some(waiting("ContainerCreating", None));
+    }
+}
+
 /// A failed container waits before its restart: its termination moves to `lastState`.
 pub(super) fn container_crash_loop(p: &mut Pod, name: &str, init: bool, message: &str) {
     let s = status(p);

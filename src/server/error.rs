@@ -85,6 +85,11 @@ impl ApiError {
         e
     }
 
+    /// 409 with a custom message (UID preconditions).
+    pub fn conflict_message(message: impl Into<String>) -> Self {
+        Self::new(409, "Conflict", message)
+    }
+
     /// 422 with field causes.
     pub fn invalid(qualified_kind: &str, name: &str, errors: &[FieldError]) -> Self {
         let status = invalid_status(qualified_kind, name, errors);

@@ -20,7 +20,9 @@ use super::objects::{ApiKind, Ctx, list_kind, unknown_fields};
 use super::patch::{self, PatchType};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::table::{self, IncludeObject};
-use crate::store::{self, WatchEvent};
+use std::collections::HashSet;
+
+use crate::store::{self, EventType, WatchEvent};
 
 /// Query parameters, as sent.
 pub type Query = HashMap<String, String>;
@@ -71,10 +73,14 @@ struct Selectors {
     fields: FieldSelector,
 }
 
-fn selectors(q: &Query) -> Result<Selectors, ApiError> {
+fn selectors(q: &Query, resource: crate::store::Resource) -> Result<Selectors, ApiError> {
     let labels = LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str))
+    let mut fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (allowed, aliases) = super::selectors::selectable_fields(resource);
+    fields
+        .check(allowed, aliases)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(Selectors { labels, fields })
 }
@@ -92,7 +98,7 @@ pub async fn list<K: ApiKind>(
     q: Query,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let sel = selectors(&q)?;
+    let sel = selectors(&q, K::RESOURCE)?;
     let as_table = table::wants_table(accept(&headers));
     if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
         return watch::<K>(state, ns, q, sel, as_table);
@@ -220,6 +226,17 @@ fn typed<K: ApiKind>(v: &Value, q: &Query) -> Result<(K, Vec<String>), ApiError>
     Ok((obj, warnings))
 }
 
+/// `dryRun=All`: admit and validate, persist nothing.
+pub fn dry_run(q: &Query) -> Result<bool, ApiError> {
+    match q.get("dryRun").map(String::as_str) {
+        None | Some("") => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid dry run value: {other:?}: supported values: \"All\""
+        ))),
+    }
+}
+
 fn ctx(state: &ApiState) -> Ctx<'_> {
     Ctx {
         image_dir: &state.image_dir,
@@ -249,7 +266,7 @@ pub async fn create<K: ApiKind>(
 ) -> Result<Response, ApiError> {
     let v = decode_body(&headers, &body)?;
     let (obj, warnings) = typed::<K>(&v, &q)?;
-    let created = create_object(&state, ns, obj)?;
+    let created = create_object(&state, ns, obj, dry_run(&q)?)?;
     Ok(json_response(
         StatusCode::CREATED,
         &to_json(&created),
@@ -261,6 +278,7 @@ fn create_object<K: ApiKind>(
     state: &ApiState,
     ns: Option<String>,
     mut obj: K,
+    dry_run: bool,
 ) -> Result<K, ApiError> {
     if K::NAMESPACED {
         let ns = ns.unwrap_or_else(|| "default".into());
@@ -289,6 +307,11 @@ fn create_object<K: ApiKind>(
                 .collect();
             m.name = Some(format!("{prefix}{suffix}"));
         }
+        if m.resource_version.as_deref().is_some_and(|r| !r.is_empty()) {
+            return Err(ApiError::bad_request(
+                "resourceVersion should not be set on objects to be created",
+            ));
+        }
         m.uid = Some(crate::controller::apply::new_uid());
         m.creation_timestamp = Some(Time(now));
         m.generation = Some(1);
@@ -297,6 +320,18 @@ fn create_object<K: ApiKind>(
         m.managed_fields = None;
     }
     obj.on_create(&ctx(state))?;
+    if dry_run {
+        let m = obj.metadata();
+        let name = m.name.clone().unwrap_or_default();
+        if state
+            .store
+            .get::<K>(&key_of::<K>(m.namespace.as_deref(), &name))
+            .is_some()
+        {
+            return Err(ApiError::already_exists(K::RESOURCE, &name));
+        }
+        return Ok(obj);
+    }
     Ok(state.store.create(obj)?)
 }
 
@@ -322,7 +357,7 @@ pub async fn update<K: ApiKind>(
         .resource_version
         .clone()
         .filter(|r| !r.is_empty());
-    let stored = write_update(&state, ns, &name, obj, rv.as_deref(), status)?;
+    let stored = write_update(&state, ns, &name, obj, rv.as_deref(), status, dry_run(&q)?)?;
     Ok(json_response(StatusCode::OK, &to_json(&stored), &warnings))
 }
 
@@ -333,6 +368,7 @@ fn write_update<K: ApiKind>(
     mut new: K,
     expected_rv: Option<&str>,
     status: bool,
+    dry_run: bool,
 ) -> Result<K, ApiError> {
     let key = key_of::<K>(ns.as_deref(), name);
     let old: K = state
@@ -347,6 +383,28 @@ fn write_update<K: ApiKind>(
     } else {
         {
             let (om, nm) = (old.metadata(), new.metadata_mut());
+            if nm
+                .name
+                .as_deref()
+                .is_some_and(|n| !n.is_empty() && Some(n) != om.name.as_deref())
+            {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({}) does not match the name on the URL ({name})",
+                    nm.name.as_deref().unwrap_or("")
+                )));
+            }
+            if nm
+                .uid
+                .as_deref()
+                .is_some_and(|u| !u.is_empty() && Some(u) != om.uid.as_deref())
+            {
+                return Err(ApiError::conflict_message(format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                    K::RESOURCE.qualified(),
+                    om.uid.as_deref().unwrap_or(""),
+                    nm.uid.as_deref().unwrap_or("")
+                )));
+            }
             nm.name = om.name.clone();
             nm.namespace = om.namespace.clone();
             nm.uid = om.uid.clone();
@@ -358,6 +416,14 @@ fn write_update<K: ApiKind>(
         K::on_update(&mut new, &old, &ctx(state))?;
         new
     };
+    if dry_run {
+        if let Some(rv) = expected_rv
+            && old.metadata().resource_version.as_deref() != Some(rv)
+        {
+            return Err(ApiError::conflict(K::RESOURCE, name));
+        }
+        return Ok(final_obj);
+    }
     Ok(state.store.replace(&key, final_obj, expected_rv)?)
 }
 
@@ -382,7 +448,7 @@ pub async fn patch<K: ApiKind>(
             // Server-side apply creates what is missing.
             let v = patch::apply_patch(&Value::Null, &body, kind).map_err(patch_error)?;
             let (obj, warnings) = typed::<K>(&v, &q)?;
-            let created = create_object(&state, ns, obj)?;
+            let created = create_object(&state, ns, obj, dry_run(&q)?)?;
             return Ok(json_response(
                 StatusCode::CREATED,
                 &to_json(&created),
@@ -399,7 +465,7 @@ pub async fn patch<K: ApiKind>(
         .resource_version
         .clone()
         .filter(|r| Some(r) != current.metadata().resource_version.as_ref());
-    let stored = write_update(&state, ns, &name, obj, rv.as_deref(), status)?;
+    let stored = write_update(&state, ns, &name, obj, rv.as_deref(), status, dry_run(&q)?)?;
     Ok(json_response(StatusCode::OK, &to_json(&stored), &warnings))
 }
 
@@ -443,12 +509,49 @@ fn watch<K: ApiKind>(
             tokio::spawn(async move {
                 let mut first = true;
                 let mut last_rev = from.unwrap_or(0);
-                let render = |e: &WatchEvent, first: &mut bool| -> Option<Bytes> {
-                    if ns.as_deref().is_some_and(|n| n != e.namespace)
-                        || !matches_json(&sel, &e.object)
-                    {
+                // Which objects the client currently sees: an object that starts or stops
+                // matching the selectors is ADDED or DELETED, as the API server's watch
+                // cache reports it.
+                let mut seen: HashSet<String> = if from.is_some() {
+                    let (items, _) = state.store.list::<K>(ns.as_deref());
+                    items
+                        .iter()
+                        .filter(|o| matches_json(&sel, &to_json(*o)))
+                        .map(|o| {
+                            format!(
+                                "{}/{}",
+                                o.metadata().namespace.as_deref().unwrap_or(""),
+                                o.metadata().name.as_deref().unwrap_or("")
+                            )
+                        })
+                        .collect()
+                } else {
+                    HashSet::new()
+                };
+                let mut render = |e: &WatchEvent, first: &mut bool| -> Option<Bytes> {
+                    if ns.as_deref().is_some_and(|n| n != e.namespace) {
                         return None;
                     }
+                    let id = format!("{}/{}", e.namespace, e.name);
+                    let matches = matches_json(&sel, &e.object);
+                    let was = seen.contains(&id);
+                    let type_ = match (e.type_, matches, was) {
+                        (EventType::Deleted, _, true) => {
+                            seen.remove(&id);
+                            "DELETED"
+                        }
+                        (EventType::Deleted, _, false) => return None,
+                        (_, true, true) => "MODIFIED",
+                        (_, true, false) => {
+                            seen.insert(id);
+                            "ADDED"
+                        }
+                        (_, false, true) => {
+                            seen.remove(&id);
+                            "DELETED"
+                        }
+                        (_, false, false) => return None,
+                    };
                     let mut object = (*e.object).clone();
                     if let Some(m) = object.as_object_mut() {
                         m.insert("apiVersion".into(), K::API_VERSION.into());
@@ -461,7 +564,7 @@ fn watch<K: ApiKind>(
                         object = table::table(cols, vec![row], &e.revision.to_string());
                     }
                     *first = false;
-                    let line = json!({"type": e.type_.as_str(), "object": object});
+                    let line = json!({"type": type_, "object": object});
                     Some(Bytes::from(format!("{line}\n")))
                 };
                 for e in &backlog {

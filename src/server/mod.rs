@@ -28,7 +28,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::net::TcpListener;
@@ -80,7 +80,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/apis/batch/v1/jobs", get(jobs_all))
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs",
-            get(jobs_list).post(jobs_create),
+            get(jobs_list)
+                .post(jobs_create)
+                .delete(jobs_delete_collection),
         )
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs/{name}",
@@ -92,6 +94,27 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs/{name}/status",
             get(job_get).put(job_status_put).patch(job_status_patch),
+        )
+        // CronJobs
+        .route("/apis/batch/v1/cronjobs", get(cronjobs_all))
+        .route(
+            "/apis/batch/v1/namespaces/{ns}/cronjobs",
+            get(cronjobs_list)
+                .post(cronjobs_create)
+                .delete(cronjobs_delete_collection),
+        )
+        .route(
+            "/apis/batch/v1/namespaces/{ns}/cronjobs/{name}",
+            get(cronjob_get)
+                .put(cronjob_put)
+                .patch(cronjob_patch)
+                .delete(cronjob_delete),
+        )
+        .route(
+            "/apis/batch/v1/namespaces/{ns}/cronjobs/{name}/status",
+            get(cronjob_get)
+                .put(cronjob_status_put)
+                .patch(cronjob_status_patch),
         )
         // Pods
         .route("/api/v1/pods", get(pods_all))
@@ -118,6 +141,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
                 .put(namespace_put),
         )
         .fallback(|| async { ApiError::no_route() })
+        // kube-apiserver's request size limit.
+        .layer(axum::extract::DefaultBodyLimit::max(3 << 20))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state)
 }
@@ -206,19 +231,138 @@ async fn job_status_patch(
     handlers::patch::<Job>(s, Some(ns), name, q, h, b, true).await
 }
 
-/// DELETE of a Job with the garbage collector's propagation policies. batch/v1 defaults
-/// to `Orphan` when the client names none (strategy.go); kubectl sends `Background`.
 async fn job_delete(
     State(s): S,
     Path((ns, name)): Path<(String, String)>,
     Query(q): Q,
     b: Bytes,
 ) -> R {
+    delete_owner::<Job>(s, ns, name, q, b)
+}
+
+async fn cronjobs_all(State(s): S, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<CronJob>(s, None, q, h).await
+}
+async fn cronjobs_list(State(s): S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<CronJob>(s, Some(ns), q, h).await
+}
+async fn cronjobs_create(
+    State(s): S,
+    Path(ns): Path<String>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::create::<CronJob>(s, Some(ns), q, h, b).await
+}
+async fn cronjob_get(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+) -> R {
+    handlers::get::<CronJob>(s, Some(ns), name, q, h).await
+}
+async fn cronjob_put(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::update::<CronJob>(s, Some(ns), name, q, h, b, false).await
+}
+async fn cronjob_patch(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::patch::<CronJob>(s, Some(ns), name, q, h, b, false).await
+}
+async fn cronjob_status_put(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::update::<CronJob>(s, Some(ns), name, q, h, b, true).await
+}
+async fn cronjob_status_patch(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::patch::<CronJob>(s, Some(ns), name, q, h, b, true).await
+}
+async fn cronjob_delete(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    b: Bytes,
+) -> R {
+    delete_owner::<CronJob>(s, ns, name, q, b)
+}
+
+async fn jobs_delete_collection(State(s): S, Path(ns): Path<String>, Query(q): Q, b: Bytes) -> R {
+    delete_collection::<Job>(s, ns, q, b)
+}
+async fn cronjobs_delete_collection(
+    State(s): S,
+    Path(ns): Path<String>,
+    Query(q): Q,
+    b: Bytes,
+) -> R {
+    delete_collection::<CronJob>(s, ns, q, b)
+}
+
+/// `deletecollection`: every object the selectors match, each as a single DELETE would.
+fn delete_collection<K: objects::ApiKind>(
+    s: Arc<ApiState>,
+    ns: String,
+    q: handlers::Query,
+    b: Bytes,
+) -> R {
+    let labels = selectors::LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (items, rev) = s.store.list::<K>(Some(&ns));
+    let mut deleted = Vec::new();
+    for obj in items {
+        if !labels.matches(obj.metadata().labels.as_ref()) {
+            continue;
+        }
+        let name = obj.metadata().name.clone().unwrap_or_default();
+        delete_owner::<K>(s.clone(), ns.clone(), name, q.clone(), b.clone())?;
+        deleted.push(handlers::to_json(&obj));
+    }
+    Ok(axum::Json(serde_json::json!({
+        "kind": objects::list_kind::<K>(),
+        "apiVersion": <K as k8s_openapi::Resource>::API_VERSION,
+        "metadata": {"resourceVersion": rev.to_string()},
+        "items": deleted,
+    }))
+    .into_response())
+}
+
+/// DELETE of an owner (Job, CronJob) with the garbage collector's propagation policies.
+/// batch/v1 defaults to `Orphan` when the client names none (strategy.go); kubectl sends
+/// `Background`.
+fn delete_owner<K: objects::ApiKind>(
+    s: Arc<ApiState>,
+    ns: String,
+    name: String,
+    q: handlers::Query,
+    b: Bytes,
+) -> R {
     let key = format!("{ns}/{name}");
-    let job: Job = s
+    let obj: K = s
         .store
         .get(&key)
-        .ok_or_else(|| ApiError::not_found(crate::store::Resource::Jobs, &name))?;
+        .ok_or_else(|| ApiError::not_found(K::RESOURCE, &name))?;
     let policy = propagation(&q, &b).unwrap_or_else(|| "Orphan".into());
     let now = s.clock.now();
     let finalizer = match policy.as_str() {
@@ -231,28 +375,33 @@ async fn job_delete(
             )));
         }
     };
-    let has_finalizers = job
-        .metadata
+    if handlers::dry_run(&q)? {
+        return Ok(delete_success(&obj));
+    }
+    let has_finalizers = obj
+        .metadata()
         .finalizers
         .as_ref()
         .is_some_and(|f| !f.is_empty());
     if finalizer.is_none() && !has_finalizers {
-        // Background: the Job goes now; its pods follow through the garbage collector.
-        s.store.remove::<Job>(&key);
-        return Ok(delete_success(&job));
+        // Background: the owner goes now; its dependents follow through the garbage
+        // collector.
+        s.store.remove::<K>(&key);
+        return Ok(delete_success(&obj));
     }
-    let updated = s.store.modify::<Job>(&key, |j| {
-        mark_deleted(&mut j.metadata, now);
+    let updated = s.store.modify::<K>(&key, |o| {
+        let meta = o.metadata_mut();
+        mark_deleted(meta, now);
         if let Some(f) = finalizer {
-            let list = j.metadata.finalizers.get_or_insert_with(Vec::new);
+            let list = meta.finalizers.get_or_insert_with(Vec::new);
             if !list.iter().any(|x| x == f) {
                 list.push(f.into());
             }
         }
     });
     Ok(match updated {
-        Some(j) => deleting(&j),
-        None => delete_success(&job),
+        Some(o) => deleting(&o),
+        None => delete_success(&obj),
     })
 }
 
@@ -291,12 +440,15 @@ async fn pod_patch(
 }
 /// DELETE of a pod: graceful; the kubelet stops it and it disappears once its finalizers
 /// are gone.
-async fn pod_delete(State(s): S, Path((ns, name)): Path<(String, String)>) -> R {
+async fn pod_delete(State(s): S, Path((ns, name)): Path<(String, String)>, Query(q): Q) -> R {
     let key = format!("{ns}/{name}");
     let pod: Pod = s
         .store
         .get(&key)
         .ok_or_else(|| ApiError::not_found(crate::store::Resource::Pods, &name))?;
+    if handlers::dry_run(&q)? {
+        return Ok(deleting(&pod));
+    }
     Ok(match s.store.delete_pod(&key, s.clock.now()) {
         Some(p) => deleting(&p),
         None => {
@@ -353,11 +505,14 @@ async fn namespace_put(
     handlers::update::<Namespace>(s, None, name, q, h, b, false).await
 }
 /// DELETE of a namespace: its Jobs go (their pods follow), then the namespace itself.
-async fn namespace_delete(State(s): S, Path(name): Path<String>) -> R {
+async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q) -> R {
     let ns: Namespace = s
         .store
         .get(&format!("/{name}"))
         .ok_or_else(|| ApiError::not_found(crate::store::Resource::Namespaces, &name))?;
+    if handlers::dry_run(&q)? {
+        return Ok(deleting(&ns));
+    }
     if matches!(name.as_str(), "default" | "kube-system" | "kube-public") {
         return Err(ApiError::forbidden(format!(
             "namespaces \"{name}\" is forbidden: this namespace may not be deleted"

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::table;
 use crate::api::validation::{FieldError, FieldPath, validate_job, validate_job_update};
-use crate::api::{defaults, validation};
+use crate::api::{cronjob, defaults, validation};
 use crate::store::{Object, Resource};
 
 /// Context the rules need.
@@ -201,6 +201,39 @@ impl ApiKind for CronJob {
     fn cells(&self, now: Timestamp) -> Vec<Value> {
         table::cronjob_cells(self, now)
     }
+    fn on_create(&mut self, ctx: &Ctx) -> Result<(), ApiError> {
+        self.status = None;
+        cronjob::default_cronjob(self);
+        let mut errors = cronjob::validate_cronjob(self);
+        errors.extend(template_images(self, ctx));
+        invalid(self, errors)
+    }
+    fn on_update(new: &mut Self, old: &Self, ctx: &Ctx) -> Result<(), ApiError> {
+        new.status = old.status.clone();
+        cronjob::default_cronjob(new);
+        let mut errors = cronjob::validate_cronjob(new);
+        errors.extend(template_images(new, ctx));
+        invalid(new, errors)?;
+        if serde_json::to_value(&new.spec).ok() != serde_json::to_value(&old.spec).ok() {
+            new.metadata.generation = Some(old.metadata.generation.unwrap_or(1) + 1);
+        }
+        Ok(())
+    }
+}
+
+/// Image checks of a CronJob's job template, reported under its path.
+fn template_images(cj: &CronJob, ctx: &Ctx) -> Vec<FieldError> {
+    let job = Job {
+        spec: cj.spec.as_ref().and_then(|s| s.job_template.spec.clone()),
+        ..Default::default()
+    };
+    check_images(&job, ctx)
+        .into_iter()
+        .map(|mut e| {
+            e.field = e.field.replacen("spec.", "spec.jobTemplate.spec.", 1);
+            e
+        })
+        .collect()
 }
 
 /// A DNS-1123 label of at most 63 characters.

@@ -158,6 +158,16 @@ pub enum Error {
         /// The JSON type found.
         actual: &'static str,
     },
+    /// `copy` operations would grow the document beyond [`MAX_COPY_BYTES`].
+    #[error(
+        "Unable to copy, the accumulated size increase of copy is {size}, exceeding the limit {limit}"
+    )]
+    JsonPatchCopyTooLarge {
+        /// Bytes copied so far.
+        size: usize,
+        /// The cap.
+        limit: usize,
+    },
 }
 
 impl Error {
@@ -181,6 +191,7 @@ impl Error {
             | Error::JsonPatchNotAnIndex { .. }
             | Error::JsonPatchTestFailed { .. }
             | Error::JsonPatchReplaceRoot
+            | Error::JsonPatchCopyTooLarge { .. }
             | Error::NoListOfLists => 422,
             Error::SetElementOrderMismatch { .. }
             | Error::NoMergeKey { .. }
@@ -193,6 +204,11 @@ impl Error {
         }
     }
 }
+
+/// kube-apiserver's cap on the bytes `copy` operations may add to a document.
+pub const MAX_COPY_BYTES: usize = 3 << 20;
+/// kube-apiserver's cap on the operations of one JSON patch.
+pub const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 
 /// Which patch a Content-Type names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,7 +327,14 @@ pub fn json_patch(target: &Value, ops: &Value) -> Result<Value, Error> {
             )));
         }
     };
+    if ops.len() > MAX_JSON_PATCH_OPERATIONS {
+        return Err(Error::MalformedJsonPatch(format!(
+            "the allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, but found {}",
+            ops.len()
+        )));
+    }
     let mut doc = target.clone();
+    let mut copied_bytes = 0usize;
     for (i, op) in ops.iter().enumerate() {
         let Value::Object(op) = op else {
             return Err(Error::MalformedJsonPatch(format!(
@@ -336,6 +359,16 @@ pub fn json_patch(target: &Value, ops: &Value) -> Result<Value, Error> {
                 let from = pointer(op, "copy", "from")?;
                 let path = pointer(op, "copy", "path")?;
                 let copied = get(&doc, "copy", from)?.clone();
+                // Like kube-apiserver's json-patch, bound what copies may add: each copy
+                // can double the document, so a few hundred bytes of patch could otherwise
+                // exhaust memory.
+                copied_bytes += serde_json::to_vec(&copied).map_or(0, |v| v.len());
+                if copied_bytes > MAX_COPY_BYTES {
+                    return Err(Error::JsonPatchCopyTooLarge {
+                        size: copied_bytes,
+                        limit: MAX_COPY_BYTES,
+                    });
+                }
                 add(&mut doc, "copy", path, copied)?;
             }
             "test" => test(&doc, pointer(op, "test", "path")?, &value())?,
@@ -1381,6 +1414,17 @@ mod tests {
             Value::Array(items) => items.iter().for_each(assert_no_directives),
             _ => {}
         }
+    }
+
+    #[test]
+    fn copies_that_would_blow_up_the_document_are_refused() {
+        let doc = json!({"metadata": {"annotations": {"a": "x".repeat(1000)}}});
+        let ops: Vec<Value> = (0..24)
+            .map(|i| json!({"op": "copy", "from": "/metadata/annotations", "path": format!("/metadata/annotations/c{i}")}))
+            .collect();
+        let err = json_patch(&doc, &Value::Array(ops)).unwrap_err();
+        assert!(matches!(err, Error::JsonPatchCopyTooLarge { .. }), "{err}");
+        assert_eq!(err.status_code(), 422);
     }
 
     #[test]

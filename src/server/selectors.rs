@@ -23,6 +23,57 @@ pub struct LabelSelector(Vec<Requirement>);
 #[error("unable to parse requirement: {0}")]
 pub struct ParseError(pub String);
 
+/// Fields each resource can be selected by (the API server's field label conversions).
+pub fn selectable_fields(
+    resource: crate::store::Resource,
+) -> (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+) {
+    use crate::store::Resource;
+    match resource {
+        Resource::Jobs => (
+            &["metadata.name", "metadata.namespace"],
+            &[("status.successful", "status.succeeded")],
+        ),
+        Resource::Pods => (
+            &[
+                "metadata.name",
+                "metadata.namespace",
+                "spec.nodeName",
+                "spec.restartPolicy",
+                "spec.schedulerName",
+                "spec.serviceAccountName",
+                "spec.hostNetwork",
+                "status.phase",
+                "status.podIP",
+                "status.nominatedNodeName",
+            ],
+            &[],
+        ),
+        Resource::Events => (
+            &[
+                "metadata.name",
+                "metadata.namespace",
+                "involvedObject.kind",
+                "involvedObject.namespace",
+                "involvedObject.name",
+                "involvedObject.uid",
+                "involvedObject.apiVersion",
+                "involvedObject.resourceVersion",
+                "involvedObject.fieldPath",
+                "reason",
+                "reportingComponent",
+                "source",
+                "type",
+            ],
+            &[("source", "source.component")],
+        ),
+        Resource::Namespaces => (&["metadata.name", "status.phase"], &[]),
+        Resource::CronJobs => (&["metadata.name", "metadata.namespace"], &[]),
+    }
+}
+
 /// Splits on commas that are not inside parentheses.
 fn split_top(s: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -41,10 +92,45 @@ fn split_top(s: &str) -> Vec<String> {
         cur.push(c);
     }
     out.push(cur);
-    out.into_iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
+    let parts: Vec<String> = out.into_iter().map(|p| p.trim().to_string()).collect();
+    // An empty selector selects everything; an empty term inside one is an error, kept
+    // as an empty string for the parser to refuse.
+    if parts.len() == 1 && parts[0].is_empty() {
+        Vec::new()
+    } else {
+        parts
+    }
+}
+
+fn is_name_part(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+/// A label key: `[prefix/]name`, the prefix a DNS subdomain.
+fn is_qualified_name(s: &str) -> bool {
+    match s.split_once('/') {
+        Some((prefix, name)) => {
+            !prefix.is_empty()
+                && prefix.len() <= 253
+                && prefix.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                })
+                && is_name_part(name)
+        }
+        None => is_name_part(s),
+    }
+}
+
+/// A label value: empty, or a name part.
+fn is_label_value(s: &str) -> bool {
+    s.is_empty() || is_name_part(s)
 }
 
 impl LabelSelector {
@@ -61,6 +147,9 @@ impl LabelSelector {
         let mut reqs = Vec::new();
         for part in split_top(s) {
             let lower = part.to_ascii_lowercase();
+            if part.is_empty() {
+                return Err(ParseError("found ',', expected: identifier".into()));
+            }
             let req = if let Some(k) = part.strip_prefix('!') {
                 Requirement::NotExists(k.trim().to_string())
             } else if let Some(pos) = lower.find(" notin ") {
@@ -76,16 +165,27 @@ impl LabelSelector {
             } else {
                 Requirement::Exists(part.trim().to_string())
             };
-            let key = match &req {
-                Requirement::Equals(k, _)
-                | Requirement::NotEquals(k, _)
-                | Requirement::In(k, _)
-                | Requirement::NotIn(k, _)
-                | Requirement::Exists(k)
-                | Requirement::NotExists(k) => k,
+            let (key, values): (&String, Vec<&String>) = match &req {
+                Requirement::Equals(k, v) | Requirement::NotEquals(k, v) => (k, vec![v]),
+                Requirement::In(k, vs) | Requirement::NotIn(k, vs) => {
+                    if vs.is_empty() {
+                        return Err(ParseError(
+                            "for 'in', 'notin' operators, values set can't be empty".into(),
+                        ));
+                    }
+                    (k, vs.iter().collect())
+                }
+                Requirement::Exists(k) | Requirement::NotExists(k) => (k, vec![]),
             };
-            if key.is_empty() || key.contains(' ') {
-                return Err(ParseError(part.clone()));
+            if !is_qualified_name(key) {
+                return Err(ParseError(format!(
+                    "{key:?}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+                )));
+            }
+            if let Some(v) = values.into_iter().find(|v| !is_label_value(v)) {
+                return Err(ParseError(format!(
+                    "{v:?}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+                )));
             }
             reqs.push(req);
         }
@@ -142,6 +242,19 @@ impl FieldSelector {
         Ok(FieldSelector(terms))
     }
 
+    /// Refuses terms on fields the resource cannot be selected by (`field label not
+    /// supported: spec.foo`); `aliases` map a selectable label to the JSON path it reads.
+    pub fn check(&mut self, allowed: &[&str], aliases: &[(&str, &str)]) -> Result<(), ParseError> {
+        for (path, _, _) in &mut self.0 {
+            if let Some((_, to)) = aliases.iter().find(|(from, _)| from == path) {
+                *path = to.to_string();
+            } else if !allowed.contains(&path.as_str()) {
+                return Err(ParseError(format!("field label not supported: {path}")));
+            }
+        }
+        Ok(())
+    }
+
     /// The value a `metadata.name=` term requires, if any (lets lists skip a scan).
     pub fn name(&self) -> Option<&str> {
         self.0
@@ -192,6 +305,26 @@ mod tests {
         assert!(!ok("missing"));
         assert!(ok(""));
         assert!(ok("job-name=pi,tier in (a,b)"));
+    }
+
+    #[test]
+    fn malformed_label_selectors_are_refused_not_matched() {
+        for bad in ["!!!", "a=b=c", "a in ()", "job-name=aaa,,", "a b"] {
+            assert!(LabelSelector::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unsupported_field_labels_are_refused() {
+        let (allowed, aliases) = selectable_fields(crate::store::Resource::Jobs);
+        let mut f = FieldSelector::parse("spec.foo=1").unwrap();
+        assert_eq!(
+            f.check(allowed, aliases).unwrap_err().to_string(),
+            "unable to parse requirement: field label not supported: spec.foo"
+        );
+        let mut f = FieldSelector::parse("status.successful=1").unwrap();
+        f.check(allowed, aliases).unwrap();
+        assert!(f.matches(&serde_json::json!({"status": {"succeeded": 1}})));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobStatus};
 use k8s_openapi::api::core::v1::{Event, Namespace, ObjectReference, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{broadcast, watch};
@@ -250,6 +250,9 @@ fn object_key<K: Object>(obj: &K) -> String {
 /// The store. Share it behind an `Arc`.
 pub struct Store {
     state: Mutex<State>,
+    /// Aggregation key → stored Event, for counting repeats.
+    event_index: Mutex<std::collections::HashMap<String, String>>,
+    event_counter: std::sync::atomic::AtomicU64,
     revision: watch::Sender<u64>,
     feed: broadcast::Sender<WatchEvent>,
     backend: Box<dyn Backend>,
@@ -299,6 +302,8 @@ impl Store {
         let rev = state.revision;
         Ok(Store {
             state: Mutex::new(state),
+            event_index: Mutex::new(std::collections::HashMap::new()),
+            event_counter: std::sync::atomic::AtomicU64::new(0),
             revision: watch::channel(rev).0,
             feed: broadcast::channel(16_384).0,
             backend,
@@ -629,15 +634,45 @@ impl Store {
         source: &str,
         now: Timestamp,
     ) {
-        let ns = object.namespace.clone().or_else(|| Some("default".into()));
+        let ns = object.namespace.clone().unwrap_or_else(|| "default".into());
+        // Identical events about one object are aggregated into one with a count, as
+        // client-go's event correlator does (`Created 3m (x5 over 5m)`).
+        let aggregate = format!(
+            "{ns}\u{0}{}\u{0}{}\u{0}{}\u{0}{type_}\u{0}{reason}\u{0}{message}\u{0}{source}",
+            object.kind.as_deref().unwrap_or(""),
+            object.name.as_deref().unwrap_or(""),
+            object.uid.as_deref().unwrap_or("")
+        );
+        let existing = self
+            .event_index
+            .lock()
+            .expect("poisoned")
+            .get(&aggregate)
+            .cloned();
+        if let Some(key) = existing
+            && self
+                .modify::<Event>(&key, |e| {
+                    e.count = Some(e.count.unwrap_or(1) + 1);
+                    e.last_timestamp = Some(Time(now));
+                })
+                .is_some()
+        {
+            return;
+        }
+        // Names sort by time, like the API server's `<object>.<unix nanos in hex>`.
+        let base = object.name.clone().unwrap_or_default();
+        let mut nanos = now.as_nanosecond().max(0) as u64;
+        let name = loop {
+            let candidate = format!("{base}.{nanos:x}");
+            if self.get::<Event>(&format!("{ns}/{candidate}")).is_none() {
+                break candidate;
+            }
+            nanos += 1;
+        };
         let event = Event {
             metadata: ObjectMeta {
-                name: Some(format!(
-                    "{}.{:x}",
-                    object.name.as_deref().unwrap_or(""),
-                    now.as_nanosecond() as u64 ^ rand::random::<u32>() as u64
-                )),
-                namespace: ns,
+                name: Some(name.clone()),
+                namespace: Some(ns.clone()),
                 uid: Some(crate::controller::apply::new_uid()),
                 creation_timestamp: Some(Time(now)),
                 ..Default::default()
@@ -648,17 +683,51 @@ impl Store {
             message: Some(message.into()),
             first_timestamp: Some(Time(now)),
             last_timestamp: Some(Time(now)),
-            event_time: Some(MicroTime(now)),
             count: Some(1),
             source: Some(k8s_openapi::api::core::v1::EventSource {
                 component: Some(source.into()),
-                host: None,
+                host: (source == "kubelet").then(|| crate::kubelet::NODE_NAME.into()),
             }),
             reporting_component: Some(source.into()),
-            reporting_instance: Some(source.into()),
+            reporting_instance: Some(if source == "kubelet" {
+                crate::kubelet::NODE_NAME.into()
+            } else {
+                String::new()
+            }),
             ..Default::default()
         };
-        let _ = self.create(event);
+        if self.create(event).is_ok() {
+            let mut index = self.event_index.lock().expect("poisoned");
+            index.insert(aggregate, format!("{ns}/{name}"));
+            if index.len() > MAX_EVENTS * 2 {
+                index.clear();
+            }
+        }
+        self.expire_events(now);
+    }
+
+    /// Events live an hour on the API server; older ones are dropped (checked every 256
+    /// events, so the scan costs little).
+    fn expire_events(&self, now: Timestamp) {
+        let n = self
+            .event_counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !n.is_multiple_of(256) {
+            return;
+        }
+        let Ok(cutoff) = now.checked_sub(jiff::SignedDuration::from_secs(3600)) else {
+            return;
+        };
+        let old: Vec<String> = self.read(|s| {
+            s.events
+                .iter()
+                .filter(|(_, e)| e.last_timestamp.as_ref().is_some_and(|t| t.0 < cutoff))
+                .map(|(k, _)| k.clone())
+                .collect()
+        });
+        for k in old {
+            self.remove::<Event>(&k);
+        }
     }
 
     /// Events about the object named `name` in `namespace`.

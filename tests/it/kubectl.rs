@@ -786,3 +786,125 @@ fn a_suspended_job_never_started_may_change_its_template() {
     ]);
     assert!(err.contains("field is immutable"), "{err}");
 }
+
+#[test]
+fn a_cronjob_runs_jobs_on_schedule_and_prunes_its_history() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    assert_eq!(
+        c.ok(&[
+            "create",
+            "cronjob",
+            "tick",
+            "--image=exerciser.wasm",
+            "--schedule=*/1 * * * *",
+            "--",
+            "exerciser",
+            "print=tick",
+        ]),
+        "cronjob.batch/tick created\n"
+    );
+    c.ok(&[
+        "patch",
+        "cronjob",
+        "tick",
+        "-p",
+        r#"{"spec":{"successfulJobsHistoryLimit":1}}"#,
+    ]);
+    let header = c.ok(&["get", "cronjobs"]);
+    assert_eq!(
+        header
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        [
+            "NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"
+        ]
+    );
+    // The first scheduled run comes at the next minute boundary (a real minute at most).
+    let start = Instant::now();
+    let scheduled = loop {
+        let names = c.ok(&["get", "jobs", "-o", "jsonpath={.items[*].metadata.name}"]);
+        if let Some(n) = names.split_whitespace().find(|n| n.starts_with("tick-")) {
+            break n.to_string();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "no job within a minute and a half"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let minutes: i64 = scheduled.trim_start_matches("tick-").parse().unwrap();
+    let last = c.ok(&[
+        "get",
+        "cronjob",
+        "tick",
+        "-o",
+        "jsonpath={.status.lastScheduleTime}",
+    ]);
+    let last: jiff::Timestamp = last.parse().unwrap();
+    assert_eq!(
+        last.as_second(),
+        minutes * 60,
+        "named by its scheduled minute"
+    );
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        &format!("job/{scheduled}"),
+        "--timeout=60s",
+    ]);
+    assert_eq!(c.ok(&["logs", &format!("job/{scheduled}")]), "tick\n");
+    c.eventually("lastSuccessfulTime", || {
+        !c.ok(&[
+            "get",
+            "cronjob",
+            "tick",
+            "-o",
+            "jsonpath={.status.lastSuccessfulTime}",
+        ])
+        .is_empty()
+    });
+
+    // Jobs made from the CronJob count toward its history: with a limit of one, the
+    // older successful Jobs are pruned.
+    c.ok(&["create", "job", "manual-1", "--from=cronjob/tick"]);
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/manual-1",
+        "--timeout=60s",
+    ]);
+    c.ok(&["create", "job", "manual-2", "--from=cronjob/tick"]);
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/manual-2",
+        "--timeout=60s",
+    ]);
+    c.eventually("history pruned to one successful Job", || {
+        c.ok(&["get", "jobs", "-o", "name"]).lines().count() == 1
+    });
+    let events = c.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=CronJob",
+    ]);
+    assert!(
+        events.contains("SuccessfulCreate") && events.contains("SuccessfulDelete"),
+        "{events}"
+    );
+
+    assert_eq!(
+        c.ok(&["delete", "cronjob", "tick"]),
+        "cronjob.batch \"tick\" deleted\n"
+    );
+    c.eventually("its jobs to go with it", || {
+        c.ok(&["get", "jobs", "-o", "name"]).is_empty()
+    });
+}

@@ -274,7 +274,7 @@ fn manifests_can_come_from_stdin_and_hold_several_jobs() {
 }
 
 #[test]
-fn huge_output_is_capped_with_a_marker_and_does_not_fail_the_guest() {
+fn huge_output_streams_whole_and_does_not_fail_the_guest() {
     let dir = tempfile::tempdir().unwrap();
     let f = write_manifest(
         dir.path(),
@@ -287,9 +287,9 @@ fn huge_output_is_capped_with_a_marker_and_does_not_fail_the_guest() {
         ),
     );
     let out = wasmjob(&["run", "-f", &f, "--logs"], dir.path());
-    let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0));
-    assert!(err.contains("[wasmjob: log truncated at 10485760 bytes]"));
+    // The live stream shows everything; the kept log is capped (unit-tested in logs.rs).
+    assert!(out.stderr.len() >= 12_000_000, "{}", out.stderr.len());
 }
 
 #[test]

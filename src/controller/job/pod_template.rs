@@ -83,6 +83,11 @@ pub fn new_pod(job: &Job, new: &NewPod, name: String, uid: String, now: Timestam
         }
     }
 
+    let status = PodStatus {
+        phase: Some("Pending".into()),
+        qos_class: Some(crate::api::pod::qos_class(&pod_spec).into()),
+        ..Default::default()
+    };
     Pod {
         metadata: ObjectMeta {
             name: Some(name),
@@ -104,11 +109,7 @@ pub fn new_pod(job: &Job, new: &NewPod, name: String, uid: String, now: Timestam
             ..Default::default()
         },
         spec: Some(pod_spec),
-        status: Some(PodStatus {
-            phase: Some("Pending".into()),
-            qos_class: Some("BestEffort".into()),
-            ..Default::default()
-        }),
+        status: Some(status),
     }
 }
 
