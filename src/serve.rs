@@ -269,6 +269,13 @@ fn recover_pods(store: &Store, clock: Clock) {
                 last_transition_time: Some(Time(now)),
                 ..Default::default()
             });
+            for c in s.conditions.iter_mut().flatten() {
+                if matches!(c.type_.as_str(), "Ready" | "ContainersReady") && c.status == "True" {
+                    c.status = "False".into();
+                    c.reason = Some("PodFailed".into());
+                    c.last_transition_time = Some(Time(now));
+                }
+            }
             for c in s.container_statuses.iter_mut().flatten() {
                 let done = c.state.as_ref().is_some_and(|st| st.terminated.is_some());
                 if !done {
@@ -281,6 +288,11 @@ fn recover_pods(store: &Store, clock: Clock) {
                                     .into(),
                             ),
                             finished_at: Some(Time(now)),
+                            started_at: c
+                                .state
+                                .as_ref()
+                                .and_then(|st| st.running.as_ref())
+                                .and_then(|r| r.started_at.clone()),
                             ..Default::default()
                         }),
                         ..Default::default()

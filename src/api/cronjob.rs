@@ -69,18 +69,23 @@ pub fn validate_cronjob(cj: &CronJob) -> Vec<FieldError> {
     let sched = spec_path.child("schedule");
     if spec.schedule.is_empty() {
         errors.push(FieldError::required(&sched, ""));
-    } else if super::super::controller::schedule::has_timezone_prefix(&spec.schedule) {
-        errors.push(FieldError::invalid(
-            &sched,
-            spec.schedule.as_str(),
-            "cannot use TZ or CRON_TZ in schedule, use timeZone field instead",
-        ));
-    } else if let Err(e) = Schedule::parse(&spec.schedule) {
-        errors.push(FieldError::invalid(
-            &sched,
-            spec.schedule.as_str(),
-            e.to_string(),
-        ));
+    } else {
+        // Upstream reports a parse error and the TZ rule separately (validateScheduleFormat).
+        match Schedule::parse(&spec.schedule) {
+            Err(crate::controller::schedule::ParseError::TimeZoneInSchedule) | Ok(_) => {}
+            Err(e) => errors.push(FieldError::invalid(
+                &sched,
+                spec.schedule.as_str(),
+                e.to_string(),
+            )),
+        }
+        if crate::controller::schedule::has_timezone_prefix(&spec.schedule) {
+            errors.push(FieldError::invalid(
+                &sched,
+                spec.schedule.as_str(),
+                "cannot use TZ or CRON_TZ in schedule, use timeZone field instead",
+            ));
+        }
     }
     if let Some(tz) = spec.time_zone.as_deref() {
         let path = spec_path.child("timeZone");

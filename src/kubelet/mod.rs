@@ -236,6 +236,9 @@ impl Kubelet {
             if let Some(k) = *kill.borrow() {
                 return Terminated::killed(k == Kill::DeadlineExceeded);
             }
+            if let Some(t) = self.pull(pod, container, init, &mut kill).await {
+                return t;
+            }
             let started = tokio::time::Instant::now();
             let started_at = self.clock.now();
             let log =
@@ -343,6 +346,66 @@ impl Kubelet {
             }
             backoff = (backoff * 2).min(self.config.backoff_max);
             restarts += 1;
+        }
+    }
+
+    /// The kubelet's image pull, for wasm: the module file must exist and match its pin.
+    /// Until it does the container waits in `ErrImagePull` / `ImagePullBackOff` (the pod
+    /// stays Pending and no retry of the Job is used up), retrying with the image back-off.
+    /// Returns `Some` only when killed.
+    async fn pull(
+        &self,
+        pod: &Pod,
+        container: &Container,
+        init: bool,
+        kill: &mut watch::Receiver<Option<Kill>>,
+    ) -> Option<Terminated> {
+        let key = podutil::key(pod);
+        let image_name = container.image.clone().unwrap_or_default();
+        // The kubelet's image back-off shares the crash-loop defaults (10 s doubling to 5 min).
+        let mut delay = self.config.backoff_base;
+        let mut reported = false;
+        loop {
+            let Ok(image) = (self.resolve)(pod, &image_name) else {
+                return None;
+            };
+            let err = match self.runtime.prepare(&image).await {
+                Ok(()) => return None,
+                Err(
+                    e @ (runtime::Error::ImageUnreadable { .. }
+                    | runtime::Error::DigestMismatch { .. }),
+                ) => e,
+                // A module that exists but cannot run fails at start, as a broken image does.
+                Err(_) => return None,
+            };
+            let message = format!("Failed to pull image \"{image_name}\": {err}");
+            self.store.update_pod(&key, |p| {
+                status::container_waiting(p, &container.name, init, "ErrImagePull", &message)
+            });
+            if !reported {
+                self.event(
+                    pod,
+                    "Normal",
+                    "Pulling",
+                    &format!("Pulling image \"{image_name}\""),
+                );
+                reported = true;
+            }
+            self.event(pod, "Warning", "Failed", &message);
+            self.event(pod, "Warning", "Failed", "Error: ErrImagePull");
+            let backoff = format!("Back-off pulling image \"{image_name}\"");
+            self.store.update_pod(&key, |p| {
+                status::container_waiting(p, &container.name, init, "ImagePullBackOff", &backoff)
+            });
+            self.event(pod, "Normal", "BackOff", &backoff);
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                k = kill.wait_for(Option::is_some) => {
+                    let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
+                    return Some(Terminated::killed(deadline));
+                }
+            }
+            delay = (delay * 2).min(self.config.backoff_max);
         }
     }
 

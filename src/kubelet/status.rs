@@ -74,7 +74,12 @@ fn set_condition(
     let conditions = s.conditions.get_or_insert_with(Vec::new);
     let value = if value { "True" } else { "False" };
     match conditions.iter_mut().find(|c| c.type_ == type_) {
-        Some(c) if c.status == value => {}
+        Some(c) if c.status == value => {
+            // Same status, new reason (ContainersNotReady → PodCompleted): no transition.
+            if reason.is_some() && c.reason.as_deref() != reason {
+                c.reason = reason.map(Into::into);
+            }
+        }
         Some(c) => {
             c.status = value.into();
             c.reason = reason.map(Into::into);
@@ -243,6 +248,15 @@ fn terminated_state(
             signal: None,
         }),
         ..Default::default()
+    }
+}
+
+/// A container waits (image pull errors): the pod stays Pending.
+pub(super) fn container_waiting(p: &mut Pod, name: &str, init: bool, reason: &str, message: &str) {
+    let s = status(p);
+    if let Some(c) = container(s, name, init) {
+        c.state = Some(waiting(reason, Some(message)));
+        c.ready = false;
     }
 }
 

@@ -147,6 +147,11 @@ impl ApiError {
         Self::new(410, "Expired", message)
     }
 
+    /// 504 (a watch from a resourceVersion the server has not reached).
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(504, "Timeout", message)
+    }
+
     /// 500.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)

@@ -501,6 +501,14 @@ fn watch<K: ApiKind>(
         .map(Duration::from_secs)
         .unwrap_or(Duration::from_secs(1800));
     let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
+    if let Some(rv) = from {
+        let current = state.store.revision();
+        if rv > current {
+            return Err(ApiError::timeout(format!(
+                "Too large resource version: {rv}, current: {current}"
+            )));
+        }
+    }
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     let expired = match state.store.watch(K::RESOURCE, from) {
         Ok((backlog, mut live)) => {

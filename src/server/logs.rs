@@ -94,6 +94,36 @@ pub async fn pod_log(
         (None, Some(t)) => t.parse::<Timestamp>().ok(),
         _ => None,
     };
+    // PodLogOptions validation, with the API server's messages.
+    let int = |k: &str| -> Result<Option<i64>, ApiError> {
+        q.get(k)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::bad_request(format!("invalid value for {k}: {v:?}")))
+            })
+            .transpose()
+    };
+    if let Some(t) = int("tailLines")?
+        && t < 0
+    {
+        return Err(ApiError::invalid_message(format!(
+            "PodLogOptions \"{name}\" is invalid: tailLines: Invalid value: {t}: must be greater than or equal to 0"
+        )));
+    }
+    if let Some(l) = int("limitBytes")?
+        && l < 1
+    {
+        return Err(ApiError::invalid_message(format!(
+            "PodLogOptions \"{name}\" is invalid: limitBytes: Invalid value: {l}: must be greater than 0"
+        )));
+    }
+    if let Some(t) = q.get("sinceTime")
+        && t.parse::<Timestamp>().is_err()
+    {
+        return Err(ApiError::bad_request(format!(
+            "parsing time {t:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse {t:?} as \"2006\""
+        )));
+    }
     let options = Options {
         tail: q.get("tailLines").and_then(|t| t.parse().ok()),
         timestamps: flag("timestamps"),

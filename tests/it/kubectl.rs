@@ -908,3 +908,42 @@ fn a_cronjob_runs_jobs_on_schedule_and_prunes_its_history() {
         c.ok(&["get", "jobs", "-o", "name"]).is_empty()
     });
 }
+
+#[test]
+fn a_missing_image_waits_in_image_pull_back_off_until_it_appears() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let f = c.write(
+        "late.yaml",
+        &exerciser_job("late", "", &["print=finally"]).replace("exerciser.wasm", "late.wasm"),
+    );
+    c.ok(&["create", "-f", &f]);
+    c.eventually("ErrImagePull or ImagePullBackOff", || {
+        let out = c.ok(&["get", "pods", "-l", "job-name=late", "--no-headers"]);
+        out.contains("ImagePullBackOff") || out.contains("ErrImagePull")
+    });
+    let describe = c.ok(&["describe", "pods", "-l", "job-name=late"]);
+    assert!(
+        describe.contains("Failed to pull image \"late.wasm\""),
+        "{describe}"
+    );
+    assert_eq!(
+        c.ok(&["get", "job", "late", "-o", "jsonpath={.status.failed}"]),
+        "",
+        "no retry used up"
+    );
+    std::fs::copy(
+        c.dir.path().join("images/exerciser.wasm"),
+        c.dir.path().join("images/late.wasm"),
+    )
+    .unwrap();
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/late",
+        "--timeout=60s",
+    ]);
+    assert_eq!(c.ok(&["logs", "job/late"]), "finally\n");
+}
