@@ -38,6 +38,7 @@ use crate::kubelet::LogStore;
 use crate::store::Store;
 use error::ApiError;
 use handlers::{delete_success, deleting, propagation};
+use objects::ApiKind;
 
 /// Finalizers of the garbage collector's propagation policies.
 pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
@@ -77,68 +78,75 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/openapi/v3/apis/batch/v1", get(discovery::openapi_batch))
         .route("/openapi/v3/api/v1", get(discovery::openapi_core))
         // Jobs
-        .route("/apis/batch/v1/jobs", get(jobs_all))
+        .route("/apis/batch/v1/jobs", get(list_all::<Job>))
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs",
-            get(jobs_list)
-                .post(jobs_create)
-                .delete(jobs_delete_collection),
+            get(list_in::<Job>)
+                .post(create_in::<Job>)
+                .delete(delete_all_in::<Job>),
         )
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs/{name}",
-            get(job_get)
-                .put(job_put)
-                .patch(job_patch)
-                .delete(job_delete),
+            get(get_in::<Job>)
+                .put(put_in::<Job, false>)
+                .patch(patch_in::<Job, false>)
+                .delete(delete_in::<Job>),
         )
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs/{name}/status",
-            get(job_get).put(job_status_put).patch(job_status_patch),
+            get(get_in::<Job>)
+                .put(put_in::<Job, true>)
+                .patch(patch_in::<Job, true>),
         )
         // CronJobs
-        .route("/apis/batch/v1/cronjobs", get(cronjobs_all))
+        .route("/apis/batch/v1/cronjobs", get(list_all::<CronJob>))
         .route(
             "/apis/batch/v1/namespaces/{ns}/cronjobs",
-            get(cronjobs_list)
-                .post(cronjobs_create)
-                .delete(cronjobs_delete_collection),
+            get(list_in::<CronJob>)
+                .post(create_in::<CronJob>)
+                .delete(delete_all_in::<CronJob>),
         )
         .route(
             "/apis/batch/v1/namespaces/{ns}/cronjobs/{name}",
-            get(cronjob_get)
-                .put(cronjob_put)
-                .patch(cronjob_patch)
-                .delete(cronjob_delete),
+            get(get_in::<CronJob>)
+                .put(put_in::<CronJob, false>)
+                .patch(patch_in::<CronJob, false>)
+                .delete(delete_in::<CronJob>),
         )
         .route(
             "/apis/batch/v1/namespaces/{ns}/cronjobs/{name}/status",
-            get(cronjob_get)
-                .put(cronjob_status_put)
-                .patch(cronjob_status_patch),
+            get(get_in::<CronJob>)
+                .put(put_in::<CronJob, true>)
+                .patch(patch_in::<CronJob, true>),
         )
         // Pods
-        .route("/api/v1/pods", get(pods_all))
-        .route("/api/v1/namespaces/{ns}/pods", get(pods_list))
+        .route("/api/v1/pods", get(list_all::<Pod>))
+        .route("/api/v1/namespaces/{ns}/pods", get(list_in::<Pod>))
         .route(
             "/api/v1/namespaces/{ns}/pods/{name}",
-            get(pod_get).delete(pod_delete).patch(pod_patch),
+            get(get_in::<Pod>)
+                .delete(pod_delete)
+                .patch(patch_in::<Pod, false>),
         )
         .route("/api/v1/namespaces/{ns}/pods/{name}/log", get(pod_log))
         // Events
-        .route("/api/v1/events", get(events_all))
-        .route("/api/v1/namespaces/{ns}/events", get(events_list))
-        .route("/api/v1/namespaces/{ns}/events/{name}", get(event_get))
+        .route("/api/v1/events", get(list_all::<Event>))
+        .route("/api/v1/namespaces/{ns}/events", get(list_in::<Event>))
+        .route(
+            "/api/v1/namespaces/{ns}/events/{name}",
+            get(get_in::<Event>),
+        )
         // Namespaces
         .route(
             "/api/v1/namespaces",
-            get(namespaces_list).post(namespace_create),
+            get(list_all::<Namespace>).post(create_cluster::<Namespace>),
         )
         .route(
             "/api/v1/namespaces/{name}",
-            get(namespace_get)
+            get(get_cluster::<Namespace>)
                 .delete(namespace_delete)
-                .patch(namespace_patch)
-                .put(namespace_put),
+                .patch(patch_cluster::<Namespace>)
+                .put(put_cluster::<Namespace>),
         )
         .fallback(|| async { ApiError::no_route() })
         // kube-apiserver's request size limit.
@@ -171,162 +179,99 @@ async fn authenticate(State(state): S, req: Request, next: Next) -> Response {
 
 type R = Result<Response, ApiError>;
 
-async fn jobs_all(State(s): S, Query(q): Q, h: HeaderMap) -> R {
-    handlers::list::<Job>(s, None, q, h).await
+// Generic axum handlers, one per verb and scope, instantiated per kind in `router`.
+
+async fn list_all<K: ApiKind>(State(s): S, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<K>(s, None, q, h).await
 }
-async fn jobs_list(State(s): S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap) -> R {
-    handlers::list::<Job>(s, Some(ns), q, h).await
+async fn list_in<K: ApiKind>(State(s): S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap) -> R {
+    handlers::list::<K>(s, Some(ns), q, h).await
 }
-async fn jobs_create(
+async fn create_in<K: ApiKind>(
     State(s): S,
     Path(ns): Path<String>,
     Query(q): Q,
     h: HeaderMap,
     b: Bytes,
 ) -> R {
-    handlers::create::<Job>(s, Some(ns), q, h, b).await
+    handlers::create::<K>(s, Some(ns), q, h, b).await
 }
-async fn job_get(
+async fn get_in<K: ApiKind>(
     State(s): S,
     Path((ns, name)): Path<(String, String)>,
     Query(q): Q,
     h: HeaderMap,
 ) -> R {
-    handlers::get::<Job>(s, Some(ns), name, q, h).await
+    handlers::get::<K>(s, Some(ns), name, q, h).await
 }
-async fn job_put(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    h: HeaderMap,
-    b: Bytes,
-) -> R {
-    handlers::update::<Job>(s, Some(ns), name, q, h, b, false).await
-}
-async fn job_patch(
+/// PUT; `STATUS` selects the status subresource.
+async fn put_in<K: ApiKind, const STATUS: bool>(
     State(s): S,
     Path((ns, name)): Path<(String, String)>,
     Query(q): Q,
     h: HeaderMap,
     b: Bytes,
 ) -> R {
-    handlers::patch::<Job>(s, Some(ns), name, q, h, b, false).await
+    handlers::update::<K>(s, Some(ns), name, q, h, b, STATUS).await
 }
-async fn job_status_put(
+/// PATCH; `STATUS` selects the status subresource.
+async fn patch_in<K: ApiKind, const STATUS: bool>(
     State(s): S,
     Path((ns, name)): Path<(String, String)>,
     Query(q): Q,
     h: HeaderMap,
     b: Bytes,
 ) -> R {
-    handlers::update::<Job>(s, Some(ns), name, q, h, b, true).await
+    handlers::patch::<K>(s, Some(ns), name, q, h, b, STATUS).await
 }
-async fn job_status_patch(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    h: HeaderMap,
-    b: Bytes,
-) -> R {
-    handlers::patch::<Job>(s, Some(ns), name, q, h, b, true).await
-}
-
-async fn job_delete(
+async fn delete_in<K: ApiKind>(
     State(s): S,
     Path((ns, name)): Path<(String, String)>,
     Query(q): Q,
     b: Bytes,
 ) -> R {
-    delete_owner::<Job>(s, ns, name, q, b)
+    delete_owner::<K>(s, ns, name, q, b)
 }
-
-async fn cronjobs_all(State(s): S, Query(q): Q, h: HeaderMap) -> R {
-    handlers::list::<CronJob>(s, None, q, h).await
-}
-async fn cronjobs_list(State(s): S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap) -> R {
-    handlers::list::<CronJob>(s, Some(ns), q, h).await
-}
-async fn cronjobs_create(
-    State(s): S,
-    Path(ns): Path<String>,
-    Query(q): Q,
-    h: HeaderMap,
-    b: Bytes,
-) -> R {
-    handlers::create::<CronJob>(s, Some(ns), q, h, b).await
-}
-async fn cronjob_get(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    h: HeaderMap,
-) -> R {
-    handlers::get::<CronJob>(s, Some(ns), name, q, h).await
-}
-async fn cronjob_put(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    h: HeaderMap,
-    b: Bytes,
-) -> R {
-    handlers::update::<CronJob>(s, Some(ns), name, q, h, b, false).await
-}
-async fn cronjob_patch(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    h: HeaderMap,
-    b: Bytes,
-) -> R {
-    handlers::patch::<CronJob>(s, Some(ns), name, q, h, b, false).await
-}
-async fn cronjob_status_put(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    h: HeaderMap,
-    b: Bytes,
-) -> R {
-    handlers::update::<CronJob>(s, Some(ns), name, q, h, b, true).await
-}
-async fn cronjob_status_patch(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    h: HeaderMap,
-    b: Bytes,
-) -> R {
-    handlers::patch::<CronJob>(s, Some(ns), name, q, h, b, true).await
-}
-async fn cronjob_delete(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    b: Bytes,
-) -> R {
-    delete_owner::<CronJob>(s, ns, name, q, b)
-}
-
-async fn jobs_delete_collection(State(s): S, Path(ns): Path<String>, Query(q): Q, b: Bytes) -> R {
-    delete_collection::<Job>(s, ns, q, b)
-}
-async fn cronjobs_delete_collection(
+async fn delete_all_in<K: ApiKind>(
     State(s): S,
     Path(ns): Path<String>,
     Query(q): Q,
     b: Bytes,
 ) -> R {
-    delete_collection::<CronJob>(s, ns, q, b)
+    delete_collection::<K>(s, ns, q, b)
+}
+async fn create_cluster<K: ApiKind>(State(s): S, Query(q): Q, h: HeaderMap, b: Bytes) -> R {
+    handlers::create::<K>(s, None, q, h, b).await
+}
+async fn get_cluster<K: ApiKind>(
+    State(s): S,
+    Path(name): Path<String>,
+    Query(q): Q,
+    h: HeaderMap,
+) -> R {
+    handlers::get::<K>(s, None, name, q, h).await
+}
+async fn put_cluster<K: ApiKind>(
+    State(s): S,
+    Path(name): Path<String>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::update::<K>(s, None, name, q, h, b, false).await
+}
+async fn patch_cluster<K: ApiKind>(
+    State(s): S,
+    Path(name): Path<String>,
+    Query(q): Q,
+    h: HeaderMap,
+    b: Bytes,
+) -> R {
+    handlers::patch::<K>(s, None, name, q, h, b, false).await
 }
 
 /// `deletecollection`: every object the selectors match, each as a single DELETE would.
-fn delete_collection<K: objects::ApiKind>(
-    s: Arc<ApiState>,
-    ns: String,
-    q: handlers::Query,
-    b: Bytes,
-) -> R {
+fn delete_collection<K: ApiKind>(s: Arc<ApiState>, ns: String, q: handlers::Query, b: Bytes) -> R {
     let labels = selectors::LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let (items, rev) = s.store.list::<K>(Some(&ns));
@@ -351,7 +296,7 @@ fn delete_collection<K: objects::ApiKind>(
 /// DELETE of an owner (Job, CronJob) with the garbage collector's propagation policies.
 /// batch/v1 defaults to `Orphan` when the client names none (strategy.go); kubectl sends
 /// `Background`.
-fn delete_owner<K: objects::ApiKind>(
+fn delete_owner<K: ApiKind>(
     s: Arc<ApiState>,
     ns: String,
     name: String,
@@ -415,29 +360,6 @@ fn mark_deleted(
     }
 }
 
-async fn pods_all(State(s): S, Query(q): Q, h: HeaderMap) -> R {
-    handlers::list::<Pod>(s, None, q, h).await
-}
-async fn pods_list(State(s): S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap) -> R {
-    handlers::list::<Pod>(s, Some(ns), q, h).await
-}
-async fn pod_get(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    h: HeaderMap,
-) -> R {
-    handlers::get::<Pod>(s, Some(ns), name, q, h).await
-}
-async fn pod_patch(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    h: HeaderMap,
-    b: Bytes,
-) -> R {
-    handlers::patch::<Pod>(s, Some(ns), name, q, h, b, false).await
-}
 /// DELETE of a pod: graceful; the kubelet stops it and it disappears once its finalizers
 /// are gone.
 async fn pod_delete(State(s): S, Path((ns, name)): Path<(String, String)>, Query(q): Q) -> R {
@@ -462,48 +384,6 @@ async fn pod_log(State(s): S, Path((ns, name)): Path<(String, String)>, Query(q)
     logs::pod_log(s, ns, name, q).await
 }
 
-async fn events_all(State(s): S, Query(q): Q, h: HeaderMap) -> R {
-    handlers::list::<Event>(s, None, q, h).await
-}
-async fn events_list(State(s): S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap) -> R {
-    handlers::list::<Event>(s, Some(ns), q, h).await
-}
-async fn event_get(
-    State(s): S,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Q,
-    h: HeaderMap,
-) -> R {
-    handlers::get::<Event>(s, Some(ns), name, q, h).await
-}
-
-async fn namespaces_list(State(s): S, Query(q): Q, h: HeaderMap) -> R {
-    handlers::list::<Namespace>(s, None, q, h).await
-}
-async fn namespace_create(State(s): S, Query(q): Q, h: HeaderMap, b: Bytes) -> R {
-    handlers::create::<Namespace>(s, None, q, h, b).await
-}
-async fn namespace_get(State(s): S, Path(name): Path<String>, Query(q): Q, h: HeaderMap) -> R {
-    handlers::get::<Namespace>(s, None, name, q, h).await
-}
-async fn namespace_patch(
-    State(s): S,
-    Path(name): Path<String>,
-    Query(q): Q,
-    h: HeaderMap,
-    b: Bytes,
-) -> R {
-    handlers::patch::<Namespace>(s, None, name, q, h, b, false).await
-}
-async fn namespace_put(
-    State(s): S,
-    Path(name): Path<String>,
-    Query(q): Q,
-    h: HeaderMap,
-    b: Bytes,
-) -> R {
-    handlers::update::<Namespace>(s, None, name, q, h, b, false).await
-}
 /// DELETE of a namespace: its Jobs go (their pods follow), then the namespace itself.
 async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q) -> R {
     let ns: Namespace = s
