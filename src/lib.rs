@@ -34,6 +34,7 @@
 //! - [`clock`]: wall time derived from tokio's clock so tests can pause time.
 
 pub mod api;
+pub mod bench;
 pub mod clock;
 pub mod controller;
 pub mod kubelet;

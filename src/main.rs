@@ -26,6 +26,25 @@ enum Command {
     /// Serve the Kubernetes API for Jobs (HTTPS, token auth) with a durable store, the Job
     /// controller and a wasm kubelet; point kubectl at the kubeconfig it prints.
     Serve(ServeArgs),
+    /// Measure pods against raw wasmtime on this machine and print a Markdown table
+    /// (see BENCHMARKS.md).
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Small counts, for CI: checks that the benchmark runs, not how fast.
+    #[arg(long)]
+    short: bool,
+    /// A trivial WASI guest.
+    #[arg(long, default_value = "guest-examples/exerciser/exerciser.wasm")]
+    trivial: PathBuf,
+    /// The compute guest (pi, 2000 digits by default).
+    #[arg(long, default_value = "guest-examples/pi/pi.wasm")]
+    compute: PathBuf,
+    /// Pods per throughput measurement.
+    #[arg(long, default_value_t = 10_000)]
+    pods: usize,
 }
 
 #[derive(clap::Args)]
@@ -194,6 +213,19 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Serve(args) => rt.block_on(serve(args)),
+        Command::Bench(args) => {
+            let options = wasmjob::bench::Options {
+                trivial: args.trivial,
+                compute: args.compute,
+                pods: if args.short { 200 } else { args.pods },
+                compute_runs: if args.short { 3 } else { 20 },
+            };
+            let report = rt
+                .block_on(wasmjob::bench::bench(options))
+                .context("the benchmark failed")?;
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

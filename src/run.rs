@@ -58,6 +58,8 @@ pub struct Options {
 pub struct Outcome {
     /// The Jobs at the end, with full status.
     pub jobs: Vec<Job>,
+    /// Their pods at the end (for benchmarks and tests).
+    pub pods: Vec<Pod>,
     /// The rendered stdout document.
     pub rendered: String,
     /// 0 when every Job completed, 1 when any failed.
@@ -183,7 +185,7 @@ pub async fn run(options: Options) -> Result<Outcome, InputError> {
         DEFAULT_LOG_CAP,
         options.logs.then_some(log_tx),
     ));
-    let store = Arc::new(Store::new());
+    let store = Arc::new(Store::ephemeral());
     let resolve: ImageResolver = Arc::new(move |pod: &Pod, image: &str| {
         let owner = pod
             .metadata
@@ -247,10 +249,12 @@ pub async fn run(options: Options) -> Result<Outcome, InputError> {
     drop(kubelet);
 
     let jobs: Vec<Job> = order.iter().filter_map(|k| store.job(k)).collect();
+    let pods = store.pods();
     let exit_code = if jobs.iter().all(is_complete) { 0 } else { 1 };
     let rendered = render(&jobs, options.format);
     Ok(Outcome {
         jobs,
+        pods,
         rendered,
         exit_code,
     })

@@ -63,7 +63,7 @@ fn sync_all(store: &Store, kubelet: &Arc<Kubelet>, settings: &job::Settings, clo
         }
         pass.unfinished += 1;
         let uid = j.metadata.uid.clone().unwrap_or_default();
-        let pods = store.pods_owned_by(&uid);
+        let pods = store.pods_for_sync(&uid);
         if !is_paused(&j) || pods.iter().any(|p| !crate::api::pod::is_terminal(p)) {
             pass.progressing += 1;
         }

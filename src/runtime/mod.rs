@@ -9,6 +9,7 @@
 //! [`Runtime::run`]: every guest yields to tokio at least once per epoch tick, so a drop takes
 //! effect within one tick even for a guest in an infinite loop.
 
+mod bench;
 mod engine;
 mod exit;
 mod image;

@@ -27,6 +27,16 @@ pub(crate) struct P1State {
     limiter: MemoryLimiter,
 }
 
+impl P1State {
+    /// A state without our limits (the raw benchmark baseline).
+    pub(crate) fn bare(wasi: WasiP1Ctx) -> Self {
+        P1State {
+            wasi,
+            limiter: MemoryLimiter::new(u64::MAX),
+        }
+    }
+}
+
 /// Store data for a WASI preview2 component.
 pub(crate) struct P2State {
     ctx: WasiCtx,

@@ -61,6 +61,10 @@ pub trait Backend: Send + Sync {
     fn write(&self, revision: u64, changes: Vec<Change>);
     /// Blocks until everything queued so far is durable.
     fn flush(&self);
+    /// Whether writes go anywhere (the store skips serialising them otherwise).
+    fn persistent(&self) -> bool {
+        true
+    }
 }
 
 /// No persistence (`wasmjob run`, tests).
@@ -72,6 +76,9 @@ impl Backend for Memory {
     }
     fn write(&self, _revision: u64, _changes: Vec<Change>) {}
     fn flush(&self) {}
+    fn persistent(&self) -> bool {
+        false
+    }
 }
 
 const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("objects");

@@ -1,0 +1,53 @@
+//! The raw baseline of `wasmjob bench`: wasmtime driven directly, with the same engine and
+//! precompiled module as pods use, but none of our machinery (no store, controller,
+//! kubelet, limits or epoch policy). Pods are measured against it.
+
+use std::time::{Duration, Instant};
+
+use wasmtime::Store;
+use wasmtime_wasi::WasiCtxBuilder;
+
+use super::image::{self, Compiled};
+use super::wasi::P1State;
+use super::{Error, ImageRef, Runtime};
+
+impl Runtime {
+    /// Instantiates and runs `image` (a WASI preview1 module) `n` times on `workers`
+    /// concurrent tokio tasks: store + WASI context + instantiate + `_start`. Returns the
+    /// wall time.
+    pub async fn raw_baseline(&self, image: &ImageRef, n: usize, workers: usize) -> Result<Duration, Error> {
+        let Compiled::Core(pre) = image::load(&self.inner, image).await? else {
+            return Err(Error::InvalidModule {
+                path: image.path.clone(),
+                message: "the raw baseline takes a core module".into(),
+            });
+        };
+        let workers = workers.max(1);
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for w in 0..workers {
+            let pre = pre.clone();
+            let engine = self.inner.engine.clone();
+            let count = n / workers + usize::from(w < n % workers);
+            tasks.spawn(async move {
+                for _ in 0..count {
+                    let mut b = WasiCtxBuilder::new();
+                    b.args(&["guest"]);
+                    let state = P1State::bare(b.build_p1());
+                    let mut store = Store::new(&engine, state);
+                    // Epoch interruption is on in the engine: give the guest an unbounded
+                    // deadline rather than our per-tick policy.
+                    store.set_epoch_deadline(u64::MAX / 2);
+                    let Ok(instance) = pre.instantiate_async(&mut store).await else {
+                        continue;
+                    };
+                    if let Ok(start) = instance.get_typed_func::<(), ()>(&mut store, "_start") {
+                        let _ = start.call_async(&mut store, ()).await;
+                    }
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        Ok(started.elapsed())
+    }
+}
