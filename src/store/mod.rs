@@ -173,6 +173,18 @@ pub struct State {
     history: VecDeque<WatchEvent>,
     /// Revisions at or after this one can be replayed.
     oldest: u64,
+    /// Per controller uid, the pods its `sync` needs (see [`Store::pods_for_sync`]), kept
+    /// up to date on every pod write so a sync never scans settled pods.
+    sync_index: std::collections::HashMap<String, OwnedPods>,
+}
+
+/// The pods of one owner that matter to its controller.
+#[derive(Default)]
+struct OwnedPods {
+    /// Pods not yet settled as successes (running, tracked, or failed).
+    relevant: std::collections::BTreeSet<String>,
+    /// The most recent settled success: (finish time, key).
+    latest_success: Option<(Option<Timestamp>, String)>,
 }
 
 /// A kind of object the store holds.
@@ -196,6 +208,8 @@ pub trait Object:
     fn can_be_removed(&self) -> bool {
         true
     }
+    /// Keeps secondary indexes current: `obj` is the new state, `None` on removal.
+    fn index(_s: &mut State, _key: &str, _obj: Option<&Self>) {}
 }
 
 macro_rules! object {
@@ -231,6 +245,40 @@ impl Object for Pod {
                 .as_ref()
                 .and_then(|s| s.start_time.as_ref())
                 .is_none()
+    }
+    fn index(s: &mut State, key: &str, obj: Option<&Self>) {
+        let owner = |p: &Pod| {
+            p.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|o| o.controller == Some(true))
+                .map(|o| o.uid.clone())
+        };
+        // A pod's owner never changes except when orphaned; drop it from every entry that
+        // may hold it, then file it under its current owner.
+        let previous = s.pods.get(key).and_then(owner);
+        for uid in previous.into_iter().chain(obj.and_then(owner)) {
+            if let Some(e) = s.sync_index.get_mut(&uid) {
+                e.relevant.remove(key);
+                if obj.is_none() && e.latest_success.as_ref().is_some_and(|(_, k)| k == key) {
+                    e.latest_success = None;
+                }
+            }
+        }
+        let Some(pod) = obj else { return };
+        let Some(uid) = owner(pod) else { return };
+        let entry = s.sync_index.entry(uid).or_default();
+        let settled = podutil::phase(pod) == podutil::phase::SUCCEEDED
+            && !podutil::has_finalizer(pod, crate::api::job::TRACKING_FINALIZER);
+        if settled {
+            let t = crate::controller::job::finish_time(pod);
+            if entry.latest_success.as_ref().is_none_or(|(lt, k)| *lt <= t || k == key) {
+                entry.latest_success = Some((t, key.to_string()));
+            }
+        } else {
+            entry.relevant.insert(key.to_string());
+        }
     }
 }
 
@@ -497,12 +545,14 @@ impl Store {
         s.revision += 1;
         let rev = s.revision;
         obj.metadata_mut().resource_version = Some(rev.to_string());
+        K::index(s, key, Some(&obj));
         K::map_mut(s).insert(key.to_string(), obj.clone());
         self.publish(s, key, &obj, type_, rev);
         obj
     }
 
     fn remove_locked<K: Object>(&self, s: &mut State, key: &str, mut obj: K) -> K {
+        K::index(s, key, None);
         K::map_mut(s).remove(key);
         s.revision += 1;
         let rev = s.revision;
@@ -612,28 +662,14 @@ impl Store {
     /// counts), and of the accounted successes only the latest (back-off resets at it).
     /// A Job with 10,000 finished pods then costs a sync a handful of clones, not 10,000.
     pub fn pods_for_sync(&self, owner_uid: &str) -> Vec<Pod> {
-        use crate::api::job::TRACKING_FINALIZER;
         self.read(|s| {
-            let owned = || {
-                s.pods.values().filter(|p| {
-                    p.metadata
-                        .owner_references
-                        .iter()
-                        .flatten()
-                        .any(|o| o.uid == owner_uid && o.controller == Some(true))
-                })
+            let Some(e) = s.sync_index.get(owner_uid) else {
+                return Vec::new();
             };
-            let settled_success = |p: &Pod| {
-                podutil::phase(p) == podutil::phase::SUCCEEDED
-                    && !podutil::has_finalizer(p, TRACKING_FINALIZER)
-            };
-            let latest_success = owned()
-                .filter(|p| settled_success(p))
-                .max_by_key(|p| crate::controller::job::finish_time(p))
-                .and_then(|p| p.metadata.name.clone());
-            owned()
-                .filter(|p| !settled_success(p) || p.metadata.name == latest_success)
-                .cloned()
+            e.relevant
+                .iter()
+                .chain(e.latest_success.as_ref().map(|(_, k)| k))
+                .filter_map(|k| s.pods.get(k).cloned())
                 .collect()
         })
     }
@@ -791,6 +827,7 @@ impl Store {
 
 fn load_into<K: Object>(s: &mut State, key: &str, bytes: &[u8]) -> Result<(), serde_json::Error> {
     let obj: K = serde_json::from_slice(bytes)?;
+    K::index(s, key, Some(&obj));
     K::map_mut(s).insert(key.to_string(), obj);
     Ok(())
 }
