@@ -85,7 +85,11 @@ fn start_latencies(pods: &[Pod]) -> Vec<Duration> {
     out
 }
 
-async fn run_job(image: &std::path::Path, completions: usize, parallelism: usize) -> Result<(Duration, run::Outcome), Error> {
+async fn run_job(
+    image: &std::path::Path,
+    completions: usize,
+    parallelism: usize,
+) -> Result<(Duration, run::Outcome), Error> {
     let dir = tempfile::tempdir()?;
     let manifest = dir.path().join("bench.yaml");
     std::fs::write(
@@ -154,7 +158,11 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
     let raw_par = warm_rt.raw_baseline(&trivial, o.pods, workers).await?;
     rows.push(Row {
         what: format!("raw wasmtime instantiate+run, sequential ({} runs)", o.pods),
-        value: format!("{:.0}/s ({:.1} µs each)", rate(o.pods, raw_seq), raw_seq.as_secs_f64() * 1e6 / o.pods as f64),
+        value: format!(
+            "{:.0}/s ({:.1} µs each)",
+            rate(o.pods, raw_seq),
+            raw_seq.as_secs_f64() * 1e6 / o.pods as f64
+        ),
         baseline: "—".into(),
         ratio: "—".into(),
     });
@@ -167,9 +175,16 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
 
     // Pods through `wasmjob run`.
     let (elapsed, outcome) = run_job(&o.trivial, o.pods, workers).await?;
-    let succeeded = outcome.jobs.first().and_then(|j| j.status.as_ref()?.succeeded).unwrap_or(0);
+    let succeeded = outcome
+        .jobs
+        .first()
+        .and_then(|j| j.status.as_ref()?.succeeded)
+        .unwrap_or(0);
     rows.push(Row {
-        what: format!("`wasmjob run`: Job completions {}, parallelism {workers} ({succeeded} succeeded)", o.pods),
+        what: format!(
+            "`wasmjob run`: Job completions {}, parallelism {workers} ({succeeded} succeeded)",
+            o.pods
+        ),
         value: format!("{:.0} pods/s", rate(o.pods, elapsed)),
         baseline: format!("{:.0}/s raw, {workers} tasks", rate(o.pods, raw_par)),
         ratio: format!("{:.3}", rate(o.pods, elapsed) / rate(o.pods, raw_par)),
@@ -182,7 +197,10 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
             percentile(&lat, 0.5).as_secs_f64() * 1e3,
             percentile(&lat, 0.99).as_secs_f64() * 1e3
         ),
-        baseline: format!("{:.1} µs raw run", raw_seq.as_secs_f64() * 1e6 / o.pods as f64),
+        baseline: format!(
+            "{:.1} µs raw run",
+            raw_seq.as_secs_f64() * 1e6 / o.pods as f64
+        ),
         ratio: "—".into(),
     });
 
@@ -190,18 +208,37 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
     let raw_pi = warm_rt.raw_baseline(&compute, o.compute_runs, 1).await?;
     let (pod_pi, _) = run_job(&o.compute, o.compute_runs, 1).await?;
     rows.push(Row {
-        what: format!("compute: pi 2000 digits × {} in pods, one at a time", o.compute_runs),
-        value: format!("{:.1} ms each", pod_pi.as_secs_f64() * 1e3 / o.compute_runs as f64),
-        baseline: format!("{:.1} ms each raw", raw_pi.as_secs_f64() * 1e3 / o.compute_runs as f64),
-        ratio: format!("{:.2}", pod_pi.as_secs_f64() / raw_pi.as_secs_f64().max(1e-9)),
+        what: format!(
+            "compute: pi 2000 digits × {} in pods, one at a time",
+            o.compute_runs
+        ),
+        value: format!(
+            "{:.1} ms each",
+            pod_pi.as_secs_f64() * 1e3 / o.compute_runs as f64
+        ),
+        baseline: format!(
+            "{:.1} ms each raw",
+            raw_pi.as_secs_f64() * 1e3 / o.compute_runs as f64
+        ),
+        ratio: format!(
+            "{:.2}",
+            pod_pi.as_secs_f64() / raw_pi.as_secs_f64().max(1e-9)
+        ),
     });
 
-    let mut out = format!(
-        "| measurement | wasmjob | baseline (same run) | ratio |\n|---|---|---|---|\n"
-    );
+    let mut out = "| measurement | wasmjob | baseline (same run) | ratio |
+|---|---|---|---|
+"
+    .to_string();
     for r in rows {
-        out.push_str(&format!("| {} | {} | {} | {} |\n", r.what, r.value, r.baseline, r.ratio));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.what, r.value, r.baseline, r.ratio
+        ));
     }
-    out.push_str(&format!("\n{cores} cores; pooling allocator: {}\n", warm_rt.info().pooling));
+    out.push_str(&format!(
+        "\n{cores} cores; pooling allocator: {}\n",
+        warm_rt.info().pooling
+    ));
     Ok(out)
 }

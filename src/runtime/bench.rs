@@ -15,7 +15,12 @@ impl Runtime {
     /// Instantiates and runs `image` (a WASI preview1 module) `n` times on `workers`
     /// concurrent tokio tasks: store + WASI context + instantiate + `_start`. Returns the
     /// wall time.
-    pub async fn raw_baseline(&self, image: &ImageRef, n: usize, workers: usize) -> Result<Duration, Error> {
+    pub async fn raw_baseline(
+        &self,
+        image: &ImageRef,
+        n: usize,
+        workers: usize,
+    ) -> Result<Duration, Error> {
         let Compiled::Core(pre) = image::load(&self.inner, image).await? else {
             return Err(Error::InvalidModule {
                 path: image.path.clone(),

@@ -273,7 +273,11 @@ impl Object for Pod {
             && !podutil::has_finalizer(pod, crate::api::job::TRACKING_FINALIZER);
         if settled {
             let t = crate::controller::job::finish_time(pod);
-            if entry.latest_success.as_ref().is_none_or(|(lt, k)| *lt <= t || k == key) {
+            if entry
+                .latest_success
+                .as_ref()
+                .is_none_or(|(lt, k)| *lt <= t || k == key)
+            {
                 entry.latest_success = Some((t, key.to_string()));
             }
         } else {
@@ -564,8 +568,8 @@ impl Store {
     fn publish<K: Object>(&self, s: &mut State, key: &str, obj: &K, type_: EventType, rev: u64) {
         if self.backend.persistent() {
             let storage_key = format!("{}/{key}", K::RESOURCE.plural());
-            let bytes = (type_ != EventType::Deleted)
-                .then(|| serde_json::to_vec(obj).unwrap_or_default());
+            let bytes =
+                (type_ != EventType::Deleted).then(|| serde_json::to_vec(obj).unwrap_or_default());
             self.backend.write(
                 rev,
                 vec![backend::Change {
