@@ -264,7 +264,7 @@ fn render_value(v: &Value) -> String {
 }
 
 /// Quotes a string like Go's `strconv.Quote` (`%q`).
-fn go_quote(s: &str) -> String {
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -666,30 +666,9 @@ fn time_quote(s: &str) -> String {
     out
 }
 
-/// `strconv.Quote`, close enough for error messages: Go escapes control characters and
-/// keeps printable Unicode.
+/// `strconv.Quote`, as the API's validation messages use it.
 fn strconv_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::api::validation::go_quote(s)
 }
 
 /// Wall-clock fields of an instant in a zone, as Go's `Time` accessors give them.
