@@ -36,7 +36,18 @@ pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Du
         .collect();
     let mut next: Option<Duration> = None;
 
-    for pod in store.pods() {
+    // Only pods that need something are cloned: those whose owner is gone or going, and
+    // those being deleted while still running. (A sweep runs after every change.)
+    let needs_attention = |p: &Pod| {
+        let owner_state = controller_uid(p).map(|u| {
+            by_uid
+                .get(u)
+                .map(|j| j.metadata.deletion_timestamp.is_some())
+        });
+        matches!(owner_state, Some(None) | Some(Some(true)))
+            || (p.metadata.deletion_timestamp.is_some() && !podutil::is_terminal(p))
+    };
+    for pod in store.pods_where(needs_attention) {
         let key = podutil::key(&pod);
         let owner = controller_uid(&pod).map(|u| by_uid.get(u).copied());
         match owner {

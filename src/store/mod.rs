@@ -678,6 +678,11 @@ impl Store {
         })
     }
 
+    /// The pods `f` accepts (it sees each pod by reference; only matches are cloned).
+    pub fn pods_where(&self, f: impl Fn(&Pod) -> bool) -> Vec<Pod> {
+        self.read(|s| s.pods.values().filter(|p| f(p)).cloned().collect())
+    }
+
     /// All pods.
     pub fn pods(&self) -> Vec<Pod> {
         self.list::<Pod>(None).0
