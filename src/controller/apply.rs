@@ -34,7 +34,9 @@ pub fn apply(store: &Store, kubelet: &Arc<Kubelet>, job: &Job, plan: &Plan, now:
         );
     };
 
-    if let Some(cp) = &plan.checkpoint
+    // The checkpoint only matters when a crash can fall between it and the finalizer
+    // removals, that is with a durable store.
+    if let Some(cp) = plan.checkpoint.as_ref().filter(|_| store.is_durable())
         && let Err(e) = store.update_job_status(&key, cp.clone())
     {
         tracing::warn!(job = %key, error = %e, "job status checkpoint failed");

@@ -373,6 +373,11 @@ impl Store {
         })
     }
 
+    /// Whether writes outlive the process (a crash can happen between two of them).
+    pub fn is_durable(&self) -> bool {
+        self.backend.persistent()
+    }
+
     /// Blocks until every write so far is durable.
     pub fn flush(&self) {
         self.backend.flush();
@@ -728,6 +733,10 @@ impl Store {
         source: &str,
         now: Timestamp,
     ) {
+        if !self.watchable {
+            // Nobody can read Events without the API (`wasmjob run`): skip the writes.
+            return;
+        }
         let ns = object.namespace.clone().unwrap_or_else(|| "default".into());
         // Identical events about one object are aggregated into one with a count, as
         // client-go's event correlator does (`Created 3m (x5 over 5m)`).
