@@ -85,6 +85,33 @@ fn start_latencies(pods: &[Pod]) -> Vec<Duration> {
     out
 }
 
+/// For pods run one after another: from each container's end to the next pod's creation.
+fn turnarounds(pods: &[Pod]) -> Vec<Duration> {
+    let mut spans: Vec<(jiff::Timestamp, Option<jiff::Timestamp>)> = pods
+        .iter()
+        .filter_map(|p| {
+            let created = p.metadata.creation_timestamp.as_ref()?.0;
+            let finished = p
+                .status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .and_then(|c| c.first())
+                .and_then(|c| c.state.as_ref())
+                .and_then(|s| s.terminated.as_ref())
+                .and_then(|t| t.finished_at.as_ref())
+                .map(|t| t.0);
+            Some((created, finished))
+        })
+        .collect();
+    spans.sort();
+    let mut out: Vec<Duration> = spans
+        .windows(2)
+        .filter_map(|w| Duration::try_from(w[1].0.duration_since(w[0].1?)).ok())
+        .collect();
+    out.sort();
+    out
+}
+
 async fn run_job(
     image: &std::path::Path,
     completions: usize,
@@ -206,7 +233,8 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
 
     // Compute: the same pi guest in pods vs raw, one at a time.
     let raw_pi = warm_rt.raw_baseline(&compute, o.compute_runs, 1).await?;
-    let (pod_pi, _) = run_job(&o.compute, o.compute_runs, 1).await?;
+    let (pod_pi, pi_outcome) = run_job(&o.compute, o.compute_runs, 1).await?;
+    let turnaround = turnarounds(&pi_outcome.pods);
     rows.push(Row {
         what: format!(
             "compute: pi 2000 digits × {} in pods, one at a time",
@@ -224,6 +252,18 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
             "{:.2}",
             pod_pi.as_secs_f64() / raw_pi.as_secs_f64().max(1e-9)
         ),
+    });
+
+    rows.push(Row {
+        what: "turnaround, one pod's container finished → the next pod created (parallelism 1)"
+            .into(),
+        value: format!(
+            "p50 {:.2} ms, p99 {:.2} ms",
+            percentile(&turnaround, 0.5).as_secs_f64() * 1e3,
+            percentile(&turnaround, 0.99).as_secs_f64() * 1e3
+        ),
+        baseline: "—".into(),
+        ratio: "—".into(),
     });
 
     let mut out = "| measurement | wasmjob | baseline (same run) | ratio |
