@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::table;
 use crate::api::validation::{FieldError, FieldPath, validate_job, validate_job_update};
-use crate::api::{cronjob, defaults, validation};
-use crate::store::{Object, Resource};
+use crate::api::{cronjob, defaults};
+use crate::store::Object;
 
 /// Context the rules need.
 pub struct Ctx<'a> {
@@ -291,14 +291,6 @@ pub fn unknown_fields(input: &Value, roundtrip: &Value) -> Vec<String> {
     walk(input, roundtrip, "", &mut out);
     out
 }
-
-/// The Resource of a kind, re-exported for handlers.
-pub fn resource<K: ApiKind>() -> Resource {
-    K::RESOURCE
-}
-
-/// Validation messages re-exported for handlers that print them.
-pub use validation::kubectl_message;
 
 #[cfg(test)]
 mod tests {

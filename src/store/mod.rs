@@ -832,15 +832,6 @@ impl Store {
             self.remove::<Event>(&k);
         }
     }
-
-    /// Events about the object named `name` in `namespace`.
-    pub fn events_for(&self, namespace: &str, name: &str) -> Vec<Event> {
-        self.list::<Event>(Some(namespace))
-            .0
-            .into_iter()
-            .filter(|e| e.involved_object.name.as_deref() == Some(name))
-            .collect()
-    }
 }
 
 fn load_into<K: Object>(s: &mut State, key: &str, bytes: &[u8]) -> Result<(), serde_json::Error> {
