@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 
 use crate::controller::job::Backoff;
 use crate::run::{self, Format};
@@ -59,25 +59,26 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The first container's termination, where all these figures are read from.
+fn terminated(p: &Pod) -> Option<&ContainerStateTerminated> {
+    p.status
+        .as_ref()?
+        .container_statuses
+        .as_ref()?
+        .first()?
+        .state
+        .as_ref()?
+        .terminated
+        .as_ref()
+}
+
 /// Creation → container start of every pod.
 fn start_latencies(pods: &[Pod]) -> Vec<Duration> {
     let mut out: Vec<Duration> = pods
         .iter()
         .filter_map(|p| {
             let created = p.metadata.creation_timestamp.as_ref()?.0;
-            let started = p
-                .status
-                .as_ref()?
-                .container_statuses
-                .as_ref()?
-                .first()?
-                .state
-                .as_ref()?
-                .terminated
-                .as_ref()?
-                .started_at
-                .as_ref()?
-                .0;
+            let started = terminated(p)?.started_at.as_ref()?.0;
             Duration::try_from(started.duration_since(created)).ok()
         })
         .collect();
@@ -91,13 +92,7 @@ fn turnarounds(pods: &[Pod]) -> Vec<Duration> {
         .iter()
         .filter_map(|p| {
             let created = p.metadata.creation_timestamp.as_ref()?.0;
-            let finished = p
-                .status
-                .as_ref()
-                .and_then(|s| s.container_statuses.as_ref())
-                .and_then(|c| c.first())
-                .and_then(|c| c.state.as_ref())
-                .and_then(|s| s.terminated.as_ref())
+            let finished = terminated(p)
                 .and_then(|t| t.finished_at.as_ref())
                 .map(|t| t.0);
             Some((created, finished))
@@ -122,19 +117,7 @@ fn span(pods: &[Pod]) -> Option<Duration> {
         .min()?;
     let last = pods
         .iter()
-        .filter_map(|p| {
-            p.status
-                .as_ref()?
-                .container_statuses
-                .as_ref()?
-                .first()?
-                .state
-                .as_ref()?
-                .terminated
-                .as_ref()?
-                .finished_at
-                .as_ref()
-        })
+        .filter_map(|p| terminated(p)?.finished_at.as_ref())
         .map(|t| t.0)
         .max()?;
     Duration::try_from(last.duration_since(first)).ok()

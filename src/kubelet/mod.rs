@@ -103,8 +103,8 @@ impl Kubelet {
         tokio::spawn(async move {
             kubelet.run_pod(&key, rx).await;
             kubelet.kills.lock().expect("poisoned").remove(&key);
-            // A pod deleted while running goes away now that it has stopped.
-            kubelet.store.update_pod(&key, |_| {});
+            // A pod deleted while running went away with its final status write (the
+            // store's deletion rule); its logs and volumes go with it.
             if kubelet.store.pod(&key).is_none() {
                 kubelet.forget(&key);
             }

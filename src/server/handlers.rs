@@ -428,7 +428,6 @@ fn write_update<K: ApiKind>(
 }
 
 /// PATCH on an object (`status`: the status subresource).
-#[allow(clippy::too_many_arguments)]
 pub async fn patch<K: ApiKind>(
     state: Arc<ApiState>,
     ns: Option<String>,
