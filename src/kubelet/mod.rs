@@ -141,14 +141,27 @@ impl Kubelet {
     }
 
     async fn run_pod(self: &Arc<Self>, key: &str, kill: watch::Receiver<Option<Kill>>) {
-        let Some(pod) = self.store.pod(key) else {
+        let Some(pod) = self.store.get_shared::<Pod>(key) else {
             return;
         };
         if podutil::is_deleting(&pod) {
             return;
         }
         let now = self.clock.now();
-        self.store.update_pod(key, |p| status::started(p, now));
+        let spec = pod.spec.clone().unwrap_or_default();
+        // A pod with one container and no init containers (nearly every Job's) gets one
+        // status write when its container starts and one when it ends, as a real kubelet's
+        // status manager often reports a fast container: picked-up-and-running, then
+        // terminated-and-Succeeded. Other pods report each step.
+        let single =
+            spec.init_containers.as_ref().is_none_or(Vec::is_empty) && spec.containers.len() == 1;
+        let mut writes = PodWrites {
+            pending_start: Some(now),
+            finishes_pod: single,
+        };
+        if !single {
+            self.write(key, &mut writes, |_| {});
+        }
 
         // The pod's own activeDeadlineSeconds, counted from its start.
         if let Some(secs) = pod.spec.as_ref().and_then(|s| s.active_deadline_seconds) {
@@ -173,17 +186,32 @@ impl Kubelet {
             Err(message) => {
                 self.event(&pod, "Warning", "FailedMount", &message);
                 let now = self.clock.now();
-                self.store
-                    .update_pod(key, |p| status::cannot_run_all(p, &message, now));
+                self.write(key, &mut writes, |p| {
+                    status::cannot_run_all(p, &message, now)
+                });
                 return;
             }
         };
-        let spec = pod.spec.clone().unwrap_or_default();
         let on_failure = spec.restart_policy.as_deref() == Some("OnFailure");
+
+        if single {
+            let c = &spec.containers[0];
+            self.run_container(&pod, c, false, on_failure, &mounts, kill, writes)
+                .await;
+            return;
+        }
 
         for c in spec.init_containers.iter().flatten() {
             let t = self
-                .run_container(&pod, c, true, on_failure, &mounts, kill.clone())
+                .run_container(
+                    &pod,
+                    c,
+                    true,
+                    on_failure,
+                    &mounts,
+                    kill.clone(),
+                    PodWrites::default(),
+                )
                 .await;
             if t.exit_code != 0 || t.by != TerminatedBy::Exit {
                 let now = self.clock.now();
@@ -200,7 +228,15 @@ impl Kubelet {
             let kill = kill.clone();
             tasks.spawn(async move {
                 kubelet
-                    .run_container(&pod, &c, false, on_failure, &mounts, kill)
+                    .run_container(
+                        &pod,
+                        &c,
+                        false,
+                        on_failure,
+                        &mounts,
+                        kill,
+                        PodWrites::default(),
+                    )
                     .await
             });
         }
@@ -216,8 +252,42 @@ impl Kubelet {
         self.store.update_pod(key, |p| status::finish(p, by, now));
     }
 
+    /// Writes a pod status change, folding in what `w` still owes.
+    fn write(&self, key: &str, w: &mut PodWrites, f: impl FnOnce(&mut Pod)) {
+        let start = w.pending_start.take();
+        self.store.update_pod(key, |p| {
+            if let Some(at) = start {
+                status::started(p, at);
+            }
+            f(p)
+        });
+    }
+
+    /// Writes a container's final termination (and the pod's end when it is the pod's only
+    /// container).
+    #[allow(clippy::too_many_arguments)]
+    fn write_terminated(
+        &self,
+        key: &str,
+        w: &mut PodWrites,
+        name: &str,
+        init: bool,
+        t: &Terminated,
+        started_at: jiff::Timestamp,
+        now: jiff::Timestamp,
+    ) {
+        let finishes = w.finishes_pod;
+        self.write(key, w, |p| {
+            status::container_terminated(p, name, init, t, started_at, now);
+            if finishes {
+                status::finish(p, t.by, now);
+            }
+        });
+    }
+
     /// Runs one container, restarting it in place under `OnFailure` with the crash-loop
     /// back-off, until it succeeds, fails for good, or the pod is killed.
+    #[allow(clippy::too_many_arguments)]
     async fn run_container(
         &self,
         pod: &Pod,
@@ -226,6 +296,7 @@ impl Kubelet {
         on_failure: bool,
         mounts: &HashMap<String, (PathBuf, bool)>,
         mut kill: watch::Receiver<Option<Kill>>,
+        mut writes: PodWrites,
     ) -> Terminated {
         let key = podutil::key(pod);
         let name = container.name.clone();
@@ -233,10 +304,23 @@ impl Kubelet {
         let mut restarts = 0;
         let mut restarted_once = false;
         loop {
-            if let Some(k) = *kill.borrow() {
-                return Terminated::killed(k == Kill::DeadlineExceeded);
+            let killed = *kill.borrow();
+            if let Some(k) = killed {
+                let t = Terminated::killed(k == Kill::DeadlineExceeded);
+                if writes.finishes_pod {
+                    let now = self.clock.now();
+                    self.write(&key, &mut writes, |p| status::finish(p, t.by, now));
+                }
+                return t;
             }
-            if let Some(t) = self.pull(pod, container, init, &mut kill).await {
+            if let Some(t) = self
+                .pull(pod, container, init, &mut kill, &mut writes)
+                .await
+            {
+                if writes.finishes_pod {
+                    let now = self.clock.now();
+                    self.write(&key, &mut writes, |p| status::finish(p, t.by, now));
+                }
                 return t;
             }
             let started = tokio::time::Instant::now();
@@ -247,7 +331,7 @@ impl Kubelet {
             let outcome = match self.container_spec(pod, container, mounts, log.clone()) {
                 Err(message) => Err(message),
                 Ok(spec) => {
-                    self.store.update_pod(&key, |p| {
+                    self.write(&key, &mut writes, |p| {
                         status::container_running(p, &name, init, restarts, started_at)
                     });
                     self.event(
@@ -269,7 +353,7 @@ impl Kubelet {
                             let t = Terminated::killed(deadline);
                             self.event(pod, "Normal", "Killing", &format!("Stopping container {name}"));
                             let now = self.clock.now();
-                            self.store.update_pod(&key, |p| status::container_terminated(p, &name, init, &t, started_at, now));
+                            self.write_terminated(&key, &mut writes, &name, init, &t, started_at, now);
                             log.finish();
                             return t;
                         }
@@ -290,9 +374,14 @@ impl Kubelet {
                     .cannot_run()
                 }
             };
-            self.store.update_pod(&key, |p| {
-                status::container_terminated(p, &name, init, &t, started_at, now)
-            });
+            let last = !(on_failure && t.exit_code != 0);
+            if last {
+                self.write_terminated(&key, &mut writes, &name, init, &t, started_at, now);
+            } else {
+                self.write(&key, &mut writes, |p| {
+                    status::container_terminated(p, &name, init, &t, started_at, now)
+                });
+            }
             if t.reason == "OOMKilled" {
                 self.event(
                     pod,
@@ -303,7 +392,7 @@ impl Kubelet {
                     ),
                 );
             }
-            if !(on_failure && t.exit_code != 0) {
+            if last {
                 return t;
             }
             // Crash-loop back-off: the kubelet restarts a container at once the first time,
@@ -315,8 +404,9 @@ impl Kubelet {
             if !restarted_once {
                 restarted_once = true;
                 restarts += 1;
-                self.store
-                    .update_pod(&key, |p| status::container_restarting(p, &name, init));
+                self.write(&key, &mut writes, |p| {
+                    status::container_restarting(p, &name, init)
+                });
                 continue;
             }
             let pod_name = pod.metadata.name.as_deref().unwrap_or("");
@@ -326,7 +416,7 @@ impl Kubelet {
                 "back-off {} restarting failed container={name} pod={pod_name}_{ns}({uid})",
                 humanize(backoff)
             );
-            self.store.update_pod(&key, |p| {
+            self.write(&key, &mut writes, |p| {
                 status::container_crash_loop(p, &name, init, &message)
             });
             self.event(
@@ -341,7 +431,12 @@ impl Kubelet {
                 _ = tokio::time::sleep(backoff) => {}
                 k = kill.wait_for(Option::is_some) => {
                     let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
-                    return Terminated::killed(deadline);
+                    let t = Terminated::killed(deadline);
+                    if writes.finishes_pod {
+                        let now = self.clock.now();
+                        self.write(&key, &mut writes, |p| status::finish(p, t.by, now));
+                    }
+                    return t;
                 }
             }
             backoff = (backoff * 2).min(self.config.backoff_max);
@@ -359,6 +454,7 @@ impl Kubelet {
         container: &Container,
         init: bool,
         kill: &mut watch::Receiver<Option<Kill>>,
+        writes: &mut PodWrites,
     ) -> Option<Terminated> {
         let key = podutil::key(pod);
         let image_name = container.image.clone().unwrap_or_default();
@@ -379,7 +475,7 @@ impl Kubelet {
                 Err(_) => return None,
             };
             let message = format!("Failed to pull image \"{image_name}\": {err}");
-            self.store.update_pod(&key, |p| {
+            self.write(&key, writes, |p| {
                 status::container_waiting(p, &container.name, init, "ErrImagePull", &message)
             });
             if !reported {
@@ -394,7 +490,7 @@ impl Kubelet {
             self.event(pod, "Warning", "Failed", &message);
             self.event(pod, "Warning", "Failed", "Error: ErrImagePull");
             let backoff = format!("Back-off pulling image \"{image_name}\"");
-            self.store.update_pod(&key, |p| {
+            self.write(&key, writes, |p| {
                 status::container_waiting(p, &container.name, init, "ImagePullBackOff", &backoff)
             });
             self.event(pod, "Normal", "BackOff", &backoff);
@@ -517,6 +613,16 @@ impl Kubelet {
             self.clock.now(),
         );
     }
+}
+
+/// Status writes a container still owes its pod, so that the common one-container pod
+/// gets one write per transition instead of one per step.
+#[derive(Default)]
+struct PodWrites {
+    /// The pod was picked up at this time and that is not written yet.
+    pending_start: Option<jiff::Timestamp>,
+    /// This container is the pod's only one: its end is the pod's end.
+    finishes_pod: bool,
 }
 
 /// Joins a `subPath` that must stay inside the volume.

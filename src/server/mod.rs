@@ -345,7 +345,7 @@ fn delete_owner<K: ApiKind>(
         }
     });
     Ok(match updated {
-        Some(o) => deleting(&o),
+        Some(o) => deleting(&*o),
         None => delete_success(&obj),
     })
 }
@@ -372,7 +372,7 @@ async fn pod_delete(State(s): S, Path((ns, name)): Path<(String, String)>, Query
         return Ok(deleting(&pod));
     }
     Ok(match s.store.delete_pod(&key, s.clock.now()) {
-        Some(p) => deleting(&p),
+        Some(p) => deleting(&*p),
         None => {
             let mut gone = pod;
             mark_deleted(&mut gone.metadata, s.clock.now());

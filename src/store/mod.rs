@@ -165,11 +165,13 @@ const MAX_EVENTS: usize = 20_000;
 #[derive(Default)]
 pub struct State {
     revision: u64,
-    jobs: BTreeMap<String, Job>,
-    pods: BTreeMap<String, Pod>,
-    events: BTreeMap<String, Event>,
-    namespaces: BTreeMap<String, Namespace>,
-    cronjobs: BTreeMap<String, CronJob>,
+    // Objects are shared, not copied: a read hands out an `Arc`, and a write replaces the
+    // `Arc` with the changed copy, so a pod costs one deep clone per write, not three.
+    jobs: BTreeMap<String, Arc<Job>>,
+    pods: BTreeMap<String, Arc<Pod>>,
+    events: BTreeMap<String, Arc<Event>>,
+    namespaces: BTreeMap<String, Arc<Namespace>>,
+    cronjobs: BTreeMap<String, Arc<CronJob>>,
     history: VecDeque<WatchEvent>,
     /// Revisions at or after this one can be replayed.
     oldest: u64,
@@ -201,9 +203,9 @@ pub trait Object:
     /// Which map holds it.
     const RESOURCE: Resource;
     /// The map.
-    fn map(s: &State) -> &BTreeMap<String, Self>;
+    fn map(s: &State) -> &BTreeMap<String, Arc<Self>>;
     /// The map, mutably.
-    fn map_mut(s: &mut State) -> &mut BTreeMap<String, Self>;
+    fn map_mut(s: &mut State) -> &mut BTreeMap<String, Arc<Self>>;
     /// Whether a deleted object may disappear now (a pod must have stopped first).
     fn can_be_removed(&self) -> bool {
         true
@@ -216,10 +218,10 @@ macro_rules! object {
     ($ty:ty, $res:expr, $field:ident) => {
         impl Object for $ty {
             const RESOURCE: Resource = $res;
-            fn map(s: &State) -> &BTreeMap<String, Self> {
+            fn map(s: &State) -> &BTreeMap<String, Arc<Self>> {
                 &s.$field
             }
-            fn map_mut(s: &mut State) -> &mut BTreeMap<String, Self> {
+            fn map_mut(s: &mut State) -> &mut BTreeMap<String, Arc<Self>> {
                 &mut s.$field
             }
         }
@@ -232,10 +234,10 @@ object!(CronJob, Resource::CronJobs, cronjobs);
 
 impl Object for Pod {
     const RESOURCE: Resource = Resource::Pods;
-    fn map(s: &State) -> &BTreeMap<String, Self> {
+    fn map(s: &State) -> &BTreeMap<String, Arc<Self>> {
         &s.pods
     }
-    fn map_mut(s: &mut State) -> &mut BTreeMap<String, Self> {
+    fn map_mut(s: &mut State) -> &mut BTreeMap<String, Arc<Self>> {
         &mut s.pods
     }
     fn can_be_removed(&self) -> bool {
@@ -257,7 +259,7 @@ impl Object for Pod {
         };
         // A pod's owner never changes except when orphaned; drop it from every entry that
         // may hold it, then file it under its current owner.
-        let previous = s.pods.get(key).and_then(owner);
+        let previous = s.pods.get(key).and_then(|p| owner(p));
         for uid in previous.into_iter().chain(obj.and_then(owner)) {
             if let Some(e) = s.sync_index.get_mut(&uid) {
                 e.relevant.remove(key);
@@ -441,7 +443,7 @@ impl Store {
                         namespace: m.namespace.clone().unwrap_or_default(),
                         name: m.name.clone().unwrap_or_default(),
                         type_: EventType::Added,
-                        object: Arc::new(serde_json::to_value(o).unwrap_or_default()),
+                        object: Arc::new(serde_json::to_value(&**o).unwrap_or_default()),
                     }
                 })
                 .collect()
@@ -457,6 +459,11 @@ impl Store {
 
     /// One object by `namespace/name` (namespaces: `/name`).
     pub fn get<K: Object>(&self, key: &str) -> Option<K> {
+        self.read(|s| K::map(s).get(key).map(|o| K::clone(o)))
+    }
+
+    /// One object, shared with the store (no copy).
+    pub fn get_shared<K: Object>(&self, key: &str) -> Option<Arc<K>> {
         self.read(|s| K::map(s).get(key).cloned())
     }
 
@@ -468,7 +475,7 @@ impl Store {
                 .filter(|o| {
                     namespace.is_none_or(|ns| o.metadata().namespace.as_deref() == Some(ns))
                 })
-                .cloned()
+                .map(|o| K::clone(o))
                 .collect();
             (items, s.revision)
         })
@@ -476,6 +483,11 @@ impl Store {
 
     /// Stores a new object (the caller has set its uid, timestamps and defaults).
     pub fn create<K: Object>(&self, obj: K) -> Result<K, Error> {
+        self.create_shared(obj).map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Store::create`], returning the stored object without copying it.
+    pub fn create_shared<K: Object>(&self, obj: K) -> Result<Arc<K>, Error> {
         let k = object_key(&obj);
         let mut s = self.state.lock().expect("store lock poisoned");
         if K::map(&s).contains_key(&k) {
@@ -492,17 +504,17 @@ impl Store {
     /// Changes an object in place. Nothing is written (and the resourceVersion stays) when
     /// `f` changes nothing. Returns the object as stored, `None` when it does not exist (or
     /// was removed by the deletion rule).
-    pub fn modify<K: Object>(&self, key: &str, f: impl FnOnce(&mut K)) -> Option<K> {
+    pub fn modify<K: Object>(&self, key: &str, f: impl FnOnce(&mut K)) -> Option<Arc<K>> {
         let mut s = self.state.lock().expect("store lock poisoned");
         let before = K::map(&s).get(key)?.clone();
-        let mut after = before.clone();
+        let mut after = K::clone(&before);
         f(&mut after);
-        if after == before {
+        if after == *before {
             return Some(before);
         }
         let after = self.commit(&mut s, key, after, EventType::Modified);
-        if removable(&after) {
-            self.remove_locked(&mut s, key, after.clone());
+        if removable(&*after) {
+            self.remove_locked(&mut s, key, after);
             return None;
         }
         Some(after)
@@ -533,14 +545,14 @@ impl Store {
         }
         let mut same = obj.clone();
         same.metadata_mut().resource_version = current.metadata().resource_version.clone();
-        if same == *current {
-            return Ok(current.clone());
+        if same == **current {
+            return Ok(K::clone(current));
         }
         let after = self.commit(&mut s, key, obj, EventType::Modified);
-        if removable(&after) {
+        if removable(&*after) {
             self.remove_locked(&mut s, key, after.clone());
         }
-        Ok(after)
+        Ok(Arc::unwrap_or_clone(after))
     }
 
     /// Removes an object now (no graceful deletion); returns its last state.
@@ -550,21 +562,23 @@ impl Store {
         Some(self.remove_locked(&mut s, key, obj))
     }
 
-    fn commit<K: Object>(&self, s: &mut State, key: &str, mut obj: K, type_: EventType) -> K {
+    fn commit<K: Object>(&self, s: &mut State, key: &str, mut obj: K, type_: EventType) -> Arc<K> {
         s.revision += 1;
         let rev = s.revision;
         obj.metadata_mut().resource_version = Some(rev.to_string());
         K::index(s, key, Some(&obj));
+        let obj = Arc::new(obj);
         K::map_mut(s).insert(key.to_string(), obj.clone());
-        self.publish(s, key, &obj, type_, rev);
+        self.publish(s, key, &*obj, type_, rev);
         obj
     }
 
-    fn remove_locked<K: Object>(&self, s: &mut State, key: &str, mut obj: K) -> K {
+    fn remove_locked<K: Object>(&self, s: &mut State, key: &str, obj: Arc<K>) -> K {
         K::index(s, key, None);
         K::map_mut(s).remove(key);
         s.revision += 1;
         let rev = s.revision;
+        let mut obj = Arc::unwrap_or_clone(obj);
         obj.metadata_mut().resource_version = Some(rev.to_string());
         self.publish(s, key, &obj, EventType::Deleted, rev);
         obj
@@ -661,7 +675,7 @@ impl Store {
                         .flatten()
                         .any(|o| o.uid == owner_uid && o.controller == Some(true))
                 })
-                .cloned()
+                .map(|p| Pod::clone(p))
                 .collect()
         })
     }
@@ -678,14 +692,20 @@ impl Store {
             e.relevant
                 .iter()
                 .chain(e.latest_success.as_ref().map(|(_, k)| k))
-                .filter_map(|k| s.pods.get(k).cloned())
+                .filter_map(|k| s.pods.get(k).map(|p| Pod::clone(p)))
                 .collect()
         })
     }
 
     /// The pods `f` accepts (it sees each pod by reference; only matches are cloned).
     pub fn pods_where(&self, f: impl Fn(&Pod) -> bool) -> Vec<Pod> {
-        self.read(|s| s.pods.values().filter(|p| f(p)).cloned().collect())
+        self.read(|s| {
+            s.pods
+                .values()
+                .filter(|p| f(p))
+                .map(|p| Pod::clone(p))
+                .collect()
+        })
     }
 
     /// All pods.
@@ -700,11 +720,11 @@ impl Store {
 
     /// Adds a pod.
     pub fn create_pod(&self, pod: Pod) -> Result<(), Error> {
-        self.create(pod).map(|_| ())
+        self.create_shared(pod).map(|_| ())
     }
 
     /// Changes a pod in place, then applies the deletion rule.
-    pub fn update_pod(&self, key: &str, f: impl FnOnce(&mut Pod)) -> Option<Pod> {
+    pub fn update_pod(&self, key: &str, f: impl FnOnce(&mut Pod)) -> Option<Arc<Pod>> {
         self.modify(key, f)
     }
 
@@ -714,7 +734,7 @@ impl Store {
     }
 
     /// Marks a pod for deletion (graceful: the kubelet stops it, then it goes away).
-    pub fn delete_pod(&self, key: &str, now: Timestamp) -> Option<Pod> {
+    pub fn delete_pod(&self, key: &str, now: Timestamp) -> Option<Arc<Pod>> {
         self.modify::<Pod>(key, |p| {
             if p.metadata.deletion_timestamp.is_none() {
                 p.metadata.deletion_timestamp = Some(Time(now));
@@ -837,7 +857,7 @@ impl Store {
 fn load_into<K: Object>(s: &mut State, key: &str, bytes: &[u8]) -> Result<(), serde_json::Error> {
     let obj: K = serde_json::from_slice(bytes)?;
     K::index(s, key, Some(&obj));
-    K::map_mut(s).insert(key.to_string(), obj);
+    K::map_mut(s).insert(key.to_string(), Arc::new(obj));
     Ok(())
 }
 
