@@ -4,6 +4,7 @@
 //! asserts a threshold.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
@@ -73,7 +74,7 @@ fn terminated(p: &Pod) -> Option<&ContainerStateTerminated> {
 }
 
 /// Creation → container start of every pod.
-fn start_latencies(pods: &[Pod]) -> Vec<Duration> {
+fn start_latencies(pods: &[Arc<Pod>]) -> Vec<Duration> {
     let mut out: Vec<Duration> = pods
         .iter()
         .filter_map(|p| {
@@ -87,7 +88,7 @@ fn start_latencies(pods: &[Pod]) -> Vec<Duration> {
 }
 
 /// For pods run one after another: from each container's end to the next pod's creation.
-fn turnarounds(pods: &[Pod]) -> Vec<Duration> {
+fn turnarounds(pods: &[Arc<Pod>]) -> Vec<Duration> {
     let mut spans: Vec<(jiff::Timestamp, Option<jiff::Timestamp>)> = pods
         .iter()
         .filter_map(|p| {
@@ -109,7 +110,7 @@ fn turnarounds(pods: &[Pod]) -> Vec<Duration> {
 
 /// From the first pod's creation to the last container's end: the Job's own duration,
 /// without process set-up (engine, compile) that `run` pays once.
-fn span(pods: &[Pod]) -> Option<Duration> {
+fn span(pods: &[Arc<Pod>]) -> Option<Duration> {
     let first = pods
         .iter()
         .filter_map(|p| p.metadata.creation_timestamp.as_ref())

@@ -59,7 +59,7 @@ pub struct Outcome {
     /// The Jobs at the end, with full status.
     pub jobs: Vec<Job>,
     /// Their pods at the end (for benchmarks and tests).
-    pub pods: Vec<Pod>,
+    pub pods: Vec<Arc<Pod>>,
     /// The rendered stdout document.
     pub rendered: String,
     /// 0 when every Job completed, 1 when any failed.
@@ -249,7 +249,7 @@ pub async fn run(options: Options) -> Result<Outcome, InputError> {
     drop(kubelet);
 
     let jobs: Vec<Job> = order.iter().filter_map(|k| store.job(k)).collect();
-    let pods = store.pods();
+    let pods = store.pods_shared();
     let exit_code = if jobs.iter().all(is_complete) { 0 } else { 1 };
     let rendered = render(&jobs, options.format);
     Ok(Outcome {
@@ -302,7 +302,7 @@ async fn progress(store: Arc<Store>, clock: Clock, seen: Arc<Mutex<Seen>>) {
 fn print_progress(store: &Store, clock: Clock, seen: &mut Seen) {
     let mut err = std::io::stderr().lock();
     let now = clock.now();
-    let pods = store.pods();
+    let pods = store.pods_shared();
     let present: std::collections::HashSet<&str> = pods
         .iter()
         .filter_map(|p| p.metadata.name.as_deref())

@@ -56,7 +56,7 @@ fn sync_all(store: &Store, kubelet: &Arc<Kubelet>, settings: &job::Settings, clo
         progressing: 0,
         requeue: None,
     };
-    for j in store.jobs() {
+    for j in store.jobs_shared() {
         // Jobs being deleted create nothing more; the garbage collector handles them.
         if is_finished(&j) || j.metadata.deletion_timestamp.is_some() {
             continue;

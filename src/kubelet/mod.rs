@@ -148,7 +148,8 @@ impl Kubelet {
             return;
         }
         let now = self.clock.now();
-        let spec = pod.spec.clone().unwrap_or_default();
+        let no_spec = k8s_openapi::api::core::v1::PodSpec::default();
+        let spec = pod.spec.as_ref().unwrap_or(&no_spec);
         // A pod with one container and no init containers (nearly every Job's) gets one
         // status write when its container starts and one when it ends, as a real kubelet's
         // status manager often reports a fast container: picked-up-and-running, then

@@ -107,8 +107,26 @@ fn waiting(reason: &str, message: Option<&str>) -> ContainerState {
 
 /// The pod was picked up by the node: scheduled, addresses, containers being created.
 pub(super) fn started(p: &mut Pod, now: Timestamp) {
-    let spec = p.spec.clone().unwrap_or_default();
+    let no_spec = Default::default();
+    let spec = p.spec.as_ref().unwrap_or(&no_spec);
     let has_init = spec.init_containers.as_ref().is_some_and(|v| !v.is_empty());
+    let app_wait = if has_init {
+        "PodInitializing"
+    } else {
+        "ContainerCreating"
+    };
+    let container_statuses: Vec<ContainerStatus> = spec
+        .containers
+        .iter()
+        .map(|c| fresh_status(&c.name, c.image.as_deref(), app_wait))
+        .collect();
+    let init_statuses: Option<Vec<ContainerStatus>> = has_init.then(|| {
+        spec.init_containers
+            .iter()
+            .flatten()
+            .map(|c| fresh_status(&c.name, c.image.as_deref(), "PodInitializing"))
+            .collect()
+    });
     if let Some(spec) = p.spec.as_mut() {
         spec.node_name
             .get_or_insert_with(|| super::NODE_NAME.into());
@@ -132,25 +150,9 @@ pub(super) fn started(p: &mut Pod, now: Timestamp) {
     set_condition(s, "Ready", false, Some("ContainersNotReady"), now);
     set_condition(s, "ContainersReady", false, Some("ContainersNotReady"), now);
     set_condition(s, "PodScheduled", true, None, now);
-    let app_wait = if has_init {
-        "PodInitializing"
-    } else {
-        "ContainerCreating"
-    };
-    s.container_statuses = Some(
-        spec.containers
-            .iter()
-            .map(|c| fresh_status(&c.name, c.image.as_deref(), app_wait))
-            .collect(),
-    );
-    if has_init {
-        s.init_container_statuses = Some(
-            spec.init_containers
-                .iter()
-                .flatten()
-                .map(|c| fresh_status(&c.name, c.image.as_deref(), "PodInitializing"))
-                .collect(),
-        );
+    s.container_statuses = Some(container_statuses);
+    if init_statuses.is_some() {
+        s.init_container_statuses = init_statuses;
     }
 }
 

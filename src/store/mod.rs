@@ -505,9 +505,16 @@ impl Store {
     /// `f` changes nothing. Returns the object as stored, `None` when it does not exist (or
     /// was removed by the deletion rule).
     pub fn modify<K: Object>(&self, key: &str, f: impl FnOnce(&mut K)) -> Option<Arc<K>> {
+        // The deep copy is made outside the lock (writers on other threads would otherwise
+        // queue behind it); if the object changed meanwhile, it is copied again under the
+        // lock. `f` itself runs once, under the lock, on the current object.
+        let base = self.read(|s| K::map(s).get(key).cloned())?;
+        let mut after = K::clone(&base);
         let mut s = self.state.lock().expect("store lock poisoned");
         let before = K::map(&s).get(key)?.clone();
-        let mut after = K::clone(&before);
+        if !Arc::ptr_eq(&base, &before) {
+            after = K::clone(&before);
+        }
         f(&mut after);
         if after == *before {
             return Some(before);
@@ -517,6 +524,10 @@ impl Store {
             self.remove_locked(&mut s, key, after);
             return None;
         }
+        drop(s);
+        // `base` and `before` may be the last references to the old version: it is freed
+        // here, after the lock is released.
+        drop((base, before));
         Some(after)
     }
 
@@ -648,6 +659,11 @@ impl Store {
         self.list::<Job>(None).0
     }
 
+    /// All Jobs, shared with the store (no copies).
+    pub fn jobs_shared(&self) -> Vec<Arc<Job>> {
+        self.read(|s| s.jobs.values().cloned().collect())
+    }
+
     /// One Job.
     pub fn job(&self, key: &str) -> Option<Job> {
         self.get(key)
@@ -683,8 +699,8 @@ impl Store {
     /// The pods of a Job that its controller's `sync` needs: every pod still running or not
     /// yet accounted for (tracking finalizer), every failed pod (back-off, per-index
     /// counts), and of the accounted successes only the latest (back-off resets at it).
-    /// A Job with 10,000 finished pods then costs a sync a handful of clones, not 10,000.
-    pub fn pods_for_sync(&self, owner_uid: &str) -> Vec<Pod> {
+    /// A Job with 10,000 finished pods then costs a sync a handful of `Arc`s, not 10,000.
+    pub fn pods_for_sync(&self, owner_uid: &str) -> Vec<Arc<Pod>> {
         self.read(|s| {
             let Some(e) = s.sync_index.get(owner_uid) else {
                 return Vec::new();
@@ -692,7 +708,7 @@ impl Store {
             e.relevant
                 .iter()
                 .chain(e.latest_success.as_ref().map(|(_, k)| k))
-                .filter_map(|k| s.pods.get(k).map(|p| Pod::clone(p)))
+                .filter_map(|k| s.pods.get(k).cloned())
                 .collect()
         })
     }
@@ -711,6 +727,11 @@ impl Store {
     /// All pods.
     pub fn pods(&self) -> Vec<Pod> {
         self.list::<Pod>(None).0
+    }
+
+    /// All pods, shared with the store (no copies).
+    pub fn pods_shared(&self) -> Vec<Arc<Pod>> {
+        self.read(|s| s.pods.values().cloned().collect())
     }
 
     /// One pod.

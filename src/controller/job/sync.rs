@@ -6,6 +6,7 @@
 //! pods toward `min(completions - succeeded, parallelism)`. It performs no IO and reads no
 //! clock: the caller passes `now` and applies the [`Plan`].
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
@@ -107,8 +108,14 @@ impl Plan {
     }
 }
 
-/// One reconcile of `job`, given all pods it owns and the current time.
-pub fn sync(job: &Job, pods: &[Pod], now: Timestamp, settings: &Settings) -> Plan {
+/// One reconcile of `job`, given all pods it owns and the current time. The pods may be
+/// owned (`&[Pod]`, as in tests) or shared with the store (`&[Arc<Pod>]`).
+pub fn sync<P: Borrow<Pod>>(job: &Job, pods: &[P], now: Timestamp, settings: &Settings) -> Plan {
+    let pods: Vec<&Pod> = pods.iter().map(Borrow::borrow).collect();
+    sync_pods(job, &pods, now, settings)
+}
+
+fn sync_pods(job: &Job, pods: &[&Pod], now: Timestamp, settings: &Settings) -> Plan {
     let mut plan = Plan::default();
     let Some(spec) = job.spec.as_ref() else {
         return plan;
@@ -644,8 +651,9 @@ fn annotation_int(pod: &Pod, key: &str) -> i32 {
 }
 
 /// The most recently finished failed pod of index `i`: its counts carry over.
-fn last_failed_pod(pods: &[Pod], i: i32) -> Option<&Pod> {
+fn last_failed_pod<'a>(pods: &[&'a Pod], i: i32) -> Option<&'a Pod> {
     pods.iter()
+        .copied()
         .filter(|p| {
             podutil::completion_index(p) == Some(i) && podutil::phase(p) == podutil::phase::FAILED
         })

@@ -208,7 +208,7 @@ fn cond(t: &str, s: &str, r: &str) -> (String, String, String) {
 #[test]
 fn a_new_job_creates_min_of_completions_and_parallelism_pods_and_starts() {
     let j = job().completions(Some(2)).parallelism(5).build();
-    let plan = sync(&j, &[], t(0), &settings());
+    let plan = sync(&j, &[] as &[Pod], t(0), &settings());
     assert_eq!(plan.create.len(), 2);
     let st = plan.status.unwrap();
     assert_eq!(st.start_time, Some(Time(t(0))));
@@ -239,7 +239,7 @@ fn active_pods_never_exceed_remaining_completions() {
 #[test]
 fn parallelism_zero_pauses_the_job() {
     let j = job().completions(Some(3)).parallelism(0).build();
-    let plan = sync(&j, &[], t(0), &settings());
+    let plan = sync(&j, &[] as &[Pod], t(0), &settings());
     assert!(plan.create.is_empty());
 }
 
@@ -462,7 +462,7 @@ fn work_queue_jobs_stop_creating_after_the_first_success_and_complete_when_idle(
 #[test]
 fn indexed_jobs_create_the_lowest_free_indexes_and_record_completed_ones() {
     let j = job().indexed().completions(Some(4)).parallelism(2).build();
-    let plan = sync(&j, &[], t(0), &settings());
+    let plan = sync(&j, &[] as &[Pod], t(0), &settings());
     let idx: Vec<_> = plan.create.iter().map(|c| c.index).collect();
     assert_eq!(idx, [Some(0), Some(1)]);
 
@@ -552,7 +552,7 @@ fn suspending_deletes_pods_uncounted_and_resuming_restarts_the_clock() {
     assert!(plan.events.iter().any(|e| e.reason == "Suspended"));
 
     let resumed = JobFixture(j).suspended(false).status(|s| *s = st).build();
-    let plan = sync(&resumed, &[], t(50), &settings());
+    let plan = sync(&resumed, &[] as &[Pod], t(50), &settings());
     let st = plan.status.unwrap();
     assert_eq!(conditions(&st), [cond("Suspended", "False", "JobResumed")]);
     assert_eq!(st.start_time, Some(Time(t(50))));
@@ -563,7 +563,7 @@ fn suspending_deletes_pods_uncounted_and_resuming_restarts_the_clock() {
 #[test]
 fn a_suspended_job_never_hits_its_deadline_and_has_no_start_time() {
     let j = job().deadline(1).suspended(true).build();
-    let plan = sync(&j, &[], t(100), &settings());
+    let plan = sync(&j, &[] as &[Pod], t(100), &settings());
     let st = plan.status.unwrap();
     assert_eq!(st.start_time, None);
     assert_eq!(conditions(&st), [cond("Suspended", "True", "JobSuspended")]);
@@ -580,11 +580,11 @@ fn finished_and_foreign_jobs_are_left_alone() {
             }])
         })
         .build();
-    assert!(sync(&done, &[], t(0), &settings()).is_noop());
+    assert!(sync(&done, &[] as &[Pod], t(0), &settings()).is_noop());
     let foreign = job()
         .spec(|s| s.managed_by = Some("example.com/other".into()))
         .build();
-    assert!(sync(&foreign, &[], t(0), &settings()).is_noop());
+    assert!(sync(&foreign, &[] as &[Pod], t(0), &settings()).is_noop());
 }
 
 #[test]
