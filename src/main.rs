@@ -29,6 +29,26 @@ enum Command {
     /// Measure pods against raw wasmtime on this machine and print a Markdown table
     /// (see BENCHMARKS.md).
     Bench(BenchArgs),
+    /// One measurement of `bench` in a fresh process (used by `bench` itself).
+    #[command(hide = true)]
+    BenchChild(BenchChildArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchChildArgs {
+    /// `density`.
+    what: String,
+    /// `raw` (wasmtime alone) or `pods` (a Job through `run`).
+    kind: String,
+    /// The sleeping guest (the exerciser).
+    #[arg(long)]
+    image: PathBuf,
+    /// How many at once.
+    #[arg(long)]
+    pods: usize,
+    /// How long each sleeps.
+    #[arg(long)]
+    sleep_ms: u64,
 }
 
 #[derive(clap::Args)]
@@ -223,11 +243,29 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 compute: args.compute,
                 pods: if args.short { 200 } else { args.pods },
                 compute_runs: if args.short { 3 } else { 20 },
+                density: if args.short { 200 } else { args.pods },
+                density_sleep_ms: if args.short { 2_000 } else { 10_000 },
+                latency_jobs: if args.short { 5 } else { 200 },
+                peer_runs: if args.short { 10 } else { 200 },
             };
             let report = rt
                 .block_on(wasmjob::bench::bench(options))
                 .context("the benchmark failed")?;
             print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchChild(args) => {
+            use wasmjob::bench::density;
+            if args.what != "density" {
+                anyhow::bail!("unknown measurement {:?}", args.what);
+            }
+            let sample = match args.kind.as_str() {
+                "raw" => rt.block_on(density::raw_child(&args.image, args.pods, args.sleep_ms)),
+                "pods" => rt.block_on(density::pods_child(&args.image, args.pods, args.sleep_ms)),
+                other => anyhow::bail!("unknown density kind {other:?}"),
+            }
+            .context("the density measurement failed")?;
+            println!("{}", serde_json::to_string(&sample)?);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -140,6 +140,15 @@ pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Vec<LoadedJob>, Inpu
 
 /// Runs the Jobs to their terminal conditions.
 pub async fn run(options: Options) -> Result<Outcome, InputError> {
+    run_observed(options, |_| {}).await
+}
+
+/// [`run`], handing the store to `observe` before the Jobs are created (benchmarks watch
+/// the pods through it).
+pub async fn run_observed(
+    options: Options,
+    observe: impl FnOnce(Arc<Store>),
+) -> Result<Outcome, InputError> {
     let clock = Clock::new();
     let loaded = load_jobs(&options.files, &clock)?;
     let runtime = Runtime::new(RuntimeConfig {
@@ -215,6 +224,7 @@ pub async fn run(options: Options) -> Result<Outcome, InputError> {
         clock,
     );
 
+    observe(store.clone());
     let order: Vec<String> = loaded
         .iter()
         .map(|l| crate::api::job::key(&l.job))

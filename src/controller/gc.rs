@@ -29,25 +29,27 @@ fn controller_uid(pod: &Pod) -> Option<&str> {
 
 /// One sweep. Returns when it next needs to run by itself (a TTL expiring).
 pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Duration> {
-    let jobs = store.jobs();
+    let jobs = store.jobs_shared();
     let by_uid: HashMap<&str, &Job> = jobs
         .iter()
-        .filter_map(|j| j.metadata.uid.as_deref().map(|u| (u, j)))
+        .filter_map(|j| j.metadata.uid.as_deref().map(|u| (u, &**j)))
         .collect();
     let mut next: Option<Duration> = None;
 
-    // Only pods that need something are cloned: those whose owner is gone or going, and
-    // those being deleted while still running. (A sweep runs after every change.)
-    let needs_attention = |p: &Pod| {
-        let owner_state = controller_uid(p).map(|u| {
-            by_uid
-                .get(u)
-                .map(|j| j.metadata.deletion_timestamp.is_some())
-        });
-        matches!(owner_state, Some(None) | Some(Some(true)))
-            || (p.metadata.deletion_timestamp.is_some() && !podutil::is_terminal(p))
-    };
-    for pod in store.pods_where(needs_attention) {
+    // A sweep runs after every change, so it only looks at what needs something, through
+    // the store's indexes: pods whose owner is gone or going, and pods being deleted while
+    // still running. Settled pods of live Jobs cost nothing.
+    let mut attention: Vec<Arc<Pod>> = Vec::new();
+    for uid in store.pod_owners() {
+        let owner_gone_or_going = by_uid
+            .get(uid.as_str())
+            .is_none_or(|j| j.metadata.deletion_timestamp.is_some());
+        if owner_gone_or_going {
+            attention.extend(store.pods_owned_by(&uid));
+        }
+    }
+    attention.extend(store.deleting_pods());
+    for pod in attention {
         let key = podutil::key(&pod);
         let owner = controller_uid(&pod).map(|u| by_uid.get(u).copied());
         match owner {
@@ -114,7 +116,7 @@ pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Du
         .filter(|c| c.metadata.deletion_timestamp.is_some())
     {
         let uid = cj.metadata.uid.clone().unwrap_or_default();
-        let owns_any = store.jobs().iter().any(|j| {
+        let owns_any = jobs.iter().any(|j| {
             j.metadata
                 .owner_references
                 .iter()

@@ -2,6 +2,8 @@
 //! precompiled module as pods use, but none of our machinery (no store, controller,
 //! kubelet, limits or epoch policy). Pods are measured against it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::Store;
@@ -54,5 +56,47 @@ impl Runtime {
         }
         while tasks.join_next().await.is_some() {}
         Ok(started.elapsed())
+    }
+
+    /// Starts `n` instances of `image` with `args` at once, as raw wasmtime would hold them
+    /// (no store, controller or kubelet), for the density baseline. `started` counts the
+    /// instances that reached `_start`; the returned tasks end with the guests.
+    pub async fn raw_instances(
+        &self,
+        image: &ImageRef,
+        args: &[String],
+        n: usize,
+        started: Arc<AtomicUsize>,
+    ) -> Result<tokio::task::JoinSet<()>, Error> {
+        let Compiled::Core(pre) = image::load(&self.inner, image).await? else {
+            return Err(Error::InvalidModule {
+                path: image.path.clone(),
+                message: "the raw baseline takes a core module".into(),
+            });
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let pre = pre.clone();
+            let engine = self.inner.engine.clone();
+            let args = args.to_vec();
+            let started = started.clone();
+            tasks.spawn(async move {
+                let mut b = WasiCtxBuilder::new();
+                b.args(&args);
+                let mut store = Store::new(&engine, P1State::bare(b.build_p1()));
+                store.set_epoch_deadline(1);
+                // Yield to the scheduler at every tick, as pods do, so that sleeping and
+                // running guests share the workers.
+                store.epoch_deadline_async_yield_and_update(1);
+                let Ok(instance) = pre.instantiate_async(&mut store).await else {
+                    return;
+                };
+                if let Ok(start) = instance.get_typed_func::<(), ()>(&mut store, "_start") {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    let _ = start.call_async(&mut store, ()).await;
+                }
+            });
+        }
+        Ok(tasks)
     }
 }

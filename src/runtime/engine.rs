@@ -31,13 +31,37 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             cache_dir: None,
-            max_instances: 1000,
+            max_instances: default_max_instances(),
             epoch_tick: Duration::from_millis(10),
             // wasm32 linear memories cannot exceed 4 GiB anyway.
             max_memory_bytes: 4 << 30,
         }
     }
 }
+
+/// Most pool slots by default: 10,000 concurrent pods on one node.
+const MAX_DEFAULT_INSTANCES: u64 = 10_000;
+/// Memory mappings one live instance adds (its linear memory made accessible inside the
+/// reserved slot, its table, its fiber stack with a guard page), measured with
+/// `wasmjob bench`'s density row on Linux 6.x.
+const MAPS_PER_INSTANCE: u64 = 6;
+/// Mappings left for everything else the process maps (code, heap, thread stacks).
+const MAPS_RESERVED: u64 = 4_096;
+
+/// Pool slots when the operator sets none: 10,000, or fewer where the kernel's mapping
+/// limit (`vm.max_map_count`, 65,530 by default) could not hold that many live instances;
+/// a guest beyond the limit would fail to instantiate, so it waits for a slot instead.
+fn default_max_instances() -> u32 {
+    let map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(65_530);
+    let by_maps = map_count.saturating_sub(MAPS_RESERVED) / MAPS_PER_INSTANCE;
+    by_maps.clamp(MIN_POOL_SLOTS as u64, MAX_DEFAULT_INSTANCES) as u32
+}
+
+/// The smallest pool worth having; below it the engine allocates on demand.
+const MIN_POOL_SLOTS: u32 = 16;
 
 /// What the engine ended up being, for logs and benchmarks.
 #[derive(Clone, Debug)]
@@ -62,16 +86,39 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: RuntimeConfig) -> Result<Self, Error> {
-        let (engine, pooling) = match Engine::new(&engine_config(&config, true)) {
-            Ok(engine) => (engine, true),
-            Err(e) => {
-                tracing::warn!(error = %e, "pooling allocator unavailable, using on-demand allocation");
-                let engine = Engine::new(&engine_config(&config, false))
+    pub fn new(mut config: RuntimeConfig) -> Result<Self, Error> {
+        // The pool reserves every slot's address space up front (4 GiB + guard each). Where
+        // that reservation fails (small boards, 39-bit address spaces, RLIMIT_AS), halve
+        // the pool until it fits, and below a useful size allocate on demand.
+        let mut slots = config.max_instances;
+        let (engine, pooling) = loop {
+            if slots < MIN_POOL_SLOTS {
+                tracing::warn!(
+                    "pooling allocator unavailable, using on-demand allocation (slower starts)"
+                );
+                let engine = Engine::new(&engine_config(&config, None))
                     .map_err(|e| Error::Engine(e.to_string()))?;
-                (engine, false)
+                break (engine, false);
+            }
+            match Engine::new(&engine_config(&config, Some(slots))) {
+                Ok(engine) => {
+                    if slots < config.max_instances {
+                        tracing::warn!(
+                            slots,
+                            wanted = config.max_instances,
+                            "pooling allocator reduced to fit the address space"
+                        );
+                    }
+                    config.max_instances = slots;
+                    break (engine, true);
+                }
+                Err(e) => {
+                    tracing::info!(slots, error = %e, "pool reservation failed; halving it");
+                    slots /= 2;
+                }
             }
         };
+        tracing::debug!(pooling, slots = config.max_instances, "wasm engine ready");
 
         let mut p1_linker = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut p1_linker, |s: &mut P1State| &mut s.wasi)
@@ -127,7 +174,9 @@ impl Drop for Shared {
     }
 }
 
-fn engine_config(settings: &RuntimeConfig, pooling: bool) -> Config {
+/// The engine's settings; `pool` is the pooling allocator's slot count, `None` for
+/// on-demand allocation.
+fn engine_config(settings: &RuntimeConfig, pool_slots: Option<u32>) -> Config {
     let mut config = Config::new();
     // Epochs, not fuel: a per-tick check costs far less than fuel accounting, and gives us
     // both fair yielding between pods and prompt kills.
@@ -137,9 +186,8 @@ fn engine_config(settings: &RuntimeConfig, pooling: bool) -> Config {
     // growing; 1 MiB is plenty for ordinary programs.
     config.max_wasm_stack(1 << 20);
     config.async_stack_size(2 << 20);
-    if pooling {
+    if let Some(n) = pool_slots {
         let mut pool = PoolingAllocationConfig::new();
-        let n = settings.max_instances;
         pool.total_core_instances(n)
             .total_component_instances(n)
             .total_memories(n)

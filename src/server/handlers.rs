@@ -103,14 +103,16 @@ pub async fn list<K: ApiKind>(
     if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
         return watch::<K>(state, ns, q, sel, as_table);
     }
-    let (items, rev) = state.store.list::<K>(ns.as_deref());
-    let items: Vec<(K, Value)> = items
+    // Lists of 10,000 pods must stay fast (`kubectl get pods` < 1 s): objects are shared
+    // with the store, turned into JSON trees only where a field selector or a full Table
+    // row needs one, and written out one by one.
+    let (items, rev) = state.store.list_shared::<K>(ns.as_deref());
+    let items: Vec<Arc<K>> = items
         .into_iter()
-        .map(|o| {
-            let v = to_json(&o);
-            (o, v)
+        .filter(|o| {
+            sel.labels.matches(o.metadata().labels.as_ref())
+                && (sel.fields.is_empty() || sel.fields.matches(&to_json(&**o)))
         })
-        .filter(|(_, v)| matches_json(&sel, v))
         .collect();
     let rv = rev.to_string();
     if as_table {
@@ -118,7 +120,16 @@ pub async fn list<K: ApiKind>(
         let now = state.clock.now();
         let rows = items
             .iter()
-            .map(|(o, v)| table::row(o.cells(now), v, include))
+            .map(|o| {
+                let v = match include {
+                    IncludeObject::Object => to_json(&**o),
+                    IncludeObject::Metadata => {
+                        json!({ "metadata": serde_json::to_value(o.metadata()).unwrap_or_default() })
+                    }
+                    IncludeObject::None => Value::Null,
+                };
+                table::row(o.cells(now), &v, include)
+            })
             .collect();
         return Ok(json_response(
             StatusCode::OK,
@@ -126,13 +137,26 @@ pub async fn list<K: ApiKind>(
             &[],
         ));
     }
-    let body = json!({
+    let mut body = serde_json::to_vec(&json!({
         "kind": list_kind::<K>(),
         "apiVersion": K::API_VERSION,
         "metadata": {"resourceVersion": rv},
-        "items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-    });
-    Ok(json_response(StatusCode::OK, &body, &[]))
+    }))
+    .unwrap_or_default();
+    // Reopen the object to append `"items":[...]`, serialising each item directly.
+    body.pop();
+    body.extend_from_slice(b",\"items\":[");
+    for (i, o) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        serde_json::to_writer(&mut body, &**o).unwrap_or_default();
+    }
+    body.extend_from_slice(b"]}");
+    let mut resp = Response::new(axum::body::Body::from(body));
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    Ok(resp)
 }
 
 /// GET one object (or its Table row).

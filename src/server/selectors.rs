@@ -224,6 +224,11 @@ fn set(s: &str) -> Result<Vec<String>, ParseError> {
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
 impl FieldSelector {
+    /// Whether it selects everything (no terms).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Parses the `fieldSelector` query parameter (terms arrive in any order).
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let mut terms = Vec::new();

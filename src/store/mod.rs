@@ -178,6 +178,10 @@ pub struct State {
     /// Per controller uid, the pods its `sync` needs (see [`Store::pods_for_sync`]), kept
     /// up to date on every pod write so a sync never scans settled pods.
     sync_index: std::collections::HashMap<String, OwnedPods>,
+    /// Per controller uid, every pod it owns (the garbage collector's view).
+    owner_index: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
+    /// Pods with a deletionTimestamp that have not stopped yet (the kubelet must kill them).
+    deleting: std::collections::BTreeSet<String>,
 }
 
 /// The pods of one owner that matter to its controller.
@@ -260,16 +264,32 @@ impl Object for Pod {
         // A pod's owner never changes except when orphaned; drop it from every entry that
         // may hold it, then file it under its current owner.
         let previous = s.pods.get(key).and_then(|p| owner(p));
-        for uid in previous.into_iter().chain(obj.and_then(owner)) {
-            if let Some(e) = s.sync_index.get_mut(&uid) {
+        for uid in previous.iter().chain(obj.and_then(owner).as_ref()) {
+            if let Some(e) = s.sync_index.get_mut(uid) {
                 e.relevant.remove(key);
                 if obj.is_none() && e.latest_success.as_ref().is_some_and(|(_, k)| k == key) {
                     e.latest_success = None;
                 }
             }
         }
+        if let Some(uid) = &previous
+            && let Some(all) = s.owner_index.get_mut(uid)
+        {
+            all.remove(key);
+            if all.is_empty() {
+                s.owner_index.remove(uid);
+            }
+        }
+        s.deleting.remove(key);
         let Some(pod) = obj else { return };
+        if pod.metadata.deletion_timestamp.is_some() && !podutil::is_terminal(pod) {
+            s.deleting.insert(key.to_string());
+        }
         let Some(uid) = owner(pod) else { return };
+        s.owner_index
+            .entry(uid.clone())
+            .or_default()
+            .insert(key.to_string());
         let entry = s.sync_index.entry(uid).or_default();
         let settled = podutil::phase(pod) == podutil::phase::SUCCEEDED
             && !podutil::has_finalizer(pod, crate::api::job::TRACKING_FINALIZER);
@@ -311,7 +331,9 @@ pub struct Store {
     event_index: Mutex<std::collections::HashMap<String, String>>,
     event_counter: std::sync::atomic::AtomicU64,
     revision: watch::Sender<u64>,
-    feed: broadcast::Sender<WatchEvent>,
+    /// One live feed per resource, as the API server keeps a watch cache per resource:
+    /// a Job watcher never falls behind because of a burst of pod changes.
+    feeds: [broadcast::Sender<WatchEvent>; 5],
     backend: Box<dyn Backend>,
 }
 
@@ -370,7 +392,7 @@ impl Store {
             event_index: Mutex::new(std::collections::HashMap::new()),
             event_counter: std::sync::atomic::AtomicU64::new(0),
             revision: watch::channel(rev).0,
-            feed: broadcast::channel(16_384).0,
+            feeds: std::array::from_fn(|_| broadcast::channel(16_384).0),
             backend,
         })
     }
@@ -407,7 +429,7 @@ impl Store {
         from: Option<u64>,
     ) -> Result<(Vec<WatchEvent>, broadcast::Receiver<WatchEvent>), Expired> {
         let s = self.state.lock().expect("store lock poisoned");
-        let rx = self.feed.subscribe();
+        let rx = self.feeds[resource as usize].subscribe();
         let backlog = match from {
             None => self.snapshot_events(&s, resource),
             Some(rev) if rev >= s.revision => Vec::new(),
@@ -476,6 +498,20 @@ impl Store {
                     namespace.is_none_or(|ns| o.metadata().namespace.as_deref() == Some(ns))
                 })
                 .map(|o| K::clone(o))
+                .collect();
+            (items, s.revision)
+        })
+    }
+
+    /// [`Store::list`], shared with the store (no copies).
+    pub fn list_shared<K: Object>(&self, namespace: Option<&str>) -> (Vec<Arc<K>>, u64) {
+        self.read(|s| {
+            let items = K::map(s)
+                .values()
+                .filter(|o| {
+                    namespace.is_none_or(|ns| o.metadata().namespace.as_deref() == Some(ns))
+                })
+                .cloned()
                 .collect();
             (items, s.revision)
         })
@@ -596,10 +632,16 @@ impl Store {
     }
 
     fn publish<K: Object>(&self, s: &mut State, key: &str, obj: &K, type_: EventType, rev: u64) {
+        // Serialised once: the watch history keeps the JSON value, the backend its bytes.
+        let value = self
+            .watchable
+            .then(|| serde_json::to_value(obj).unwrap_or_default());
         if self.backend.persistent() {
             let storage_key = format!("{}/{key}", K::RESOURCE.plural());
-            let bytes =
-                (type_ != EventType::Deleted).then(|| serde_json::to_vec(obj).unwrap_or_default());
+            let bytes = (type_ != EventType::Deleted).then(|| match &value {
+                Some(v) => serde_json::to_vec(v).unwrap_or_default(),
+                None => serde_json::to_vec(obj).unwrap_or_default(),
+            });
             self.backend.write(
                 rev,
                 vec![backend::Change {
@@ -613,7 +655,7 @@ impl Store {
             self.revision.send_replace(rev);
             return;
         }
-        let value = serde_json::to_value(obj).unwrap_or_default();
+        let value = value.unwrap_or_default();
         let m = obj.metadata();
         let event = WatchEvent {
             revision: rev,
@@ -629,21 +671,26 @@ impl Store {
                 s.oldest = old.revision + 1;
             }
         }
-        let _ = self.feed.send(event);
+        let _ = self.feeds[K::RESOURCE as usize].send(event);
         self.revision.send_replace(rev);
     }
 
     fn trim_events(&self, s: &mut State) {
-        while s.events.len() > MAX_EVENTS {
-            let Some(oldest) = s
-                .events
-                .iter()
-                .min_by_key(|(_, e)| e.last_timestamp.as_ref().map(|t| t.0))
-                .map(|(k, e)| (k.clone(), e.clone()))
-            else {
-                break;
-            };
-            self.remove_locked(s, &oldest.0, oldest.1);
+        if s.events.len() <= MAX_EVENTS {
+            return;
+        }
+        // Drop the oldest tenth at once: one scan per 2,000 Events, not one per Event.
+        let mut by_age: Vec<(Option<Timestamp>, String)> = s
+            .events
+            .iter()
+            .map(|(k, e)| (e.last_timestamp.as_ref().map(|t| t.0), k.clone()))
+            .collect();
+        let excess = s.events.len() - MAX_EVENTS * 9 / 10;
+        by_age.select_nth_unstable(excess - 1);
+        for (_, k) in by_age.into_iter().take(excess) {
+            if let Some(e) = s.events.get(&k).cloned() {
+                self.remove_locked(s, &k, e);
+            }
         }
     }
 
@@ -680,18 +727,28 @@ impl Store {
     }
 
     /// Pods owned (as controller) by the object with `owner_uid`.
-    pub fn pods_owned_by(&self, owner_uid: &str) -> Vec<Pod> {
+    pub fn pods_owned_by(&self, owner_uid: &str) -> Vec<Arc<Pod>> {
         self.read(|s| {
-            s.pods
-                .values()
-                .filter(|p| {
-                    p.metadata
-                        .owner_references
-                        .iter()
-                        .flatten()
-                        .any(|o| o.uid == owner_uid && o.controller == Some(true))
-                })
-                .map(|p| Pod::clone(p))
+            s.owner_index
+                .get(owner_uid)
+                .into_iter()
+                .flatten()
+                .filter_map(|k| s.pods.get(k).cloned())
+                .collect()
+        })
+    }
+
+    /// The uids of every controller that owns pods.
+    pub fn pod_owners(&self) -> Vec<String> {
+        self.read(|s| s.owner_index.keys().cloned().collect())
+    }
+
+    /// Pods marked for deletion that have not stopped yet.
+    pub fn deleting_pods(&self) -> Vec<Arc<Pod>> {
+        self.read(|s| {
+            s.deleting
+                .iter()
+                .filter_map(|k| s.pods.get(k).cloned())
                 .collect()
         })
     }
@@ -1009,6 +1066,90 @@ mod tests {
             p.status.as_mut().unwrap().phase = Some("Failed".into())
         });
         assert!(s.pod("default/p").is_none());
+    }
+
+    fn owned_pod(name: &str, owner: &str, phase: &str) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("default".into()),
+                owner_references: Some(vec![
+                    k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                        uid: owner.into(),
+                        controller: Some(true),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            },
+            status: Some(k8s_openapi::api::core::v1::PodStatus {
+                phase: Some(phase.into()),
+                start_time: Some(Time(Timestamp::UNIX_EPOCH)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_owner_and_deleting_indexes_follow_every_write() {
+        let s = Store::new();
+        s.create(owned_pod("a", "u1", "Running")).unwrap();
+        s.create(owned_pod("b", "u1", "Succeeded")).unwrap();
+        s.create(owned_pod("c", "u2", "Running")).unwrap();
+        let mut owners = s.pod_owners();
+        owners.sort();
+        assert_eq!(owners, ["u1", "u2"]);
+        assert_eq!(s.pods_owned_by("u1").len(), 2);
+        assert!(s.deleting_pods().is_empty());
+
+        s.delete_pod("default/a", Timestamp::UNIX_EPOCH);
+        let deleting: Vec<_> = s
+            .deleting_pods()
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap())
+            .collect();
+        assert_eq!(deleting, ["a"]);
+        // Stopping removes it (no finalizers): gone from every index.
+        s.update_pod("default/a", |p| {
+            p.status.as_mut().unwrap().phase = Some("Failed".into())
+        });
+        assert!(s.deleting_pods().is_empty());
+        assert_eq!(s.pods_owned_by("u1").len(), 1);
+        // Orphaning moves a pod out of its owner's set; the last pod takes the owner along.
+        s.update_pod("default/c", |p| p.metadata.owner_references = None);
+        assert_eq!(s.pod_owners(), ["u1"]);
+    }
+
+    #[test]
+    fn events_beyond_the_cap_drop_the_oldest() {
+        let s = Store::new();
+        for i in 0..(MAX_EVENTS + 5) {
+            s.create(Event {
+                metadata: ObjectMeta {
+                    name: Some(format!("e{i:06}")),
+                    namespace: Some("default".into()),
+                    ..Default::default()
+                },
+                last_timestamp: Some(Time(Timestamp::from_second(1_000_000 + i as i64).unwrap())),
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        let (events, _) = s.list::<Event>(None);
+        assert!(events.len() <= MAX_EVENTS);
+        assert!(events.len() >= MAX_EVENTS * 9 / 10);
+        let newest = format!("e{:06}", MAX_EVENTS + 4);
+        assert!(
+            events
+                .iter()
+                .any(|e| e.metadata.name.as_deref() == Some(&newest))
+        );
+        assert!(
+            !events
+                .iter()
+                .any(|e| e.metadata.name.as_deref() == Some("e000000"))
+        );
     }
 
     #[test]

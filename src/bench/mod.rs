@@ -3,6 +3,10 @@
 //! module). Figures are printed as a Markdown table for BENCHMARKS.md; nothing here
 //! asserts a threshold.
 
+pub mod density;
+pub mod peer;
+pub mod serve;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +28,14 @@ pub struct Options {
     pub pods: usize,
     /// Runs of the compute guest.
     pub compute_runs: usize,
+    /// Sleeping pods at once in the density measurement.
+    pub density: usize,
+    /// How long they sleep.
+    pub density_sleep_ms: u64,
+    /// One-pod Jobs for `serve`'s create → Running latency.
+    pub latency_jobs: usize,
+    /// Processes per peer (`wasmtime run`) loop.
+    pub peer_runs: usize,
 }
 
 /// Failures to set up a measurement.
@@ -35,9 +47,12 @@ pub enum Error {
     /// `wasmjob run` refused the generated Job.
     #[error(transparent)]
     Run(#[from] run::InputError),
-    /// A temporary file.
-    #[error("temporary files: {0}")]
+    /// A temporary file or a child process.
+    #[error("temporary files or child processes: {0}")]
     Io(#[from] std::io::Error),
+    /// A child process (`serve`, a density child, the peer) misbehaved.
+    #[error("{0}")]
+    Child(String),
 }
 
 /// One line of the report.
@@ -46,6 +61,14 @@ struct Row {
     value: String,
     baseline: String,
     ratio: String,
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
 
 fn rate(n: usize, d: Duration) -> f64 {
@@ -280,6 +303,191 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
         baseline: "—".into(),
         ratio: "—".into(),
     });
+
+    // Density: sleeping pods at once vs raw wasmtime holding as many sleeping instances,
+    // each in a fresh process.
+    let raw_d = density::measure("raw", &o.trivial, o.density, o.density_sleep_ms)?;
+    let pods_d = density::measure("pods", &o.trivial, o.density, o.density_sleep_ms)?;
+    let per = |s: &density::Sample| {
+        s.rss_running.saturating_sub(s.rss_before) as f64 / s.running.max(1) as f64
+    };
+    rows.push(Row {
+        what: format!(
+            "density: Job parallelism {n} of a guest sleeping {} s (`run`, fresh process): Running at once; time until all Running",
+            o.density_sleep_ms as f64 / 1e3,
+            n = o.density
+        ),
+        value: format!(
+            "{} Running ({} failed); {:.2} s",
+            pods_d.running,
+            pods_d.failed,
+            pods_d.to_all_running_ms / 1e3
+        ),
+        baseline: format!(
+            "{} raw instances sleeping; {:.2} s",
+            raw_d.running,
+            raw_d.to_all_running_ms / 1e3
+        ),
+        ratio: "—".into(),
+    });
+    rows.push(Row {
+        what: "density: RSS with all Running (growth over the idle process ÷ pods); peak RSS"
+            .into(),
+        value: format!(
+            "{} ({:.1} KiB per pod); peak {}",
+            mib(pods_d.rss_running),
+            per(&pods_d) / 1024.0,
+            mib(pods_d.rss_peak)
+        ),
+        baseline: format!(
+            "{} ({:.1} KiB per instance); peak {}",
+            mib(raw_d.rss_running),
+            per(&raw_d) / 1024.0,
+            mib(raw_d.rss_peak)
+        ),
+        ratio: format!("{:.2}", per(&pods_d) / per(&raw_d).max(1.0)),
+    });
+    rows.push(Row {
+        what: "density: RSS per pod beyond raw wasmtime's per sleeping instance (our pod, kubelet and store overhead)".into(),
+        value: format!("{:.1} KiB", (per(&pods_d) - per(&raw_d)) / 1024.0),
+        baseline: "—".into(),
+        ratio: "—".into(),
+    });
+    rows.push(Row {
+        what: "density: memory mappings with all Running, against `vm.max_map_count`".into(),
+        value: format!("{} mappings", pods_d.maps_running),
+        baseline: format!(
+            "{} raw; limit {}",
+            raw_d.maps_running,
+            density::max_map_count()
+        ),
+        ratio: "—".into(),
+    });
+
+    // `serve`: a real server process with its durable store, driven over HTTP.
+    let sf = serve::measure(serve::Plan {
+        image: &o.trivial,
+        pods: o.pods,
+        parallelism: workers,
+        latency_jobs: o.latency_jobs,
+        density: o.density,
+        sleep_ms: o.density_sleep_ms,
+    })
+    .await?;
+    let serve_rate = rate(sf.throughput_pods, sf.throughput);
+    rows.push(Row {
+        what: format!(
+            "`wasmjob serve` (redb store): Job completions {}, parallelism {workers}, POST → Complete seen by a watch",
+            sf.throughput_pods
+        ),
+        value: format!(
+            "{serve_rate:.0} pods/s ({:.2} s)",
+            sf.throughput.as_secs_f64()
+        ),
+        baseline: format!("{:.0}/s raw, {workers} tasks", rate(o.pods, raw_par)),
+        ratio: format!("{:.3}", serve_rate / rate(o.pods, raw_par)),
+    });
+    rows.push(Row {
+        what: format!(
+            "`serve`: create → Running seen by a watch ({} one-pod Jobs, one at a time)",
+            sf.create_to_running.len()
+        ),
+        value: format!(
+            "p50 {}, p99 {}",
+            ms(percentile(&sf.create_to_running, 0.5)),
+            ms(percentile(&sf.create_to_running, 0.99))
+        ),
+        baseline: "—".into(),
+        ratio: "—".into(),
+    });
+    rows.push(Row {
+        what: format!(
+            "`serve` density: Job parallelism {} sleeping; Running at once; server RSS growth ÷ pods",
+            sf.density_wanted
+        ),
+        value: format!(
+            "{} Running; {} ({:.1} KiB per pod)",
+            sf.density_running,
+            mib(sf.density_rss),
+            sf.density_rss.saturating_sub(sf.density_rss_before) as f64
+                / sf.density_running.max(1) as f64
+                / 1024.0
+        ),
+        baseline: "—".into(),
+        ratio: "—".into(),
+    });
+    rows.push(Row {
+        what: format!(
+            "`serve`: list pods as a Table with those Running ({} pods listed){}",
+            sf.listed_pods,
+            if sf.kubectl_get_pods.is_some() {
+                "; real `kubectl get pods`"
+            } else {
+                " (kubectl not installed)"
+            }
+        ),
+        value: match sf.kubectl_get_pods {
+            Some(k) => format!("{}; kubectl {}", ms(sf.list_table), ms(k)),
+            None => ms(sf.list_table),
+        },
+        baseline: "—".into(),
+        ratio: "—".into(),
+    });
+    rows.push(Row {
+        what: format!(
+            "`serve` restart with {} stored objects until ready (first start on an empty store in the baseline column); then a one-pod Job POST → Complete",
+            sf.stored_objects
+        ),
+        value: format!(
+            "{}; Job {}; modules recompiled: {}",
+            ms(sf.restart),
+            ms(sf.first_job_after_restart),
+            if sf.recompiled { "yes" } else { "none" }
+        ),
+        baseline: ms(sf.start_empty),
+        ratio: "—".into(),
+    });
+    rows.push(Row {
+        what: "`serve`: peak RSS of the first server process".into(),
+        value: mib(sf.rss_peak),
+        baseline: "—".into(),
+        ratio: "—".into(),
+    });
+
+    // The peer: one `wasmtime run` process per task.
+    match peer::find() {
+        Some(wasmtime) => {
+            let p = peer::measure(&wasmtime, &o.trivial, o.peer_runs, cores).await?;
+            let peer_par = rate(p.runs, p.parallel);
+            let ours = rate(o.pods, elapsed);
+            rows.push(Row {
+                what: format!(
+                    "peer: `wasmtime run` process per task{}, {} runs; {}",
+                    if p.precompiled {
+                        " (precompiled, `--allow-precompiled`)"
+                    } else {
+                        " (compiling each time)"
+                    },
+                    p.runs,
+                    p.wasmtime
+                ),
+                value: format!(
+                    "{:.0}/s sequential ({:.2} ms each), {peer_par:.0}/s with {} at a time",
+                    rate(p.runs, p.sequential),
+                    p.sequential.as_secs_f64() * 1e3 / p.runs as f64,
+                    p.workers
+                ),
+                baseline: format!("{ours:.0} pods/s `wasmjob run`"),
+                ratio: format!("{:.0}× (ours ÷ parallel peer)", ours / peer_par.max(1e-9)),
+            });
+        }
+        None => rows.push(Row {
+            what: "peer: `wasmtime run` process per task".into(),
+            value: "skipped: no `wasmtime` binary ($WASMJOB_WASMTIME or PATH)".into(),
+            baseline: "—".into(),
+            ratio: "—".into(),
+        }),
+    }
 
     let mut out = "| measurement | wasmjob | baseline (same run) | ratio |
 |---|---|---|---|
