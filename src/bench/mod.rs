@@ -418,10 +418,11 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
     });
     rows.push(Row {
         what: format!(
-            "`serve`: list pods as a Table with those Running ({} pods listed){}",
+            "`serve`: list the density Job's pods as a Table while they run ({} pods, of {} stored){}",
             sf.listed_pods,
+            sf.stored_pods,
             if sf.kubectl_get_pods.is_some() {
-                "; real `kubectl get pods`"
+                "; real `kubectl get pods -l job-name=density`"
             } else {
                 " (kubectl not installed)"
             }

@@ -44,10 +44,13 @@ pub struct Figures {
     pub density_rss_before: u64,
     /// Pods in the list below.
     pub listed_pods: usize,
-    /// `GET pods` as a Table (what `kubectl get pods` asks for) with the density pods
-    /// Running.
+    /// Pods stored when it was taken.
+    pub stored_pods: usize,
+    /// `GET pods -l job-name=density` as a Table (what `kubectl get pods` asks for) with
+    /// the density pods Running.
     pub list_table: Duration,
-    /// Real `kubectl get pods` at the same moment, when kubectl is installed.
+    /// Real `kubectl get pods -l job-name=density` at the same moment, when kubectl is
+    /// installed.
     pub kubectl_get_pods: Option<Duration>,
     /// Objects in the store at the restart.
     pub stored_objects: usize,
@@ -412,7 +415,12 @@ pub async fn measure(plan: Plan<'_>) -> Result<Figures, Error> {
     let table = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
     let t = Instant::now();
     let (_, body) = server
-        .request("GET", "/api/v1/namespaces/default/pods", None, table)
+        .request(
+            "GET",
+            "/api/v1/namespaces/default/pods?labelSelector=job-name%3Ddensity",
+            None,
+            table,
+        )
         .await?;
     f.list_table = t.elapsed();
     f.listed_pods = serde_json::from_slice::<Value>(&body)
@@ -420,6 +428,13 @@ pub async fn measure(plan: Plan<'_>) -> Result<Figures, Error> {
         .and_then(|v| v["rows"].as_array().map(Vec::len))
         .unwrap_or(0);
     f.kubectl_get_pods = kubectl_get_pods(data.path()).await;
+    let (_, all) = server
+        .request("GET", "/api/v1/pods", None, "application/json")
+        .await?;
+    f.stored_pods = serde_json::from_slice::<Value>(&all)
+        .ok()
+        .and_then(|v| v["items"].as_array().map(Vec::len))
+        .unwrap_or(0);
     drop(pods);
     server
         .watch(&job_watch("density"))
@@ -465,7 +480,7 @@ async fn kubectl_get_pods(data: &Path) -> Option<Duration> {
     let out = tokio::process::Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(data.join("kubeconfig"))
-        .args(["get", "pods"])
+        .args(["get", "pods", "-l", "job-name=density"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
