@@ -32,6 +32,10 @@
 //! - [`run`]: the `wasmjob run` command; [`manifest`]: reading YAML files.
 //! - [`serve`]: the `wasmjob serve` command: data-dir lock, crash recovery, start-up.
 //! - [`clock`]: wall time derived from tokio's clock so tests can pause time.
+//! - [`mod@bench`]: `wasmjob bench`: pods through `run`, a real `serve` process, density in
+//!   fresh child processes and the `wasmtime run` peer, each against raw wasmtime.
+//! - Objects in the store are shared (`Arc`): reads hand them out without copying, a write
+//!   replaces one with its changed copy; `sync` accepts `&[Pod]` or `&[Arc<Pod>]`.
 
 pub mod api;
 pub mod bench;

@@ -98,7 +98,7 @@ fn since(t: Option<Timestamp>, now: Timestamp) -> String {
     }
 }
 
-/// "<unknown>" for None, else human_duration(now - t) (translateTimestampSince).
+/// `"<unknown>"` for None, else human_duration(now - t) (translateTimestampSince).
 pub fn age(t: Option<&Time>, now: Timestamp) -> String {
     since(t.map(|t| t.0), now)
 }
