@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 use crate::api::pod as podutil;
-use crate::controller::job::Backoff;
-use crate::run::{self, Format};
+use crate::run;
 use crate::runtime::{ImageRef, Runtime, RuntimeConfig};
 
 /// What one child measured.
@@ -39,9 +38,9 @@ pub struct Sample {
     pub failed: usize,
 }
 
-/// `VmRSS` and `VmHWM` of this process, in bytes.
-fn rss() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// `VmRSS` and `VmHWM` of process `pid` (`self` for this one), in bytes.
+pub(super) fn rss_of(pid: &str) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()
@@ -51,6 +50,10 @@ fn rss() -> (u64, u64) {
             * 1024
     };
     (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn rss() -> (u64, u64) {
+    rss_of("self")
 }
 
 fn maps() -> usize {
@@ -108,25 +111,8 @@ pub async fn raw_child(image: &Path, n: usize, sleep_ms: u64) -> Result<Sample, 
 /// `sleep_ms`, through `wasmjob run`.
 pub async fn pods_child(image: &Path, n: usize, sleep_ms: u64) -> Result<Sample, Error> {
     let dir = tempfile::tempdir()?;
-    let manifest = dir.path().join("density.yaml");
-    std::fs::write(
-        &manifest,
-        format!(
-            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: density}}\nspec:\n  completions: {n}\n  parallelism: {n}\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: main, image: {}, args: [sleep-ms={sleep_ms}]}}]\n",
-            image.display()
-        ),
-    )?;
-    let options = run::Options {
-        files: vec![manifest.display().to_string()],
-        format: Format::Json,
-        logs: false,
-        pod_backoff: Backoff::default(),
-        container_backoff_base: Duration::from_secs(10),
-        container_backoff_max: Duration::from_secs(300),
-        default_memory_limit: 256 << 20,
-        cache_dir: Some(dir.path().join("modules")),
-        progress: false,
-    };
+    let sleep = format!("sleep-ms={sleep_ms}");
+    let options = super::job_options(dir.path(), "density", image, n, n, &[&sleep])?;
     let sample = Arc::new(std::sync::Mutex::new(Sample {
         wanted: n,
         ..Sample::default()

@@ -147,21 +147,30 @@ fn span(pods: &[Arc<Pod>]) -> Option<Duration> {
     Duration::try_from(last.duration_since(first)).ok()
 }
 
-async fn run_job(
+/// A `wasmjob run` of one Job named `name` (`completions` = `parallelism` apart, one
+/// `main` container of `image` with `args`), with its manifest and module cache in `dir`.
+fn job_options(
+    dir: &std::path::Path,
+    name: &str,
     image: &std::path::Path,
     completions: usize,
     parallelism: usize,
-) -> Result<(Duration, run::Outcome), Error> {
-    let dir = tempfile::tempdir()?;
-    let manifest = dir.path().join("bench.yaml");
+    args: &[&str],
+) -> Result<run::Options, Error> {
+    let manifest = dir.join(format!("{name}.yaml"));
     std::fs::write(
         &manifest,
         format!(
-            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: bench}}\nspec:\n  completions: {completions}\n  parallelism: {parallelism}\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: main, image: {}}}]\n",
-            image.display()
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: {name}}}\nspec:\n  completions: {completions}\n  parallelism: {parallelism}\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: main, image: {}{}}}]\n",
+            image.display(),
+            if args.is_empty() {
+                String::new()
+            } else {
+                format!(", args: [{}]", args.join(", "))
+            }
         ),
     )?;
-    let options = run::Options {
+    Ok(run::Options {
         files: vec![manifest.display().to_string()],
         format: Format::Json,
         logs: false,
@@ -169,9 +178,18 @@ async fn run_job(
         container_backoff_base: Duration::from_secs(10),
         container_backoff_max: Duration::from_secs(300),
         default_memory_limit: 256 << 20,
-        cache_dir: Some(dir.path().join("modules")),
+        cache_dir: Some(dir.join("modules")),
         progress: false,
-    };
+    })
+}
+
+async fn run_job(
+    image: &std::path::Path,
+    completions: usize,
+    parallelism: usize,
+) -> Result<(Duration, run::Outcome), Error> {
+    let dir = tempfile::tempdir()?;
+    let options = job_options(dir.path(), "bench", image, completions, parallelism, &[])?;
     let started = Instant::now();
     let outcome = run::run(options).await?;
     Ok((started.elapsed(), outcome))

@@ -294,16 +294,7 @@ fn pod_watch(job: &str) -> String {
 
 /// `VmRSS` and `VmHWM` of process `pid`, in bytes.
 fn rss_of(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-            .unwrap_or(0)
-            * 1024
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    super::density::rss_of(&pid.to_string())
 }
 
 /// Modification times of the precompiled modules: a recompile rewrites one.

@@ -770,17 +770,6 @@ impl Store {
         })
     }
 
-    /// The pods `f` accepts (it sees each pod by reference; only matches are cloned).
-    pub fn pods_where(&self, f: impl Fn(&Pod) -> bool) -> Vec<Pod> {
-        self.read(|s| {
-            s.pods
-                .values()
-                .filter(|p| f(p))
-                .map(|p| Pod::clone(p))
-                .collect()
-        })
-    }
-
     /// All pods.
     pub fn pods(&self) -> Vec<Pod> {
         self.list::<Pod>(None).0
