@@ -324,39 +324,64 @@ impl Kubelet {
                 }
                 return t;
             }
-            let started = tokio::time::Instant::now();
-            let started_at = self.clock.now();
+            let mut started = tokio::time::Instant::now();
+            let mut started_at = self.clock.now();
             let log =
                 self.logs
                     .start_attempt(&key, pod.metadata.name.as_deref().unwrap_or(""), &name);
             let outcome = match self.container_spec(pod, container, mounts, log.clone()) {
                 Err(message) => Err(message),
                 Ok(spec) => {
-                    self.write(&key, &mut writes, |p| {
-                        status::container_running(p, &name, init, restarts, started_at)
-                    });
-                    self.event(
-                        pod,
-                        "Normal",
-                        "Created",
-                        &format!("Created container: {name}"),
-                    );
-                    self.event(
-                        pod,
-                        "Normal",
-                        "Started",
-                        &format!("Started container {name}"),
-                    );
-                    tokio::select! {
-                        r = self.runtime.run(spec) => r.map_err(|e| e.to_string()),
+                    // With every pool slot taken the container waits for one; it shows as
+                    // ContainerCreating meanwhile, not Running.
+                    if writes.pending_start.is_some() && !self.runtime.slot_free() {
+                        self.write(&key, &mut writes, |_| {});
+                    }
+                    let reserved = tokio::select! {
+                        r = self.runtime.reserve(&spec.image) => r.map_err(|e| e.to_string()),
                         k = kill.wait_for(Option::is_some) => {
                             let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
                             let t = Terminated::killed(deadline);
-                            self.event(pod, "Normal", "Killing", &format!("Stopping container {name}"));
-                            let now = self.clock.now();
-                            self.write_terminated(&key, &mut writes, &name, init, &t, started_at, now);
+                            if writes.finishes_pod {
+                                let now = self.clock.now();
+                                self.write(&key, &mut writes, |p| status::finish(p, t.by, now));
+                            }
                             log.finish();
                             return t;
+                        }
+                    };
+                    started = tokio::time::Instant::now();
+                    started_at = self.clock.now();
+                    match reserved {
+                        Err(message) => Err(message),
+                        Ok(reserved) => {
+                            self.write(&key, &mut writes, |p| {
+                                status::container_running(p, &name, init, restarts, started_at)
+                            });
+                            self.event(
+                                pod,
+                                "Normal",
+                                "Created",
+                                &format!("Created container: {name}"),
+                            );
+                            self.event(
+                                pod,
+                                "Normal",
+                                "Started",
+                                &format!("Started container {name}"),
+                            );
+                            tokio::select! {
+                                r = reserved.run(spec) => r.map_err(|e| e.to_string()),
+                                k = kill.wait_for(Option::is_some) => {
+                                    let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
+                                    let t = Terminated::killed(deadline);
+                                    self.event(pod, "Normal", "Killing", &format!("Stopping container {name}"));
+                                    let now = self.clock.now();
+                                    self.write_terminated(&key, &mut writes, &name, init, &t, started_at, now);
+                                    log.finish();
+                                    return t;
+                                }
+                            }
                         }
                     }
                 }

@@ -19,6 +19,8 @@ mod wasi;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use image::Compiled;
+
 pub use engine::{EngineInfo, RuntimeConfig};
 pub use exit::{ContainerExit, ExitReason, TRAP_EXIT_CODE};
 pub use image::{ImageRef, parse_image_ref};
@@ -145,13 +147,43 @@ impl Runtime {
 
     /// Runs one container to its end. Dropping the future kills the guest.
     pub async fn run(&self, spec: ContainerSpec) -> Result<ContainerExit, Error> {
-        let compiled = image::load(&self.inner, &spec.image).await?;
-        let _slot = self
+        self.reserve(&spec.image).await?.run(spec).await
+    }
+
+    /// Loads `image` and waits for a free pool slot, so a caller can report the container
+    /// as started only once it really can start. Dropping the result frees the slot.
+    pub async fn reserve(&self, image: &ImageRef) -> Result<Reserved<'_>, Error> {
+        let compiled = image::load(&self.inner, image).await?;
+        let slot = self
             .inner
             .slots
             .acquire()
             .await
             .expect("the slot semaphore is never closed");
-        wasi::run(&self.inner, &compiled, spec).await
+        Ok(Reserved {
+            runtime: self,
+            compiled,
+            _slot: slot,
+        })
+    }
+
+    /// Whether a pool slot is free right now (a hint: another start may take it first).
+    pub fn slot_free(&self) -> bool {
+        self.inner.slots.available_permits() > 0
+    }
+}
+
+/// A container about to start: its module loaded and a pool slot held for it.
+pub struct Reserved<'a> {
+    runtime: &'a Runtime,
+    compiled: Compiled,
+    _slot: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Reserved<'_> {
+    /// Runs the container to its end in the reserved slot. Dropping the future kills the
+    /// guest.
+    pub async fn run(self, spec: ContainerSpec) -> Result<ContainerExit, Error> {
+        wasi::run(&self.runtime.inner, &self.compiled, spec).await
     }
 }

@@ -5,5 +5,6 @@ mod common;
 mod crash;
 mod guest_examples;
 mod kubectl;
+mod kubelet;
 mod run_cli;
 mod runtime;
