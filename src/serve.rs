@@ -310,7 +310,7 @@ async fn forget_deleted_pods(
     kubelet: Arc<Kubelet>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let Ok((_, mut feed)) = store.watch(Resource::Pods, Some(store.revision())) else {
+    let Ok((_, mut feed)) = store.watch(Resource::Pods, store.revision()) else {
         return;
     };
     loop {

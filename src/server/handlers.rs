@@ -85,6 +85,13 @@ fn selectors(q: &Query, resource: crate::store::Resource) -> Result<Selectors, A
     Ok(Selectors { labels, fields })
 }
 
+/// Whether `obj` passes the selectors; labels are read from the typed object, and JSON is
+/// made only when a field selector needs it.
+fn matches<K: ApiKind>(sel: &Selectors, obj: &K) -> bool {
+    sel.labels.matches(obj.metadata().labels.as_ref())
+        && (sel.fields.is_empty() || sel.fields.matches(&to_json(obj)))
+}
+
 fn matches_json(sel: &Selectors, obj: &Value) -> bool {
     let labels: Option<std::collections::BTreeMap<String, String>> =
         serde_json::from_value(obj["metadata"]["labels"].clone()).ok();
@@ -107,13 +114,7 @@ pub async fn list<K: ApiKind>(
     // with the store, turned into JSON trees only where a field selector or a full Table
     // row needs one, and written out one by one.
     let (items, rev) = state.store.list_shared::<K>(ns.as_deref());
-    let items: Vec<Arc<K>> = items
-        .into_iter()
-        .filter(|o| {
-            sel.labels.matches(o.metadata().labels.as_ref())
-                && (sel.fields.is_empty() || sel.fields.matches(&to_json(&**o)))
-        })
-        .collect();
+    let items: Vec<Arc<K>> = items.into_iter().filter(|o| matches(&sel, &**o)).collect();
     let rv = rev.to_string();
     if as_table {
         let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
@@ -533,7 +534,21 @@ fn watch<K: ApiKind>(
         }
     }
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
-    let expired = match state.store.watch(K::RESOURCE, from) {
+    // Without a resourceVersion the watch starts with the current objects; only those the
+    // label selector keeps are turned into JSON, outside the store's lock.
+    let start = match from {
+        None => {
+            let (items, live) = state.store.watch_snapshot::<K>(ns.as_deref());
+            let backlog = items
+                .iter()
+                .filter(|o| sel.labels.matches(o.metadata().labels.as_ref()))
+                .map(|o| WatchEvent::added(&**o))
+                .collect();
+            Ok((backlog, live))
+        }
+        Some(rv) => state.store.watch(K::RESOURCE, rv),
+    };
+    let expired = match start {
         Ok((backlog, mut live)) => {
             let state = state.clone();
             let tx = tx.clone();
@@ -544,10 +559,10 @@ fn watch<K: ApiKind>(
                 // matching the selectors is ADDED or DELETED, as the API server's watch
                 // cache reports it.
                 let mut seen: HashSet<String> = if from.is_some() {
-                    let (items, _) = state.store.list::<K>(ns.as_deref());
+                    let (items, _) = state.store.list_shared::<K>(ns.as_deref());
                     items
                         .iter()
-                        .filter(|o| matches_json(&sel, &to_json(*o)))
+                        .filter(|o| matches(&sel, &***o))
                         .map(|o| {
                             format!(
                                 "{}/{}",

@@ -146,6 +146,25 @@ pub struct WatchEvent {
     pub object: Arc<serde_json::Value>,
 }
 
+impl WatchEvent {
+    /// `obj` as an ADDED event at its own resourceVersion (a watch's initial state).
+    pub fn added<K: Object>(obj: &K) -> Self {
+        let m = obj.metadata();
+        WatchEvent {
+            revision: m
+                .resource_version
+                .as_deref()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0),
+            resource: K::RESOURCE,
+            namespace: m.namespace.clone().unwrap_or_default(),
+            name: m.name.clone().unwrap_or_default(),
+            type_: EventType::Added,
+            object: Arc::new(serde_json::to_value(obj).unwrap_or_default()),
+        }
+    }
+}
+
 /// The requested revision is older than the kept history (HTTP 410).
 #[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
 #[error("too old resource version: {requested} ({oldest})")]
@@ -421,62 +440,47 @@ impl Store {
         self.revision.subscribe()
     }
 
-    /// Changes after revision `from` (all current objects as `Added` when `from` is `None`),
-    /// then a live feed. Filtering by kind and namespace is the caller's.
+    /// Replays the changes to `resource` after revision `from` and subscribes to the ones
+    /// to come, with no gap between them; `Err` when `from` is older than the history kept.
     pub fn watch(
         &self,
         resource: Resource,
-        from: Option<u64>,
+        from: u64,
     ) -> Result<(Vec<WatchEvent>, broadcast::Receiver<WatchEvent>), Expired> {
         let s = self.state.lock().expect("store lock poisoned");
         let rx = self.feeds[resource as usize].subscribe();
-        let backlog = match from {
-            None => self.snapshot_events(&s, resource),
-            Some(rev) if rev >= s.revision => Vec::new(),
-            Some(rev) if rev + 1 < s.oldest => {
-                return Err(Expired {
-                    requested: rev,
-                    oldest: s.oldest,
-                });
-            }
-            Some(rev) => s
-                .history
+        let backlog = if from >= s.revision {
+            Vec::new()
+        } else if from + 1 < s.oldest {
+            return Err(Expired {
+                requested: from,
+                oldest: s.oldest,
+            });
+        } else {
+            s.history
                 .iter()
-                .filter(|e| e.revision > rev && e.resource == resource)
+                .filter(|e| e.revision > from && e.resource == resource)
                 .cloned()
-                .collect(),
+                .collect()
         };
         Ok((backlog, rx))
     }
 
-    fn snapshot_events(&self, s: &State, resource: Resource) -> Vec<WatchEvent> {
-        fn all<K: Object>(s: &State) -> Vec<WatchEvent> {
-            K::map(s)
-                .values()
-                .map(|o| {
-                    let m = o.metadata();
-                    WatchEvent {
-                        revision: m
-                            .resource_version
-                            .as_deref()
-                            .and_then(|r| r.parse().ok())
-                            .unwrap_or(0),
-                        resource: K::RESOURCE,
-                        namespace: m.namespace.clone().unwrap_or_default(),
-                        name: m.name.clone().unwrap_or_default(),
-                        type_: EventType::Added,
-                        object: Arc::new(serde_json::to_value(&**o).unwrap_or_default()),
-                    }
-                })
-                .collect()
-        }
-        match resource {
-            Resource::Jobs => all::<Job>(s),
-            Resource::Pods => all::<Pod>(s),
-            Resource::Events => all::<Event>(s),
-            Resource::Namespaces => all::<Namespace>(s),
-            Resource::CronJobs => all::<CronJob>(s),
-        }
+    /// The objects of a kind now (in one namespace, or all), shared with the store, and a
+    /// subscription to every change after them: a watch without a resourceVersion. Nothing
+    /// is serialised under the lock, so a watch over 10,000 pods does not stall writers.
+    pub fn watch_snapshot<K: Object>(
+        &self,
+        namespace: Option<&str>,
+    ) -> (Vec<Arc<K>>, broadcast::Receiver<WatchEvent>) {
+        let s = self.state.lock().expect("store lock poisoned");
+        let rx = self.feeds[K::RESOURCE as usize].subscribe();
+        let items = K::map(&s)
+            .values()
+            .filter(|o| namespace.is_none_or(|ns| o.metadata().namespace.as_deref() == Some(ns)))
+            .cloned()
+            .collect();
+        (items, rx)
     }
 
     /// One object by `namespace/name` (namespaces: `/name`).
@@ -1022,12 +1026,19 @@ mod tests {
         let s = Store::new();
         s.create(job("a")).unwrap();
         s.create(job("b")).unwrap();
-        let (backlog, _) = s.watch(Resource::Jobs, Some(1)).unwrap();
+        let (backlog, _) = s.watch(Resource::Jobs, 1).unwrap();
         assert_eq!(backlog.len(), 1);
         assert_eq!(backlog[0].name, "b");
-        let (all, _) = s.watch(Resource::Jobs, None).unwrap();
+        let (all, mut rx) = s.watch_snapshot::<Job>(None);
         assert_eq!(all.len(), 2);
-        assert!(all.iter().all(|e| e.type_ == EventType::Added));
+        assert!(
+            all.iter()
+                .map(|j| WatchEvent::added(&**j))
+                .all(|e| e.type_ == EventType::Added && e.revision > 0)
+        );
+        // The snapshot and the feed meet without a gap.
+        s.create(job("c")).unwrap();
+        assert_eq!(rx.try_recv().unwrap().name, "c");
     }
 
     #[test]
@@ -1164,7 +1175,7 @@ mod tests {
             Some("2")
         );
         // Nothing before the restart can be replayed.
-        assert!(s.watch(Resource::Jobs, Some(1)).is_err());
-        assert!(s.watch(Resource::Jobs, Some(3)).is_ok());
+        assert!(s.watch(Resource::Jobs, 1).is_err());
+        assert!(s.watch(Resource::Jobs, 3).is_ok());
     }
 }
