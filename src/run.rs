@@ -151,10 +151,30 @@ pub async fn run_observed(
 ) -> Result<Outcome, InputError> {
     let clock = Clock::new();
     let loaded = load_jobs(&options.files, &clock)?;
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: options.cache_dir.clone(),
-        ..RuntimeConfig::default()
-    })?;
+    // The Jobs bound how many guests can run at once: parallelism pods (fewer if fewer
+    // completions), each running its app containers side by side and its init containers
+    // one at a time before them. A pod beyond the pool would wait for a slot, not fail.
+    let concurrent: u64 = loaded
+        .iter()
+        .map(|l| {
+            let spec = l.job.spec.as_ref();
+            let parallelism = spec.and_then(|s| s.parallelism).unwrap_or(1).max(0) as u64;
+            let pods = spec
+                .and_then(|s| s.completions)
+                .map_or(parallelism, |c| parallelism.min(c.max(0) as u64));
+            let containers = spec
+                .and_then(|s| s.template.spec.as_ref())
+                .map_or(1, |p| p.containers.len().max(1)) as u64;
+            pods.saturating_mul(containers)
+        })
+        .fold(0, u64::saturating_add);
+    let runtime = Runtime::new(
+        RuntimeConfig {
+            cache_dir: options.cache_dir.clone(),
+            ..RuntimeConfig::default()
+        }
+        .for_at_most(concurrent),
+    )?;
 
     // Every image is compiled before anything starts: a bad module is invalid input.
     let mut base_dirs: HashMap<String, PathBuf> = HashMap::new();

@@ -39,6 +39,18 @@ impl Default for RuntimeConfig {
     }
 }
 
+impl RuntimeConfig {
+    /// Sizes the pool for at most `concurrent` guests at once (no more slots than
+    /// `max_instances`, no fewer than a useful pool), for callers that know their workload
+    /// up front: reserving 10,000 slots costs tens of milliseconds that a one-pod run
+    /// should not pay.
+    pub fn for_at_most(mut self, concurrent: u64) -> Self {
+        let wanted = concurrent.max(u64::from(MIN_POOL_SLOTS));
+        self.max_instances = wanted.min(u64::from(self.max_instances)) as u32;
+        self
+    }
+}
+
 /// Most pool slots by default: 10,000 concurrent pods on one node.
 const MAX_DEFAULT_INSTANCES: u64 = 10_000;
 /// Memory mappings one live instance adds (its linear memory made accessible inside the
@@ -206,4 +218,22 @@ fn engine_config(settings: &RuntimeConfig, pool_slots: Option<u32>) -> Config {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_workload_sizes_the_pool_within_its_bounds() {
+        let config = |max_instances| RuntimeConfig {
+            max_instances,
+            ..RuntimeConfig::default()
+        };
+        assert_eq!(config(10_000).for_at_most(1).max_instances, MIN_POOL_SLOTS);
+        assert_eq!(config(10_000).for_at_most(500).max_instances, 500);
+        assert_eq!(config(10_000).for_at_most(u64::MAX).max_instances, 10_000);
+        // An operator's smaller limit (on-demand allocation below a useful pool) stands.
+        assert_eq!(config(4).for_at_most(1_000).max_instances, 4);
+    }
 }
