@@ -104,7 +104,9 @@ impl ContainerLog {
     pub fn finish(&self) {
         let mut b = self.buf.lock().expect("poisoned");
         b.finished = true;
-        if let Some(f) = b.file.as_mut() {
+        // Closed, not kept: no more output comes, and a node that keeps one descriptor per
+        // finished container runs out of them after a few thousand pods.
+        if let Some(mut f) = b.file.take() {
             let _ = f.flush();
         }
         drop(b);
@@ -395,6 +397,21 @@ mod tests {
             lines,
             vec![b"a\n".to_vec(), b"bc\n".to_vec(), b"d\n".to_vec()]
         );
+    }
+
+    #[test]
+    fn a_finished_attempt_closes_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::persistent(1024, dir.path().to_path_buf());
+        let log = store.start_attempt("default/p", "p", "c");
+        log.write(b"one\n");
+        assert!(log.buf.lock().unwrap().file.is_some());
+        log.finish();
+        assert!(
+            log.buf.lock().unwrap().file.is_none(),
+            "descriptor released"
+        );
+        assert_eq!(store.get("default/p", "c", false).unwrap(), b"one\n");
     }
 
     #[test]
