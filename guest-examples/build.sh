@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds every guest in this workspace for wasm32-wasip1 and copies each <name>.wasm next
 # to its sources (guest-examples/<name>/<name>.wasm, gitignored), where the example
-# manifests' relative `image:` paths expect it.
+# manifests' relative `image:` paths expect it. Also builds `pi` for the host, same source
+# and profile (guest-examples/pi/pi-native), which `wasmjob bench` runs to compare wasm
+# with native code.
 #
 # Usage: guest-examples/build.sh [-v]     (from any directory; quiet unless -v or it fails)
 # Env:   WASMJOB_GUEST_TARGET_DIR  cargo target directory (default guest-examples/target)
@@ -37,6 +39,10 @@ export CARGO_TARGET_DIR="${WASMJOB_GUEST_TARGET_DIR:-$dir/target}"
 # --target repeats .cargo/config.toml because cargo reads that file relative to the cwd.
 cargo build "${quiet[@]}" --release --target "$target" --manifest-path "$dir/Cargo.toml"
 
+# The native build goes to the host's own target triple, so it never overwrites a guest.
+host="$(rustc -vV | sed -n 's/^host: //p')"
+cargo build "${quiet[@]}" --release --target "$host" --manifest-path "$dir/Cargo.toml" -p pi
+
 for manifest in "$dir"/*/Cargo.toml; do
   name="$(basename "$(dirname "$manifest")")"
   built="$CARGO_TARGET_DIR/$target/release/$name.wasm"
@@ -49,3 +55,7 @@ for manifest in "$dir"/*/Cargo.toml; do
   cp "$built" "$dir/$name/.$name.tmp.wasm"
   mv -f "$dir/$name/.$name.tmp.wasm" "$dir/$name/$name.wasm"
 done
+
+native="$CARGO_TARGET_DIR/$host/release/pi"
+cp "$native" "$dir/pi/.pi-native.tmp"
+mv -f "$dir/pi/.pi-native.tmp" "$dir/pi/pi-native"

@@ -62,6 +62,9 @@ struct BenchArgs {
     /// The compute guest (pi, 2000 digits by default).
     #[arg(long, default_value = "guest-examples/pi/pi.wasm")]
     compute: PathBuf,
+    /// The compute guest built for this host (skipped if absent).
+    #[arg(long, default_value = "guest-examples/pi/pi-native")]
+    native_compute: PathBuf,
     /// Pods per throughput measurement.
     #[arg(long, default_value_t = 10_000)]
     pods: usize,
@@ -262,8 +265,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let options = wasmjob::bench::Options {
                 trivial: args.trivial,
                 compute: args.compute,
+                native_compute: args.native_compute.is_file().then_some(args.native_compute),
                 pods: if args.short { 200 } else { args.pods },
                 compute_runs: if args.short { 3 } else { 20 },
+                long_digits: if args.short { 5_000 } else { 20_000 },
+                long_runs: if args.short { 1 } else { 3 },
                 density: if args.short { 200 } else { args.pods },
                 density_sleep_ms: if args.short { 2_000 } else { 10_000 },
                 latency_jobs: if args.short { 5 } else { 200 },

@@ -4,6 +4,7 @@
 //! asserts a threshold.
 
 pub mod density;
+pub mod native;
 pub mod peer;
 pub mod serve;
 
@@ -26,8 +27,15 @@ pub struct Options {
     pub compute: PathBuf,
     /// Pods per throughput measurement.
     pub pods: usize,
+    /// The compute guest's source built for the host (`guest-examples/pi/pi-native`), if
+    /// there is one; its rows are skipped with a note otherwise.
+    pub native_compute: Option<PathBuf>,
     /// Runs of the compute guest.
     pub compute_runs: usize,
+    /// Digits of the longer CPU kernel (pi with more digits: O(n²) work).
+    pub long_digits: usize,
+    /// Runs of the longer kernel.
+    pub long_runs: usize,
     /// Sleeping pods at once in the density measurement.
     pub density: usize,
     /// How long they sleep.
@@ -166,7 +174,9 @@ fn job_options(
             if args.is_empty() {
                 String::new()
             } else {
-                format!(", args: [{}]", args.join(", "))
+                // Quoted, or YAML would read `2000` as a number.
+                let quoted: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+                format!(", args: [{}]", quoted.join(", "))
             }
         ),
     )?;
@@ -185,11 +195,12 @@ fn job_options(
 
 async fn run_job(
     image: &std::path::Path,
+    args: &[&str],
     completions: usize,
     parallelism: usize,
 ) -> Result<(Duration, run::Outcome), Error> {
     let dir = tempfile::tempdir()?;
-    let options = job_options(dir.path(), "bench", image, completions, parallelism, &[])?;
+    let options = job_options(dir.path(), "bench", image, completions, parallelism, args)?;
     let started = Instant::now();
     let outcome = run::run(options).await?;
     Ok((started.elapsed(), outcome))
@@ -234,8 +245,8 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
     });
 
     // Raw wasmtime, sequential and on all workers.
-    let raw_seq = warm_rt.raw_baseline(&trivial, o.pods, 1).await?;
-    let raw_par = warm_rt.raw_baseline(&trivial, o.pods, workers).await?;
+    let raw_seq = warm_rt.raw_baseline(&trivial, &[], o.pods, 1).await?;
+    let raw_par = warm_rt.raw_baseline(&trivial, &[], o.pods, workers).await?;
     rows.push(Row {
         what: format!("raw wasmtime instantiate+run, sequential ({} runs)", o.pods),
         value: format!(
@@ -254,7 +265,7 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
     });
 
     // Pods through `wasmjob run`.
-    let (wall, outcome) = run_job(&o.trivial, o.pods, workers).await?;
+    let (wall, outcome) = run_job(&o.trivial, &[], o.pods, workers).await?;
     let elapsed = span(&outcome.pods).unwrap_or(wall);
     let succeeded = outcome
         .jobs
@@ -286,29 +297,46 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
         ratio: "—".into(),
     });
 
-    // Compute: the same pi guest in pods vs raw, one at a time.
-    let raw_pi = warm_rt.raw_baseline(&compute, o.compute_runs, 1).await?;
-    let (pi_wall, pi_outcome) = run_job(&o.compute, o.compute_runs, 1).await?;
-    let pod_pi = span(&pi_outcome.pods).unwrap_or(pi_wall);
-    let turnaround = turnarounds(&pi_outcome.pods);
-    rows.push(Row {
-        what: format!(
-            "compute: pi 2000 digits × {} in pods, one at a time",
-            o.compute_runs
-        ),
-        value: format!(
-            "{:.1} ms each",
-            pod_pi.as_secs_f64() * 1e3 / o.compute_runs as f64
-        ),
-        baseline: format!(
-            "{:.1} ms each raw",
-            raw_pi.as_secs_f64() * 1e3 / o.compute_runs as f64
-        ),
-        ratio: format!(
-            "{:.2}",
-            pod_pi.as_secs_f64() / raw_pi.as_secs_f64().max(1e-9)
-        ),
-    });
+    // Compute: the same pi guest in pods vs raw wasmtime vs the same source built natively,
+    // one at a time; 2000 digits, then a kernel long enough that pod start-up vanishes and
+    // only the cost of running under our limits and interruption remains.
+    let mut pi_outcome = None;
+    for (digits, runs) in [(2000, o.compute_runs), (o.long_digits, o.long_runs)] {
+        let arg = digits.to_string();
+        let raw = warm_rt.raw_baseline(&compute, &[&arg], runs, 1).await? / runs as u32;
+        let (wall, outcome) = run_job(&o.compute, &[&arg], runs, 1).await?;
+        let pod = span(&outcome.pods).unwrap_or(wall) / runs as u32;
+        rows.push(Row {
+            what: format!("compute: pi {digits} digits × {runs} in pods, one at a time"),
+            value: format!("{} each", ms(pod)),
+            baseline: format!("{} each raw", ms(raw)),
+            ratio: format!("{:.3}", pod.as_secs_f64() / raw.as_secs_f64().max(1e-9)),
+        });
+        match &o.native_compute {
+            Some(binary) => {
+                let native = native::pi(binary, digits, runs).await?;
+                rows.push(Row {
+                    what: format!(
+                        "compute: pi {digits} digits, the same source built natively (same profile; process start, timed as `pi 1`, subtracted) vs raw wasmtime"
+                    ),
+                    value: format!("{} each raw wasm", ms(raw)),
+                    baseline: format!("{} each native", ms(native)),
+                    ratio: format!(
+                        "{:.2} (wasm ÷ native)",
+                        raw.as_secs_f64() / native.as_secs_f64().max(1e-9)
+                    ),
+                });
+            }
+            None => rows.push(Row {
+                what: format!("compute: pi {digits} digits built natively"),
+                value: "skipped: no native build (guest-examples/build.sh makes guest-examples/pi/pi-native)".into(),
+                baseline: "—".into(),
+                ratio: "—".into(),
+            }),
+        }
+        pi_outcome.get_or_insert(outcome);
+    }
+    let turnaround = pi_outcome.map_or_else(Vec::new, |o| turnarounds(&o.pods));
 
     rows.push(Row {
         what: "turnaround, one pod's container finished → the next pod created (parallelism 1)"

@@ -14,12 +14,13 @@ use super::wasi::P1State;
 use super::{Error, ImageRef, Runtime};
 
 impl Runtime {
-    /// Instantiates and runs `image` (a WASI preview1 module) `n` times on `workers`
-    /// concurrent tokio tasks: store + WASI context + instantiate + `_start`. Returns the
-    /// wall time.
+    /// Instantiates and runs `image` (a WASI preview1 module) with `args` `n` times on
+    /// `workers` concurrent tokio tasks: store + WASI context + instantiate + `_start`.
+    /// Returns the wall time.
     pub async fn raw_baseline(
         &self,
         image: &ImageRef,
+        args: &[&str],
         n: usize,
         workers: usize,
     ) -> Result<Duration, Error> {
@@ -30,16 +31,21 @@ impl Runtime {
             });
         };
         let workers = workers.max(1);
+        let argv: Arc<[String]> = std::iter::once("guest")
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect();
         let started = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
         for w in 0..workers {
             let pre = pre.clone();
             let engine = self.inner.engine.clone();
+            let argv = argv.clone();
             let count = n / workers + usize::from(w < n % workers);
             tasks.spawn(async move {
                 for _ in 0..count {
                     let mut b = WasiCtxBuilder::new();
-                    b.args(&["guest"]);
+                    b.args(&argv);
                     let state = P1State::bare(b.build_p1());
                     let mut store = Store::new(&engine, state);
                     // Epoch interruption is on in the engine: give the guest an unbounded
