@@ -119,24 +119,21 @@ pub async fn list<K: ApiKind>(
     if as_table {
         let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
         let now = state.clock.now();
-        let rows = items
-            .iter()
-            .map(|o| {
-                let v = match include {
-                    IncludeObject::Object => to_json(&**o),
-                    IncludeObject::Metadata => {
-                        json!({ "metadata": serde_json::to_value(o.metadata()).unwrap_or_default() })
-                    }
-                    IncludeObject::None => Value::Null,
-                };
-                table::row(o.cells(now), &v, include)
-            })
-            .collect();
-        return Ok(json_response(
-            StatusCode::OK,
-            &table::table(K::columns(), rows, &rv),
-            &[],
-        ));
+        let mut body = Vec::with_capacity(items.len() * 1024);
+        table::write_head(&mut body, &K::columns(), &rv);
+        for (i, o) in items.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            table::write_row(&mut body, &o.cells(now), include, o.metadata(), || {
+                to_json(&**o)
+            });
+        }
+        body.extend_from_slice(b"]}");
+        let mut resp = Response::new(axum::body::Body::from(body));
+        resp.headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        return Ok(resp);
     }
     let mut body = serde_json::to_vec(&json!({
         "kind": list_kind::<K>(),
