@@ -44,14 +44,23 @@ struct LogBuf {
     dropped: u64,
     finished: bool,
     file: Option<std::fs::File>,
+    /// Where the file goes, made at the first output: creating a directory and a file per
+    /// pod is most of what starting a silent pod costs under `serve`.
+    pending_file: Option<PathBuf>,
     file_bytes: usize,
 }
 
 impl ContainerLog {
-    fn new(cap: usize, tap: Option<(String, LogTap)>, file: Option<std::fs::File>) -> Self {
+    fn new(cap: usize, tap: Option<(String, LogTap)>, file: FileAt) -> Self {
+        let (file, pending_file) = match file {
+            FileAt::None => (None, None),
+            FileAt::Open(f) => (Some(f), None),
+            FileAt::Later(path) => (None, Some(path)),
+        };
         ContainerLog {
             buf: Mutex::new(LogBuf {
                 file,
+                pending_file,
                 ..LogBuf::default()
             }),
             cap,
@@ -62,7 +71,7 @@ impl ContainerLog {
 
     fn restored(lines: Vec<LogLine>, cap: usize) -> Self {
         let size = lines.iter().map(|l| l.bytes.len()).sum();
-        let log = ContainerLog::new(cap, None, None);
+        let log = ContainerLog::new(cap, None, FileAt::None);
         {
             let mut b = log.buf.lock().expect("poisoned");
             b.lines = lines;
@@ -106,6 +115,7 @@ impl ContainerLog {
         b.finished = true;
         // Closed, not kept: no more output comes, and a node that keeps one descriptor per
         // finished container runs out of them after a few thousand pods.
+        b.pending_file = None;
         if let Some(mut f) = b.file.take() {
             let _ = f.flush();
         }
@@ -123,6 +133,9 @@ impl OutputSink for ContainerLog {
     fn write(&self, bytes: &[u8]) {
         let now = Timestamp::now();
         let mut buf = self.buf.lock().expect("poisoned");
+        if let Some(path) = buf.pending_file.take() {
+            buf.file = create_log_file(&path);
+        }
         let mut rest = bytes;
         while !rest.is_empty() {
             let end = rest
@@ -176,6 +189,21 @@ impl OutputSink for ContainerLog {
         }
         self.changed.send_modify(|v| *v += 1);
     }
+}
+
+/// Where an attempt's log file is.
+enum FileAt {
+    /// Nowhere: the log lives in memory only.
+    None,
+    /// Already open.
+    Open(std::fs::File),
+    /// To be created (with its directory) when the guest first writes.
+    Later(PathBuf),
+}
+
+fn create_log_file(path: &std::path::Path) -> Option<std::fs::File> {
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    std::fs::File::create(path).ok()
 }
 
 /// Rewrites a persisted log from what memory kept, so the file stays near the cap.
@@ -244,28 +272,34 @@ impl LogStore {
         pod_name: &str,
         container: &str,
     ) -> Arc<ContainerLog> {
-        let file = self.pod_dir(pod_key).and_then(|dir| {
-            std::fs::create_dir_all(&dir).ok()?;
+        let path = self.pod_dir(pod_key).map(|dir| {
             let seq = {
                 let mut s = self.seq.lock().expect("poisoned");
                 *s += 1;
                 *s
             };
-            let name = format!(
+            dir.join(format!(
                 "{container}.{}.{seq:06}.log",
                 Timestamp::now().as_millisecond()
-            );
-            std::fs::File::create(dir.join(name)).ok()
+            ))
         });
+        let mut logs = self.logs.lock().expect("poisoned");
+        let attempts = logs
+            .entry((pod_key.to_string(), container.to_string()))
+            .or_default();
+        // A first attempt that never writes leaves no file; after a restart the API serves
+        // an empty log for a container its status shows started. A restart's file is made
+        // at once, so that the newest file is always the current attempt's.
+        let file = match path {
+            None => FileAt::None,
+            Some(p) if attempts.is_empty() => FileAt::Later(p),
+            Some(p) => create_log_file(&p).map_or(FileAt::None, FileAt::Open),
+        };
         let log = Arc::new(ContainerLog::new(
             self.cap,
             self.tap.clone().map(|tx| (pod_name.to_string(), tx)),
             file,
         ));
-        let mut logs = self.logs.lock().expect("poisoned");
-        let attempts = logs
-            .entry((pod_key.to_string(), container.to_string()))
-            .or_default();
         attempts.push(log.clone());
         if attempts.len() > 2 {
             attempts.remove(0);
@@ -412,6 +446,26 @@ mod tests {
             "descriptor released"
         );
         assert_eq!(store.get("default/p", "c", false).unwrap(), b"one\n");
+    }
+
+    #[test]
+    fn a_silent_first_attempt_leaves_no_file_but_a_silent_restart_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::persistent(1024, dir.path().to_path_buf());
+        let first = store.start_attempt("default/p", "p", "c");
+        first.finish();
+        assert!(!dir.path().join("default_p").exists(), "nothing written");
+        assert_eq!(store.get("default/p", "c", false).unwrap(), b"");
+
+        let second = store.start_attempt("default/p", "p", "c");
+        second.write(b"out\n");
+        second.finish();
+        let third = store.start_attempt("default/p", "p", "c");
+        third.finish();
+        // Read back by a new process: the silent third attempt is current, not the second.
+        let reread = LogStore::persistent(1024, dir.path().to_path_buf());
+        assert_eq!(reread.get("default/p", "c", false).unwrap(), b"");
+        assert_eq!(reread.get("default/p", "c", true).unwrap(), b"out\n");
     }
 
     #[test]

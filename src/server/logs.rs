@@ -134,6 +134,11 @@ pub async fn pod_log(
     let attempt = state.logs.attempt(&key, &container, previous);
     let log = match attempt {
         Some(l) => l,
+        // A container that ran without writing anything leaves no log file: after a
+        // restart its log is empty, as the kubelet's would be.
+        None if ran_silently(&pod, &container, previous) => {
+            return Ok(text(Body::empty()));
+        }
         None if previous => {
             return Err(ApiError::bad_request(format!(
                 "previous terminated container \"{container}\" in pod \"{name}\" not found"
@@ -161,6 +166,29 @@ fn text(body: Body) -> Response {
     resp.headers_mut()
         .insert("content-type", HeaderValue::from_static("text/plain"));
     resp
+}
+
+/// Whether the status shows the container (`previous`: its previous attempt) having run.
+fn ran_silently(pod: &Pod, container: &str, previous: bool) -> bool {
+    let Some(status) = pod.status.as_ref() else {
+        return false;
+    };
+    let Some(c) = status
+        .container_statuses
+        .iter()
+        .chain(status.init_container_statuses.iter())
+        .flatten()
+        .find(|c| c.name == container)
+    else {
+        return false;
+    };
+    if previous {
+        c.restart_count > 0
+    } else {
+        c.state
+            .as_ref()
+            .is_some_and(|s| s.running.is_some() || s.terminated.is_some())
+    }
 }
 
 fn waiting_reason(pod: &Pod, container: &str) -> Option<String> {

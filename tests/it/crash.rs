@@ -1,6 +1,8 @@
-//! The crash test: `kill -9` of `wasmjob serve` in the middle of a Job with completions 200
+//! The crash tests: `kill -9` of `wasmjob serve` in the middle of a Job with completions 200
 //! and parallelism 10, then a restart on the same data directory. No completion may be lost
 //! or counted twice, and the pods that were running end Failed with `DisruptionTarget`.
+//! Container logs, including the empty log of a container that wrote nothing, are still
+//! served after such a restart.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -130,4 +132,66 @@ fn kill_9_in_the_middle_of_a_job_loses_and_doubles_nothing() {
             .any(|c| c["type"] == "DisruptionTarget" && c["status"] == "True");
         assert!(disrupted, "{p}");
     }
+}
+
+#[test]
+fn logs_are_served_after_a_restart_including_a_silent_containers_empty_one() {
+    if !have_kubectl() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let images = tmp.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::copy(
+        guests().join("exerciser/exerciser.wasm"),
+        images.join("exerciser.wasm"),
+    )
+    .unwrap();
+    let kubectl = |args: &[&str]| {
+        let out = Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", data.join("kubeconfig"))
+            .env("KUBECACHEDIR", tmp.path().join("kcache"))
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let job = |name: &str, args: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: main\n        image: exerciser.wasm\n        args: [{args}]\n      restartPolicy: Never\n"
+        )
+    };
+    std::fs::write(
+        tmp.path().join("jobs.yaml"),
+        format!(
+            "{}---\n{}",
+            job("talker", "\"print=hello\""),
+            job("silent", "")
+        ),
+    )
+    .unwrap();
+
+    let mut server = start(&data, &images);
+    assert!(kubectl(&["create", "-f", "jobs.yaml"]).0);
+    for name in ["job/talker", "job/silent"] {
+        let (ok, _, err) = kubectl(&["wait", "--for=condition=complete", name, "--timeout=60s"]);
+        assert!(ok, "{name}: {err}");
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+
+    let _server = start(&data, &images);
+    let (ok, out, err) = kubectl(&["logs", "job/talker"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "hello\n");
+    let (ok, out, err) = kubectl(&["logs", "job/silent"]);
+    assert!(ok, "a silent container's log is empty, not an error: {err}");
+    assert_eq!(out, "");
 }
