@@ -349,6 +349,9 @@ pub struct Store {
     /// Aggregation key → stored Event, for counting repeats.
     event_index: Mutex<std::collections::HashMap<String, String>>,
     event_counter: std::sync::atomic::AtomicU64,
+    /// The time part of the newest Event name: names stay unique and in time order even
+    /// when one sync records thousands of Events at the same instant.
+    last_event_nanos: Mutex<u64>,
     revision: watch::Sender<u64>,
     /// One live feed per resource, as the API server keeps a watch cache per resource:
     /// a Job watcher never falls behind because of a burst of pod changes.
@@ -410,6 +413,7 @@ impl Store {
             watchable: true,
             event_index: Mutex::new(std::collections::HashMap::new()),
             event_counter: std::sync::atomic::AtomicU64::new(0),
+            last_event_nanos: Mutex::new(0),
             revision: watch::channel(rev).0,
             feeds: std::array::from_fn(|_| broadcast::channel(16_384).0),
             backend,
@@ -486,6 +490,11 @@ impl Store {
     /// One object by `namespace/name` (namespaces: `/name`).
     pub fn get<K: Object>(&self, key: &str) -> Option<K> {
         self.read(|s| K::map(s).get(key).map(|o| K::clone(o)))
+    }
+
+    /// Whether an object is stored under `key`.
+    pub fn contains<K: Object>(&self, key: &str) -> bool {
+        self.read(|s| K::map(s).contains_key(key))
     }
 
     /// One object, shared with the store (no copy).
@@ -855,10 +864,15 @@ impl Store {
         }
         // Names sort by time, like the API server's `<object>.<unix nanos in hex>`.
         let base = object.name.clone().unwrap_or_default();
-        let mut nanos = now.as_nanosecond().max(0) as u64;
+        let mut nanos = {
+            let mut last = self.last_event_nanos.lock().expect("poisoned");
+            *last = (*last + 1).max(now.as_nanosecond().max(0) as u64);
+            *last
+        };
+        // Only Events stored before a restart (or a clock set back) can still collide.
         let name = loop {
             let candidate = format!("{base}.{nanos:x}");
-            if self.get::<Event>(&format!("{ns}/{candidate}")).is_none() {
+            if !self.contains::<Event>(&format!("{ns}/{candidate}")) {
                 break candidate;
             }
             nanos += 1;
@@ -1119,6 +1133,42 @@ mod tests {
         // Orphaning moves a pod out of its owner's set; the last pod takes the owner along.
         s.update_pod("default/c", |p| p.metadata.owner_references = None);
         assert_eq!(s.pod_owners(), ["u1"]);
+    }
+
+    #[test]
+    fn events_recorded_at_one_instant_get_distinct_names_in_order() {
+        let s = Store::new();
+        let j = s.create(job("a")).unwrap();
+        let now = Timestamp::from_second(1_000_000).unwrap();
+        for i in 0..1_000 {
+            let message = format!("Created pod: a-{i}");
+            s.record_event(
+                job_ref(&j),
+                "Normal",
+                "SuccessfulCreate",
+                &message,
+                "job-controller",
+                now,
+            );
+        }
+        let (events, _) = s.list::<Event>(None);
+        assert_eq!(events.len(), 1_000);
+        let mut by_name: Vec<&Event> = events.iter().collect();
+        by_name.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        let messages: Vec<&str> = by_name
+            .iter()
+            .filter_map(|e| e.message.as_deref())
+            .collect();
+        let expected: Vec<String> = (0..1_000).map(|i| format!("Created pod: a-{i}")).collect();
+        assert_eq!(messages, expected, "names sort in recording order");
+        assert!(
+            by_name[0]
+                .metadata
+                .name
+                .as_deref()
+                .unwrap()
+                .starts_with("a.")
+        );
     }
 
     #[test]
