@@ -168,12 +168,14 @@ pub async fn run_observed(
             pods.saturating_mul(containers)
         })
         .fold(0, u64::saturating_add);
+    // Twice as many slots as guests: a component built with the preview1 adapter has two
+    // linear memories, and memories are what a slot holds.
     let runtime = Runtime::new(
         RuntimeConfig {
             cache_dir: options.cache_dir.clone(),
             ..RuntimeConfig::default()
         }
-        .for_at_most(concurrent),
+        .for_at_most(concurrent.saturating_mul(2)),
     )?;
 
     // Every image is compiled before anything starts: a bad module is invalid input.

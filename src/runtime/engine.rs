@@ -72,6 +72,9 @@ fn default_max_instances() -> u32 {
     by_maps.clamp(MIN_POOL_SLOTS as u64, MAX_DEFAULT_INSTANCES) as u32
 }
 
+/// Core instances (and tables) the pool holds per guest, for components made of several.
+const CORE_INSTANCES_PER_GUEST: u32 = 8;
+
 /// The smallest pool worth having; below it the engine allocates on demand.
 const MIN_POOL_SLOTS: u32 = 16;
 
@@ -200,10 +203,15 @@ fn engine_config(settings: &RuntimeConfig, pool_slots: Option<u32>) -> Config {
     config.async_stack_size(2 << 20);
     if let Some(n) = pool_slots {
         let mut pool = PoolingAllocationConfig::new();
-        pool.total_core_instances(n)
+        // A guest is one core instance and table when it is a module, but a component holds
+        // several (its main module, shims, the preview1 adapter); their pool entries are
+        // bookkeeping and address space only, so there are plenty, and the slot semaphore
+        // (one permit per guest) is bounded by memories and stacks.
+        let per_guest = n.saturating_mul(CORE_INSTANCES_PER_GUEST);
+        pool.total_core_instances(per_guest)
             .total_component_instances(n)
             .total_memories(n)
-            .total_tables(n)
+            .total_tables(per_guest)
             .total_stacks(n)
             .max_memory_size(settings.max_memory_bytes as usize)
             // Keeping slots resident (reset with memset, not madvise) avoids a syscall and

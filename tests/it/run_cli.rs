@@ -470,3 +470,29 @@ fn a_success_policy_completes_the_job_without_waiting_for_the_rest() {
     );
     assert_eq!(job["status"]["completedIndexes"], "0");
 }
+
+#[test]
+fn twelve_components_of_four_core_instances_run_at_once_until_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = crate::common::wat("busy_component.wat");
+    let f = write_manifest(
+        dir.path(),
+        "busy.yaml",
+        &format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: busy\nspec:\n  completions: 12\n  parallelism: 12\n  activeDeadlineSeconds: 2\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: main\n        image: {}\n",
+            image.display()
+        ),
+    );
+    let out = wasmjob(&["run", "-f", &f, "-o", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // All twelve were running when the deadline killed them; none failed to instantiate
+    // (which would have used up the back-off limit first).
+    assert_eq!(
+        conditions(&job)[1],
+        ("Failed".to_string(), "DeadlineExceeded".to_string()),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(job["status"]["failed"], 12);
+}
