@@ -324,37 +324,39 @@ impl Kubelet {
                 }
                 return t;
             }
-            let mut started = tokio::time::Instant::now();
-            let mut started_at = self.clock.now();
-            let log =
-                self.logs
-                    .start_attempt(&key, pod.metadata.name.as_deref().unwrap_or(""), &name);
-            let outcome = match self.container_spec(pod, container, mounts, log.clone()) {
+            let image = container
+                .image
+                .as_deref()
+                .ok_or_else(|| format!("container {name} has no image"))
+                .and_then(|i| (self.resolve)(pod, i));
+            let reserved = match image {
                 Err(message) => Err(message),
-                Ok(spec) => {
-                    // With every pool slot taken the container waits for one; it shows as
-                    // ContainerCreating meanwhile, not Running.
-                    if writes.pending_start.is_some() && !self.runtime.slot_free() {
-                        self.write(&key, &mut writes, |_| {});
-                    }
-                    let reserved = tokio::select! {
-                        r = self.runtime.reserve(&spec.image) => r.map_err(|e| e.to_string()),
-                        k = kill.wait_for(Option::is_some) => {
-                            let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
-                            let t = Terminated::killed(deadline);
-                            if writes.finishes_pod {
-                                let now = self.clock.now();
-                                self.write(&key, &mut writes, |p| status::finish(p, t.by, now));
-                            }
-                            log.finish();
-                            return t;
-                        }
-                    };
-                    started = tokio::time::Instant::now();
-                    started_at = self.clock.now();
-                    match reserved {
+                Ok(image) => match self
+                    .reserve_slot(&key, &image, &mut kill, &mut writes)
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(t) => return t,
+                },
+            };
+            let started = tokio::time::Instant::now();
+            let started_at = self.clock.now();
+            // The attempt (and its log) begins once the guest can start: until then
+            // `kubectl logs` says the container is waiting, and a restart waiting for a slot
+            // keeps the previous run's output as the current log.
+            let mut log = None;
+            let outcome = match reserved {
+                Err(message) => Err(message),
+                Ok(reserved) => {
+                    let attempt = self.logs.start_attempt(
+                        &key,
+                        pod.metadata.name.as_deref().unwrap_or(""),
+                        &name,
+                    );
+                    log = Some(attempt.clone());
+                    match self.container_spec(pod, container, mounts, attempt.clone()) {
                         Err(message) => Err(message),
-                        Ok(reserved) => {
+                        Ok(spec) => {
                             self.write(&key, &mut writes, |p| {
                                 status::container_running(p, &name, init, restarts, started_at)
                             });
@@ -378,7 +380,7 @@ impl Kubelet {
                                     self.event(pod, "Normal", "Killing", &format!("Stopping container {name}"));
                                     let now = self.clock.now();
                                     self.write_terminated(&key, &mut writes, &name, init, &t, started_at, now);
-                                    log.finish();
+                                    attempt.finish();
                                     return t;
                                 }
                             }
@@ -386,7 +388,9 @@ impl Kubelet {
                     }
                 }
             };
-            log.finish();
+            if let Some(log) = log {
+                log.finish();
+            }
             let now = self.clock.now();
             let t = match outcome {
                 Ok(exit) => Terminated::from_exit(&exit),
@@ -467,6 +471,38 @@ impl Kubelet {
             }
             backoff = (backoff * 2).min(self.config.backoff_max);
             restarts += 1;
+        }
+    }
+
+    /// Holds a pool slot for `image`. When every slot is taken the container waits for one,
+    /// its pod shown as picked up (`ContainerCreating`), not Running; `Err` when the pod is
+    /// killed meanwhile.
+    async fn reserve_slot<'s>(
+        &'s self,
+        key: &str,
+        image: &ImageRef,
+        kill: &mut watch::Receiver<Option<Kill>>,
+        writes: &mut PodWrites,
+    ) -> Result<Result<runtime::Reserved<'s>, String>, Terminated> {
+        match self.runtime.try_reserve(image).await {
+            Ok(Some(r)) => return Ok(Ok(r)),
+            Ok(None) => {}
+            Err(e) => return Ok(Err(e.to_string())),
+        }
+        if writes.pending_start.is_some() {
+            self.write(key, writes, |_| {});
+        }
+        tokio::select! {
+            r = self.runtime.reserve(image) => Ok(r.map_err(|e| e.to_string())),
+            k = kill.wait_for(Option::is_some) => {
+                let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
+                let t = Terminated::killed(deadline);
+                if writes.finishes_pod {
+                    let now = self.clock.now();
+                    self.write(key, writes, |p| status::finish(p, t.by, now));
+                }
+                Err(t)
+            }
         }
     }
 

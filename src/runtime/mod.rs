@@ -167,9 +167,14 @@ impl Runtime {
         })
     }
 
-    /// Whether a pool slot is free right now (a hint: another start may take it first).
-    pub fn slot_free(&self) -> bool {
-        self.inner.slots.available_permits() > 0
+    /// [`Runtime::reserve`] without waiting: `None` when every slot is taken.
+    pub async fn try_reserve(&self, image: &ImageRef) -> Result<Option<Reserved<'_>>, Error> {
+        let compiled = image::load(&self.inner, image).await?;
+        Ok(self.inner.slots.try_acquire().ok().map(|slot| Reserved {
+            runtime: self,
+            compiled,
+            _slot: slot,
+        }))
     }
 }
 

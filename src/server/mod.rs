@@ -431,10 +431,22 @@ pub async fn run(
             r = listener.accept() => match r {
                 Ok(c) => c,
                 Err(e) => {
-                    // Out of descriptors (EMFILE) persists until something closes: pause
-                    // rather than spin on the failing accept.
                     tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    // Running out of descriptors or memory lasts until something is freed:
+                    // pause rather than spin on the failing accept. A connection reset
+                    // before it was accepted is the client's business.
+                    let resources = rustix::io::Errno::from_io_error(&e).is_some_and(|n| {
+                        [
+                            rustix::io::Errno::MFILE,
+                            rustix::io::Errno::NFILE,
+                            rustix::io::Errno::NOBUFS,
+                            rustix::io::Errno::NOMEM,
+                        ]
+                        .contains(&n)
+                    });
+                    if resources {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
                     continue;
                 }
             },

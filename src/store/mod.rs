@@ -869,13 +869,16 @@ impl Store {
             *last = (*last + 1).max(now.as_nanosecond().max(0) as u64);
             *last
         };
-        // Only Events stored before a restart (or a clock set back) can still collide.
+        // Only Events stored before a restart (or a clock set back) can still collide; the
+        // stamp then moves past them for good, so later Events do not probe again.
         let name = loop {
             let candidate = format!("{base}.{nanos:x}");
             if !self.contains::<Event>(&format!("{ns}/{candidate}")) {
                 break candidate;
             }
             nanos += 1;
+            let mut last = self.last_event_nanos.lock().expect("poisoned");
+            *last = (*last).max(nanos);
         };
         let event = Event {
             metadata: ObjectMeta {

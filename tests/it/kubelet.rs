@@ -103,6 +103,27 @@ async fn a_pod_waiting_for_a_pool_slot_shows_container_creating_until_one_frees(
         state.waiting.and_then(|w| w.reason).as_deref(),
         Some("ContainerCreating")
     );
+    // No attempt has begun, so `kubectl logs` says the container is waiting to start.
+    assert!(
+        kubelet
+            .logs()
+            .attempt("default/next", "main", false)
+            .is_none()
+    );
+
+    // A pod deleted while it waits stops waiting and goes away.
+    store.create_pod(pod("doomed", "hello.wat")).unwrap();
+    kubelet.start("default/doomed".into());
+    eventually("the doomed pod is picked up", || {
+        store.pod("default/doomed").and_then(|p| p.status).is_some()
+    })
+    .await;
+    store.delete_pod("default/doomed", Clock::new().now());
+    kubelet.kill("default/doomed");
+    eventually("the doomed pod is gone", || {
+        store.pod("default/doomed").is_none()
+    })
+    .await;
 
     store.delete_pod("default/hog", Clock::new().now());
     kubelet.kill("default/hog");
