@@ -73,7 +73,7 @@ fn default_max_instances() -> u32 {
 }
 
 /// Core instances (and tables) the pool holds per guest, for components made of several.
-const CORE_INSTANCES_PER_GUEST: u32 = 8;
+pub(super) const CORE_INSTANCES_PER_GUEST: u32 = 8;
 
 /// The smallest pool worth having; below it the engine allocates on demand.
 const MIN_POOL_SLOTS: u32 = 16;

@@ -67,8 +67,19 @@ pub fn parse_image_ref(image: &str, base: &Path) -> Result<ImageRef, String> {
 pub(super) enum Compiled {
     /// A WASI preview1 core module.
     Core(InstancePre<P1State>),
-    /// A WASI preview2 command component.
-    Component(CommandPre<P2State>),
+    /// A WASI preview2 command component, and the pool slots one instance of it takes.
+    Component(CommandPre<P2State>, u32),
+}
+
+impl Compiled {
+    /// Pool slots one guest takes: one per linear memory (a slot holds one), and enough
+    /// for its tables; a core module takes one.
+    pub fn slots(&self) -> u32 {
+        match self {
+            Compiled::Core(_) => 1,
+            Compiled::Component(_, slots) => *slots,
+        }
+    }
 }
 
 type FileKey = (PathBuf, u64, Option<SystemTime>);
@@ -213,11 +224,19 @@ async fn compile(
                 .map_err(instantiate)?,
         ),
         Loaded::Component(component) => {
+            let slots = component.resources_required().map_or(1, |r| {
+                r.num_memories
+                    .max(
+                        r.num_tables
+                            .div_ceil(super::engine::CORE_INSTANCES_PER_GUEST),
+                    )
+                    .max(1)
+            });
             let pre = shared
                 .p2_linker
                 .instantiate_pre(&component)
                 .map_err(instantiate)?;
-            Compiled::Component(CommandPre::new(pre).map_err(instantiate)?)
+            Compiled::Component(CommandPre::new(pre).map_err(instantiate)?, slots)
         }
     })
 }

@@ -157,7 +157,7 @@ impl Runtime {
         let slot = self
             .inner
             .slots
-            .acquire()
+            .acquire_many(self.slots_for(&compiled))
             .await
             .expect("the slot semaphore is never closed");
         Ok(Reserved {
@@ -170,11 +170,26 @@ impl Runtime {
     /// [`Runtime::reserve`] without waiting: `None` when every slot is taken.
     pub async fn try_reserve(&self, image: &ImageRef) -> Result<Option<Reserved<'_>>, Error> {
         let compiled = image::load(&self.inner, image).await?;
-        Ok(self.inner.slots.try_acquire().ok().map(|slot| Reserved {
-            runtime: self,
-            compiled,
-            _slot: slot,
-        }))
+        let slots = self.slots_for(&compiled);
+        Ok(self
+            .inner
+            .slots
+            .try_acquire_many(slots)
+            .ok()
+            .map(|slot| Reserved {
+                runtime: self,
+                compiled,
+                _slot: slot,
+            }))
+    }
+}
+
+impl Runtime {
+    /// Permits a guest of `compiled` holds: its slots, never more than the pool has (a
+    /// guest needing more would otherwise wait forever; with the whole pool it either fits
+    /// or fails to instantiate with wasmtime's message).
+    fn slots_for(&self, compiled: &Compiled) -> u32 {
+        compiled.slots().min(self.inner.config.max_instances).max(1)
     }
 }
 

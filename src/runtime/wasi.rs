@@ -88,7 +88,7 @@ pub(super) async fn run(
             let result = start.call_async(&mut store, ()).await;
             Ok(classify(result, store.data().limiter.denied))
         }
-        Compiled::Component(pre) => {
+        Compiled::Component(pre, _) => {
             let state = P2State {
                 ctx: builder.build(),
                 table: ResourceTable::new(),

@@ -167,6 +167,31 @@ async fn components_run_through_wasi_cli_run() {
     assert_eq!((exit.exit_code, exit.reason), (0, ExitReason::Completed));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn components_with_two_memories_wait_for_two_slots_instead_of_failing() {
+    // 16 slots hold eight of these at once; the other four wait, none fails.
+    let rt = Runtime::new(RuntimeConfig {
+        max_instances: 16,
+        ..RuntimeConfig::default()
+    })
+    .expect("engine");
+    let mut runs = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let rt = rt.clone();
+        let out = Captured::default();
+        runs.spawn(async move {
+            let s = spec(wat("two_memories_component.wat"), &out);
+            tokio::time::timeout(std::time::Duration::from_secs(1), rt.run(s)).await
+        });
+    }
+    while let Some(r) = runs.join_next().await {
+        match r.unwrap() {
+            Err(_elapsed) => {}
+            Ok(result) => panic!("a guest ended instead of running or waiting: {result:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn precompiled_modules_are_reused_across_runtimes() {
     let cache = tempfile::tempdir().unwrap();
