@@ -218,16 +218,9 @@ pub async fn run_observed(
     ));
     let store = Arc::new(Store::ephemeral());
     let resolve: ImageResolver = Arc::new(move |pod: &Pod, image: &str| {
-        let owner = pod
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|o| o.controller == Some(true))
-            .map(|o| o.uid.clone())
-            .unwrap_or_default();
+        let owner = crate::api::pod::controller_uid(pod).unwrap_or_default();
         let base = base_dirs
-            .get(&owner)
+            .get(owner)
             .cloned()
             .unwrap_or_else(|| PathBuf::from("."));
         parse_image_ref(image, &base)

@@ -60,6 +60,17 @@ pub fn completion_index(pod: &Pod) -> Option<i32> {
         .filter(|i| *i >= 0)
 }
 
+/// The uid of the pod's controller (its Job), from the owner reference marked
+/// `controller: true`.
+pub fn controller_uid(pod: &Pod) -> Option<&str> {
+    pod.metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))
+        .map(|o| o.uid.as_str())
+}
+
 /// `namespace/name`.
 pub fn key(pod: &Pod) -> String {
     format!(

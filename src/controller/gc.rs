@@ -18,15 +18,6 @@ use crate::kubelet::Kubelet;
 use crate::server::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
 use crate::store::{Store, remove_finalizer};
 
-fn controller_uid(pod: &Pod) -> Option<&str> {
-    pod.metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-        .map(|o| o.uid.as_str())
-}
-
 /// One sweep. Returns when it next needs to run by itself (a TTL expiring).
 pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Duration> {
     let jobs = store.jobs_shared();
@@ -51,7 +42,7 @@ pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Du
     attention.extend(store.deleting_pods());
     for pod in attention {
         let key = podutil::key(&pod);
-        let owner = controller_uid(&pod).map(|u| by_uid.get(u).copied());
+        let owner = podutil::controller_uid(&pod).map(|u| by_uid.get(u).copied());
         match owner {
             // The owning Job is gone (Background deletion): delete the pod, uncounted.
             Some(None) => {

@@ -335,7 +335,7 @@ impl Kubelet {
                     .reserve_slot(&key, &image, &mut kill, &mut writes)
                     .await
                 {
-                    Ok(r) => r,
+                    Ok(r) => r.map(|r| (r, image)),
                     Err(t) => return t,
                 },
             };
@@ -347,14 +347,14 @@ impl Kubelet {
             let mut log = None;
             let outcome = match reserved {
                 Err(message) => Err(message),
-                Ok(reserved) => {
+                Ok((reserved, image)) => {
                     let attempt = self.logs.start_attempt(
                         &key,
                         pod.metadata.name.as_deref().unwrap_or(""),
                         &name,
                     );
                     log = Some(attempt.clone());
-                    match self.container_spec(pod, container, mounts, attempt.clone()) {
+                    match self.container_spec(pod, container, image, mounts, attempt.clone()) {
                         Err(message) => Err(message),
                         Ok(spec) => {
                             self.write(&key, &mut writes, |p| {
@@ -571,14 +571,10 @@ impl Kubelet {
         &self,
         pod: &Pod,
         c: &Container,
+        image: ImageRef,
         mounts: &HashMap<String, (PathBuf, bool)>,
         log: Arc<logs::ContainerLog>,
     ) -> Result<ContainerSpec, String> {
-        let image_name = c
-            .image
-            .as_deref()
-            .ok_or_else(|| format!("container {} has no image", c.name))?;
-        let image = (self.resolve)(pod, image_name)?;
         let env = env::resolve(pod, c)?;
         let args = env::argv(c, &image, &env);
         let mut container_mounts = Vec::new();

@@ -182,9 +182,7 @@ impl Runtime {
                 _slot: slot,
             }))
     }
-}
 
-impl Runtime {
     /// Permits a guest of `compiled` holds: its slots, never more than the pool has (a
     /// guest needing more would otherwise wait forever; with the whole pool it either fits
     /// or fails to instantiate with wasmtime's message).

@@ -272,14 +272,7 @@ impl Object for Pod {
                 .is_none()
     }
     fn index(s: &mut State, key: &str, obj: Option<&Self>) {
-        let owner = |p: &Pod| {
-            p.metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .find(|o| o.controller == Some(true))
-                .map(|o| o.uid.clone())
-        };
+        let owner = |p: &Pod| podutil::controller_uid(p).map(String::from);
         // A pod's owner never changes except when orphaned; drop it from every entry that
         // may hold it, then file it under its current owner.
         let previous = s.pods.get(key).and_then(|p| owner(p));

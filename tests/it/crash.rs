@@ -49,44 +49,67 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn kill_9_in_the_middle_of_a_job_loses_and_doubles_nothing() {
-    if !have_kubectl() {
-        return;
+/// A scratch directory for one test: the server's data directory, an image directory
+/// holding the exerciser, and kubectl pointed at the server.
+struct Node {
+    tmp: tempfile::TempDir,
+}
+
+impl Node {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let images = tmp.path().join("images");
+        std::fs::create_dir_all(&images).unwrap();
+        std::fs::copy(
+            guests().join("exerciser/exerciser.wasm"),
+            images.join("exerciser.wasm"),
+        )
+        .unwrap();
+        Node { tmp }
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let images = tmp.path().join("images");
-    std::fs::create_dir_all(&images).unwrap();
-    std::fs::copy(
-        guests().join("exerciser/exerciser.wasm"),
-        images.join("exerciser.wasm"),
-    )
-    .unwrap();
-    let kubectl = |args: &[&str]| {
+
+    fn dir(&self) -> &std::path::Path {
+        self.tmp.path()
+    }
+
+    fn start(&self) -> Server {
+        start(&self.dir().join("data"), &self.dir().join("images"))
+    }
+
+    /// Runs kubectl in the scratch directory: (success, stdout, stderr).
+    fn kubectl(&self, args: &[&str]) -> (bool, String, String) {
         let out = Command::new("kubectl")
             .args(args)
-            .env("KUBECONFIG", data.join("kubeconfig"))
-            .env("KUBECACHEDIR", tmp.path().join("kcache"))
-            .current_dir(tmp.path())
+            .env("KUBECONFIG", self.dir().join("data/kubeconfig"))
+            .env("KUBECACHEDIR", self.dir().join("kcache"))
+            .current_dir(self.dir())
             .output()
             .unwrap();
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
         )
-    };
+    }
+}
+
+#[test]
+fn kill_9_in_the_middle_of_a_job_loses_and_doubles_nothing() {
+    if !have_kubectl() {
+        return;
+    }
+    let node = Node::new();
     std::fs::write(
-        tmp.path().join("big.yaml"),
+        node.dir().join("big.yaml"),
         "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: big\nspec:\n  completions: 200\n  parallelism: 10\n  backoffLimit: 100\n  template:\n    spec:\n      containers:\n      - name: main\n        image: exerciser.wasm\n        args: [\"sleep-ms=50\", \"print=done\"]\n      restartPolicy: Never\n",
     )
     .unwrap();
 
-    let mut server = start(&data, &images);
-    assert!(kubectl(&["create", "-f", "big.yaml"]).0);
+    let mut server = node.start();
+    assert!(node.kubectl(&["create", "-f", "big.yaml"]).0);
     let started = Instant::now();
     loop {
-        let (_, n) = kubectl(&["get", "job", "big", "-o", "jsonpath={.status.succeeded}"]);
+        let (_, n, _) = node.kubectl(&["get", "job", "big", "-o", "jsonpath={.status.succeeded}"]);
         if n.parse::<u32>().unwrap_or(0) >= 40 {
             break;
         }
@@ -100,19 +123,19 @@ fn kill_9_in_the_middle_of_a_job_loses_and_doubles_nothing() {
     server.child.wait().unwrap();
     drop(server);
 
-    let _server = start(&data, &images);
-    let (ok, _) = kubectl(&[
+    let _server = node.start();
+    let (ok, _, _) = node.kubectl(&[
         "wait",
         "--for=condition=complete",
         "job/big",
         "--timeout=120s",
     ]);
     assert!(ok, "the job completes after the restart");
-    let (_, status) = kubectl(&["get", "job", "big", "-o", "json"]);
+    let (_, status, _) = node.kubectl(&["get", "job", "big", "-o", "json"]);
     let job: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(job["status"]["succeeded"], 200);
 
-    let (_, pods) = kubectl(&["get", "pods", "-l", "job-name=big", "-o", "json"]);
+    let (_, pods, _) = node.kubectl(&["get", "pods", "-l", "job-name=big", "-o", "json"]);
     let pods: serde_json::Value = serde_json::from_str(&pods).unwrap();
     let items = pods["items"].as_array().unwrap();
     let phase = |p: &serde_json::Value| p["status"]["phase"].as_str().unwrap_or("").to_string();
@@ -139,36 +162,14 @@ fn logs_are_served_after_a_restart_including_a_silent_containers_empty_one() {
     if !have_kubectl() {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let images = tmp.path().join("images");
-    std::fs::create_dir_all(&images).unwrap();
-    std::fs::copy(
-        guests().join("exerciser/exerciser.wasm"),
-        images.join("exerciser.wasm"),
-    )
-    .unwrap();
-    let kubectl = |args: &[&str]| {
-        let out = Command::new("kubectl")
-            .args(args)
-            .env("KUBECONFIG", data.join("kubeconfig"))
-            .env("KUBECACHEDIR", tmp.path().join("kcache"))
-            .current_dir(tmp.path())
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let node = Node::new();
     let job = |name: &str, args: &str| {
         format!(
             "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: main\n        image: exerciser.wasm\n        args: [{args}]\n      restartPolicy: Never\n"
         )
     };
     std::fs::write(
-        tmp.path().join("jobs.yaml"),
+        node.dir().join("jobs.yaml"),
         format!(
             "{}---\n{}",
             job("talker", "\"print=hello\""),
@@ -177,21 +178,22 @@ fn logs_are_served_after_a_restart_including_a_silent_containers_empty_one() {
     )
     .unwrap();
 
-    let mut server = start(&data, &images);
-    assert!(kubectl(&["create", "-f", "jobs.yaml"]).0);
+    let mut server = node.start();
+    assert!(node.kubectl(&["create", "-f", "jobs.yaml"]).0);
     for name in ["job/talker", "job/silent"] {
-        let (ok, _, err) = kubectl(&["wait", "--for=condition=complete", name, "--timeout=60s"]);
+        let (ok, _, err) =
+            node.kubectl(&["wait", "--for=condition=complete", name, "--timeout=60s"]);
         assert!(ok, "{name}: {err}");
     }
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     drop(server);
 
-    let _server = start(&data, &images);
-    let (ok, out, err) = kubectl(&["logs", "job/talker"]);
+    let _server = node.start();
+    let (ok, out, err) = node.kubectl(&["logs", "job/talker"]);
     assert!(ok, "{err}");
     assert_eq!(out, "hello\n");
-    let (ok, out, err) = kubectl(&["logs", "job/silent"]);
+    let (ok, out, err) = node.kubectl(&["logs", "job/silent"]);
     assert!(ok, "a silent container's log is empty, not an error: {err}");
     assert_eq!(out, "");
 }
