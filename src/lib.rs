@@ -32,6 +32,7 @@
 //! - [`run`]: the `wasmjob run` command; [`manifest`]: reading YAML files.
 //! - [`serve`]: the `wasmjob serve` command: data-dir lock, crash recovery, start-up.
 //! - [`clock`]: wall time derived from tokio's clock so tests can pause time.
+//! - [`private_fs`]: owner-only files and directories (the data dir, logs, the cache).
 //! - [`mod@bench`]: `wasmjob bench`: pods through `run`, a real `serve` process, density in
 //!   fresh child processes and the `wasmtime run` peer, each against raw wasmtime.
 //! - Objects in the store are shared (`Arc`): reads hand them out without copying, a write
@@ -43,6 +44,7 @@ pub mod clock;
 pub mod controller;
 pub mod kubelet;
 pub mod manifest;
+pub mod private_fs;
 pub mod run;
 pub mod runtime;
 pub mod serve;

@@ -86,6 +86,10 @@ struct ServeArgs {
     /// token over http).
     #[arg(long)]
     insecure_http: bool,
+    /// Directories under which pods may mount `hostPath` volumes, comma-separated or
+    /// repeated (default: none; the data directory never).
+    #[arg(long, value_delimiter = ',')]
+    allow_host_path: Vec<PathBuf>,
     #[command(flatten)]
     tuning: Tuning,
 }
@@ -322,6 +326,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         container_backoff_base: args.tuning.container_backoff_base,
         container_backoff_max: args.tuning.container_backoff_max,
         default_memory_limit: args.tuning.default_memory_limit,
+        allow_host_path: args.allow_host_path,
     };
     let running = wasmjob::serve::start(options).await.with_context(|| {
         format!(

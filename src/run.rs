@@ -12,11 +12,14 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::sync::mpsc;
 
+use crate::api::host_path::HostPathPolicy;
 use crate::api::job::{is_complete, is_failed, is_finished};
 use crate::api::{defaults, pod as podutil, validation};
 use crate::clock::Clock;
 use crate::controller::{self, apply::new_uid, job::Backoff, job::Settings};
-use crate::kubelet::{ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP};
+use crate::kubelet::{
+    ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP, real_path_or_given,
+};
 use crate::manifest::{self, LoadedJob};
 use crate::runtime::{self, Runtime, RuntimeConfig, parse_image_ref};
 use crate::store::Store;
@@ -211,6 +214,29 @@ pub async fn run_observed(
         .map_err(|e| {
             InputError::Runtime(runtime::Error::Engine(format!("temporary directory: {e}")))
         })?;
+    // A single-user tool: any hostPath, but never the module cache (trusted native code) or
+    // the other pods' volumes.
+    let host_paths = HostPathPolicy::any_but(
+        options
+            .cache_dir
+            .iter()
+            .map(|d| real_path_or_given(d))
+            .chain([real_path_or_given(volumes.path())])
+            .collect(),
+    );
+    let mut refusals = Vec::new();
+    for l in &loaded {
+        let spec = l.job.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+        for (volume, path, why) in spec.map(|s| host_paths.refused(s)).unwrap_or_default() {
+            refusals.push(format!(
+                "The Job {:?} is invalid: hostPath volume {volume:?} (path {path:?}) is not allowed: {why}",
+                l.job.metadata.name.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(InputError::Invalid(refusals.join("\n")));
+    }
     let (log_tx, log_rx) = mpsc::unbounded_channel();
     let logs = Arc::new(LogStore::new(
         DEFAULT_LOG_CAP,
@@ -234,6 +260,7 @@ pub async fn run_observed(
             backoff_max: options.container_backoff_max,
             volumes_dir: volumes.path().to_path_buf(),
             default_memory_limit: options.default_memory_limit,
+            host_paths,
         },
         resolve,
         clock,

@@ -15,10 +15,13 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, PodCondition};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use tokio::net::TcpListener;
 
+use crate::api::host_path::HostPathPolicy;
 use crate::api::pod as podutil;
 use crate::clock::Clock;
 use crate::controller::{self, job::Settings};
-use crate::kubelet::{ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP};
+use crate::kubelet::{
+    ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP, real_path_or_given,
+};
 use crate::runtime::{self, Runtime, RuntimeConfig, parse_image_ref};
 use crate::server::{self, ApiState, objects::ApiKind, objects::Ctx, tls};
 use crate::store::{self, EventType, Resource, Store, backend::Redb};
@@ -42,6 +45,9 @@ pub struct Options {
     pub container_backoff_max: Duration,
     /// Memory limit of containers that set none.
     pub default_memory_limit: u64,
+    /// Directories under which `hostPath` volumes are allowed (`--allow-host-path`; empty:
+    /// none). The data directory is never mountable, whatever this says.
+    pub allow_host_path: Vec<PathBuf>,
 }
 
 /// Why the server could not start. Messages name the path or address.
@@ -113,7 +119,7 @@ impl Running {
 /// Starts everything and returns once the API is listening.
 pub async fn start(options: Options) -> Result<Running, Error> {
     let data = &options.data_dir;
-    std::fs::create_dir_all(data).map_err(io(data))?;
+    crate::private_fs::ensure_dir(data).map_err(io(data))?;
     let lock_path = data.join("lock");
     let lock = std::fs::File::create(&lock_path).map_err(io(&lock_path))?;
     if lock.try_lock().is_err() {
@@ -123,10 +129,25 @@ pub async fn start(options: Options) -> Result<Running, Error> {
     let store = Arc::new(Store::open(Box::new(
         Redb::open(&store_path).map_err(store::Error::from)?,
     ))?);
+    crate::private_fs::restrict(&store_path).map_err(io(&store_path))?;
     let clock = Clock::new();
     ensure_namespaces(&store, clock);
     recover_pods(&store, clock);
 
+    let mut allowed = Vec::new();
+    for dir in &options.allow_host_path {
+        if !dir.is_absolute() {
+            return Err(Error::Io {
+                path: dir.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "--allow-host-path needs absolute directories",
+                ),
+            });
+        }
+        allowed.push(real_path_or_given(dir));
+    }
+    let host_paths = HostPathPolicy::only_under(allowed, vec![real_path_or_given(data)]);
     let logs = Arc::new(LogStore::persistent(DEFAULT_LOG_CAP, data.join("logs")));
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(data.join("modules")),
@@ -145,6 +166,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
             backoff_max: options.container_backoff_max,
             volumes_dir: data.join("volumes"),
             default_memory_limit: options.default_memory_limit,
+            host_paths: host_paths.clone(),
         },
         resolve,
         clock,
@@ -174,12 +196,13 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         )
     };
     let kubeconfig = data.join("kubeconfig");
-    std::fs::write(&kubeconfig, kubeconfig_text).map_err(io(&kubeconfig))?;
     {
         // It carries the admin token.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&kubeconfig, std::fs::Permissions::from_mode(0o600))
+        use std::io::Write;
+        let mut f = crate::private_fs::create_file(&kubeconfig).map_err(io(&kubeconfig))?;
+        f.write_all(kubeconfig_text.as_bytes())
             .map_err(io(&kubeconfig))?;
+        crate::private_fs::restrict(&kubeconfig).map_err(io(&kubeconfig))?;
     }
 
     let state = Arc::new(ApiState {
@@ -187,6 +210,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         logs: logs.clone(),
         clock,
         image_dir,
+        host_paths,
         token,
     });
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -237,6 +261,7 @@ fn ensure_namespaces(store: &Store, clock: Clock) {
             ns.metadata.creation_timestamp = Some(Time(clock.now()));
             let ctx = Ctx {
                 image_dir: Path::new("/"),
+                host_paths: &HostPathPolicy::default(),
                 now: clock.now(),
             };
             if ns.on_create(&ctx).is_ok() {

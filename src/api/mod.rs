@@ -3,6 +3,7 @@
 
 pub mod cronjob;
 pub mod defaults;
+pub mod host_path;
 pub mod intervals;
 pub mod job;
 pub mod pod;

@@ -813,6 +813,21 @@ fn validate_resources(c: &Container, path: &FieldPath, errs: &mut Vec<FieldError
     }
 }
 
+/// `validateLocalDescendingPath`: relative, and no `..` element.
+fn validate_local_descending_path(path: &str, at: &FieldPath, errs: &mut Vec<FieldError>) {
+    if path.starts_with('/') {
+        errs.push(FieldError::invalid(at, path, "must be a relative path"));
+    }
+    validate_path_no_backsteps(path, at, errs);
+}
+
+/// `validatePathNoBacksteps`: one error however many `..` elements there are.
+fn validate_path_no_backsteps(path: &str, at: &FieldPath, errs: &mut Vec<FieldError>) {
+    if path.split('/').any(|item| item == "..") {
+        errs.push(FieldError::invalid(at, path, "must not contain '..'"));
+    }
+}
+
 /// `validateContainerCommon` for the fields a wasm container uses.
 fn validate_container(
     c: &Container,
@@ -865,6 +880,19 @@ fn validate_container(
                 "must be unique",
             ));
         }
+        if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
+            validate_local_descending_path(sub, &p.child("subPath"), errs);
+        }
+        if let Some(expr) = m.sub_path_expr.as_deref().filter(|s| !s.is_empty()) {
+            if m.sub_path.as_deref().is_some_and(|s| !s.is_empty()) {
+                errs.push(FieldError::invalid(
+                    &p.child("subPathExpr"),
+                    expr,
+                    "subPathExpr and subPath are mutually exclusive",
+                ));
+            }
+            validate_local_descending_path(expr, &p.child("subPathExpr"), errs);
+        }
     }
     validate_resources(c, &path.child("resources"), errs);
 }
@@ -884,6 +912,20 @@ fn validate_pod_template(t: &PodTemplateSpec, path: &FieldPath, errs: &mut Vec<F
     for (i, v) in spec.volumes.iter().flatten().enumerate() {
         let name_path = spec_path.child("volumes").index(i).child("name");
         let mut el = Vec::new();
+        // Source errors first, as upstream's `validateVolumeSource` runs before the name checks.
+        if let Some(hp) = &v.host_path {
+            // `validateHostPathVolumeSource`.
+            let path = spec_path
+                .child("volumes")
+                .index(i)
+                .child("hostPath")
+                .child("path");
+            if hp.path.is_empty() {
+                el.push(FieldError::required(&path, ""));
+            } else {
+                validate_path_no_backsteps(&hp.path, &path, &mut el);
+            }
+        }
         if v.name.is_empty() {
             el.push(FieldError::required(&name_path, ""));
         } else {
@@ -2672,6 +2714,71 @@ mod tests {
                 format!("{c0}.volumeMounts[1].name: Not found: \"x\""),
                 format!("{c0}.volumeMounts[1].mountPath: Required value"),
                 format!("{c0}.volumeMounts[2].mountPath: Invalid value: \"/d\": must be unique"),
+            ]
+        );
+    }
+
+    #[test]
+    fn sub_paths_and_host_paths_must_not_climb() {
+        let c0 = "spec.template.spec.containers[0]";
+        let v = "spec.template.spec.volumes";
+        let mut j = valid_job();
+        pod(&mut j).volumes = Some(vec![
+            Volume {
+                name: "data".into(),
+                empty_dir: Some(Default::default()),
+                ..Default::default()
+            },
+            Volume {
+                name: "up".into(),
+                host_path: Some(k8s_openapi::api::core::v1::HostPathVolumeSource {
+                    path: "/srv/../etc".into(),
+                    type_: None,
+                }),
+                ..Default::default()
+            },
+            Volume {
+                name: "none".into(),
+                host_path: Some(Default::default()),
+                ..Default::default()
+            },
+        ]);
+        let m = |path: &str, sub: Option<&str>, expr: Option<&str>| VolumeMount {
+            name: "data".into(),
+            mount_path: path.into(),
+            sub_path: sub.map(Into::into),
+            sub_path_expr: expr.map(Into::into),
+            ..Default::default()
+        };
+        pod(&mut j).containers[0].volume_mounts = Some(vec![
+            m("/a", Some("../../x"), None),
+            m("/b", Some("/etc"), None),
+            m("/c", Some("ok/a..b"), None),
+            m("/d", Some("x"), Some("$(POD)/..")),
+            m("/e", None, Some("/$(POD)")),
+        ]);
+        assert_eq!(
+            msgs(&j),
+            [
+                format!(
+                    "{v}[1].hostPath.path: Invalid value: \"/srv/../etc\": must not contain '..'"
+                ),
+                format!("{v}[2].hostPath.path: Required value"),
+                format!(
+                    "{c0}.volumeMounts[0].subPath: Invalid value: \"../../x\": must not contain '..'"
+                ),
+                format!(
+                    "{c0}.volumeMounts[1].subPath: Invalid value: \"/etc\": must be a relative path"
+                ),
+                format!(
+                    "{c0}.volumeMounts[3].subPathExpr: Invalid value: \"$(POD)/..\": subPathExpr and subPath are mutually exclusive"
+                ),
+                format!(
+                    "{c0}.volumeMounts[3].subPathExpr: Invalid value: \"$(POD)/..\": must not contain '..'"
+                ),
+                format!(
+                    "{c0}.volumeMounts[4].subPathExpr: Invalid value: \"/$(POD)\": must be a relative path"
+                ),
             ]
         );
     }

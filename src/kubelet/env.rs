@@ -83,7 +83,7 @@ fn field_ref(pod: &Pod, path: &str) -> Option<String> {
 
 /// Kubernetes `$(VAR)` expansion: defined variables are replaced, `$$` escapes a `$`, and
 /// unknown references are left as written.
-fn expand(s: &str, env: &[(String, String)]) -> String {
+pub(super) fn expand(s: &str, env: &[(String, String)]) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(pos) = rest.find('$') {

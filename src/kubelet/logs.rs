@@ -202,8 +202,8 @@ enum FileAt {
 }
 
 fn create_log_file(path: &std::path::Path) -> Option<std::fs::File> {
-    std::fs::create_dir_all(path.parent()?).ok()?;
-    std::fs::File::create(path).ok()
+    crate::private_fs::create_dir_all(path.parent()?).ok()?;
+    crate::private_fs::create_file(path).ok()
 }
 
 /// Rewrites a persisted log from what memory kept, so the file stays near the cap.

@@ -8,6 +8,7 @@
 mod env;
 pub mod logs;
 mod status;
+mod volumes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use crate::runtime::{self, ContainerExit, ContainerSpec, ImageRef, Mount, Runtim
 use crate::store::{self, Store};
 pub use logs::LogStore;
 use status::{Terminated, TerminatedBy};
+pub use volumes::real_path_or_given;
 
 /// Resolves a container's `image` for a pod to a module file.
 pub type ImageResolver = Arc<dyn Fn(&Pod, &str) -> Result<ImageRef, String> + Send + Sync>;
@@ -47,6 +49,8 @@ pub struct KubeletConfig {
     pub volumes_dir: PathBuf,
     /// Memory limit of a container that sets none.
     pub default_memory_limit: u64,
+    /// Which `hostPath` volumes may be mounted.
+    pub host_paths: crate::api::host_path::HostPathPolicy,
 }
 
 /// Why a pod is being stopped.
@@ -295,7 +299,7 @@ impl Kubelet {
         container: &Container,
         init: bool,
         on_failure: bool,
-        mounts: &HashMap<String, (PathBuf, bool)>,
+        mounts: &HashMap<String, volumes::Volume>,
         mut kill: watch::Receiver<Option<Kill>>,
         mut writes: PodWrites,
     ) -> Terminated {
@@ -572,24 +576,21 @@ impl Kubelet {
         pod: &Pod,
         c: &Container,
         image: ImageRef,
-        mounts: &HashMap<String, (PathBuf, bool)>,
+        mounts: &HashMap<String, volumes::Volume>,
         log: Arc<logs::ContainerLog>,
     ) -> Result<ContainerSpec, String> {
         let env = env::resolve(pod, c)?;
         let args = env::argv(c, &image, &env);
         let mut container_mounts = Vec::new();
         for m in c.volume_mounts.iter().flatten() {
-            let (host, ro) = mounts
+            let volume = mounts
                 .get(&m.name)
                 .ok_or_else(|| format!("volume {:?} not found", m.name))?;
-            let host = match m.sub_path.as_deref().filter(|s| !s.is_empty()) {
-                Some(sub) => safe_join(host, sub)?,
-                None => host.clone(),
-            };
             container_mounts.push(Mount {
-                host_path: host,
+                dir: volumes::mount_dir(volume, m, &c.name, &env)?,
+                source: volume.source.clone(),
                 guest_path: m.mount_path.clone(),
-                read_only: *ro || m.read_only == Some(true),
+                read_only: volume.read_only || m.read_only == Some(true),
             });
         }
         let limits = c.resources.as_ref().and_then(|r| r.limits.as_ref());
@@ -613,52 +614,11 @@ impl Kubelet {
         })
     }
 
-    /// Prepares the pod's volumes: `emptyDir` under the pod's directory, `hostPath` as is.
-    fn volumes(&self, pod: &Pod) -> Result<HashMap<String, (PathBuf, bool)>, String> {
-        let mut out = HashMap::new();
-        let key = podutil::key(pod);
-        for v in pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.volumes.as_ref())
-            .into_iter()
-            .flatten()
-        {
-            if v.empty_dir.is_some() {
-                let dir = self.pod_dir(&key).join("volumes").join(&v.name);
-                std::fs::create_dir_all(&dir).map_err(|e| {
-                    format!("MountVolume.SetUp failed for volume {:?}: {e}", v.name)
-                })?;
-                out.insert(v.name.clone(), (dir, false));
-            } else if let Some(hp) = &v.host_path {
-                let path = PathBuf::from(&hp.path);
-                match hp.type_.as_deref().unwrap_or("") {
-                    "DirectoryOrCreate" => std::fs::create_dir_all(&path).map_err(|e| {
-                        format!("MountVolume.SetUp failed for volume {:?}: {e}", v.name)
-                    })?,
-                    "" | "Directory" if !path.is_dir() => {
-                        return Err(format!(
-                            "MountVolume.SetUp failed for volume {:?} : hostPath type check failed: {} is not a directory",
-                            v.name, hp.path
-                        ));
-                    }
-                    "" | "Directory" => {}
-                    other => {
-                        return Err(format!(
-                            "MountVolume.SetUp failed for volume {:?}: hostPath type {other:?} is not supported for wasm containers (only directories)",
-                            v.name
-                        ));
-                    }
-                }
-                out.insert(v.name.clone(), (path, false));
-            } else {
-                return Err(format!(
-                    "MountVolume.SetUp failed for volume {:?}: only emptyDir and hostPath volumes are supported",
-                    v.name
-                ));
-            }
-        }
-        Ok(out)
+    /// Prepares the pod's volumes: `emptyDir` under the pod's directory, `hostPath` as the
+    /// node's policy allows.
+    fn volumes(&self, pod: &Pod) -> Result<HashMap<String, volumes::Volume>, String> {
+        let dir = self.pod_dir(&podutil::key(pod));
+        volumes::prepare(pod, &dir, &self.config.host_paths)
     }
 
     fn event(&self, pod: &Pod, type_: &str, reason: &str, message: &str) {
@@ -683,22 +643,6 @@ struct PodWrites {
     finishes_pod: bool,
 }
 
-/// Joins a `subPath` that must stay inside the volume.
-fn safe_join(base: &std::path::Path, sub: &str) -> Result<PathBuf, String> {
-    let rel = std::path::Path::new(sub);
-    if rel
-        .components()
-        .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
-        return Err(format!(
-            "subPath {sub:?} must be a relative path without '..'"
-        ));
-    }
-    let p = base.join(rel);
-    std::fs::create_dir_all(&p).map_err(|e| format!("subPath {sub:?}: {e}"))?;
-    Ok(p)
-}
-
 /// `10s`, `1m20s`, `5m0s` as Go's `time.Duration` prints them.
 fn humanize(d: Duration) -> String {
     let secs = d.as_secs();
@@ -720,13 +664,5 @@ mod tests {
         assert_eq!(humanize(Duration::from_secs(10)), "10s");
         assert_eq!(humanize(Duration::from_secs(300)), "5m0s");
         assert_eq!(humanize(Duration::from_millis(100)), "100ms");
-    }
-
-    #[test]
-    fn sub_paths_cannot_escape_the_volume() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(safe_join(dir.path(), "../etc").is_err());
-        assert!(safe_join(dir.path(), "/etc").is_err());
-        assert!(safe_join(dir.path(), "a/b").is_ok());
     }
 }

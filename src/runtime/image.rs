@@ -3,6 +3,12 @@
 //! An image is a `.wasm` file, optionally pinned as `path@sha256:<hex>`. Modules are
 //! compiled once per content digest: in memory for the life of the process, and as
 //! precompiled artefacts under the cache directory so that a restart does not recompile.
+//!
+//! An artefact is native code wasmtime runs without checking it, so each one carries an
+//! HMAC-SHA256 tag, under a key kept in the cache directory (mode 0600), over the engine's
+//! compatibility tag, the module's content digest and the artefact's bytes. An artefact
+//! changed by anyone without the key, or swapped for another module's, is refused and
+//! recompiled.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -10,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 use wasmtime::component::Component;
@@ -85,7 +92,8 @@ impl Compiled {
 type FileKey = (PathBuf, u64, Option<SystemTime>);
 
 pub(super) struct ModuleCache {
-    dir: Option<PathBuf>,
+    /// The artefact directory and the key that signs its files; `None`: memory only.
+    dir: Option<(PathBuf, ArtefactKey)>,
     engine_tag: String,
     /// File identity → content digest, so an unchanged file is not hashed on every start.
     digests: Mutex<HashMap<FileKey, String>>,
@@ -97,6 +105,13 @@ impl ModuleCache {
     pub fn new(dir: Option<PathBuf>, engine: &Engine) -> Self {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
+        let dir = dir.and_then(|d| match ArtefactKey::load_or_create(&d) {
+            Ok(key) => Some((d, key)),
+            Err(e) => {
+                tracing::warn!(dir = %d.display(), error = %e, "precompiled modules will not be cached on disk");
+                None
+            }
+        });
         ModuleCache {
             dir,
             engine_tag: format!("{:016x}", h.finish()),
@@ -105,12 +120,76 @@ impl ModuleCache {
         }
     }
 
-    fn artefact_path(&self, digest: &str) -> Option<PathBuf> {
-        self.dir
-            .as_ref()
-            .map(|d| d.join(format!("{digest}-{}.cwasm", self.engine_tag)))
+    fn artefact(&self, digest: &str) -> Option<Artefact> {
+        self.dir.as_ref().map(|(d, key)| Artefact {
+            path: d.join(format!("{digest}-{}.cwasm", self.engine_tag)),
+            key: key.clone(),
+            context: format!("{}/{digest}", self.engine_tag),
+        })
     }
 }
+
+/// The key that signs the artefacts of one cache directory.
+#[derive(Clone)]
+struct ArtefactKey([u8; 32]);
+
+impl ArtefactKey {
+    const FILE: &'static str = "artefact.key";
+
+    /// Reads the directory's key, or makes one. Concurrent processes agree: the new key is
+    /// linked into place only if none is there yet.
+    fn load_or_create(dir: &Path) -> std::io::Result<Self> {
+        crate::private_fs::ensure_dir(dir)?;
+        let path = dir.join(Self::FILE);
+        let read = |path: &Path| -> std::io::Result<Self> {
+            let bytes = std::fs::read(path)?;
+            <[u8; 32]>::try_from(bytes.as_slice())
+                .map(ArtefactKey)
+                .map_err(|_| {
+                    std::io::Error::other(format!("{} is not a 32-byte key", path.display()))
+                })
+        };
+        match read(&path) {
+            Ok(key) => return Ok(key),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            Err(_) => {}
+        }
+        let key: [u8; 32] = rand::random();
+        let tmp = dir.join(format!(".{}.{}", Self::FILE, std::process::id()));
+        {
+            use std::io::Write;
+            let mut f = crate::private_fs::create_file(&tmp)?;
+            f.write_all(&key)?;
+            f.sync_all()?;
+        }
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(ArtefactKey(key)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(&path),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn mac(&self, context: &str, bytes: &[u8]) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");
+        mac.update(&(context.len() as u64).to_le_bytes());
+        mac.update(context.as_bytes());
+        mac.update(bytes);
+        mac
+    }
+}
+
+/// Where one module's artefact lives and how it is signed.
+struct Artefact {
+    path: PathBuf,
+    key: ArtefactKey,
+    /// Engine tag and content digest: a valid artefact of another module does not verify.
+    context: String,
+}
+
+/// Length of the tag at the start of an artefact file.
+const TAG_LEN: usize = 32;
 
 /// Finds the compiled form of `image`, compiling it at most once per digest.
 pub(super) async fn load(shared: &Shared, image: &ImageRef) -> Result<Compiled, Error> {
@@ -186,12 +265,12 @@ async fn compile(
         message: format!("{e:#}"),
     };
     let engine = shared.engine.clone();
-    let artefact = shared.modules.artefact_path(digest);
+    let artefact = shared.modules.artefact(digest);
     let component = is_component(&bytes);
     let loaded = tokio::task::spawn_blocking(move || -> Result<Loaded, wasmtime::Error> {
         if let Some(cached) = artefact
-            .as_deref()
-            .and_then(|p| load_artefact(&engine, p, component))
+            .as_ref()
+            .and_then(|a| load_artefact(&engine, a, component))
         {
             return Ok(cached);
         }
@@ -200,8 +279,8 @@ async fn compile(
         } else {
             Loaded::Core(Module::new(&engine, &bytes)?)
         };
-        if let Some(p) = artefact.as_deref() {
-            store_artefact(&loaded, p);
+        if let Some(a) = artefact.as_ref() {
+            store_artefact(&loaded, a);
         }
         Ok(loaded)
     })
@@ -259,44 +338,68 @@ fn is_component(bytes: &[u8]) -> bool {
         .is_some_and(|l| l.starts_with("(component"))
 }
 
-fn load_artefact(engine: &Engine, path: &Path, component: bool) -> Option<Loaded> {
+fn load_artefact(engine: &Engine, artefact: &Artefact, component: bool) -> Option<Loaded> {
+    let path = &artefact.path;
     // Read into memory rather than `deserialize_file`, which maps the file: a mapped
     // artefact truncated or rewritten in place by anyone would crash the process (SIGBUS).
-    let bytes = std::fs::read(path).ok()?;
+    let file = std::fs::read(path).ok()?;
+    let discard = |why: &str| {
+        tracing::warn!(path = %path.display(), error = why, "discarding unusable precompiled module");
+        let _ = std::fs::remove_file(path);
+        None
+    };
+    if file.len() < TAG_LEN {
+        return discard("shorter than its tag");
+    }
+    let (tag, bytes) = file.split_at(TAG_LEN);
+    if artefact
+        .key
+        .mac(&artefact.context, bytes)
+        .verify_slice(tag)
+        .is_err()
+    {
+        return discard(
+            "its tag does not verify: it was not written by this cache for this module",
+        );
+    }
     // SAFETY: deserialising runs no guest code, but wasmtime trusts the artefact's machine
-    // code. The files live in our own cache directory, are written only by `store_artefact`
-    // below from modules this engine compiled, are named by content digest and engine
-    // compatibility hash, and are renamed into place atomically; wasmtime still checks the
-    // header and the engine settings and returns an error for anything else.
+    // code. These bytes were written by `store_artefact` below from a module this engine
+    // compiled: their HMAC tag, under the cache's private key, binds them to this engine
+    // and this module's content digest, and verified above (in constant time). wasmtime
+    // still checks the header and the engine settings and returns an error for anything
+    // else.
     #[allow(unsafe_code)]
     let loaded = unsafe {
         if component {
-            Component::deserialize(engine, &bytes).map(Loaded::Component)
+            Component::deserialize(engine, bytes).map(Loaded::Component)
         } else {
-            Module::deserialize(engine, &bytes).map(Loaded::Core)
+            Module::deserialize(engine, bytes).map(Loaded::Core)
         }
     };
     match loaded {
         Ok(l) => Some(l),
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "discarding unusable precompiled module");
-            let _ = std::fs::remove_file(path);
-            None
-        }
+        Err(e) => discard(&format!("{e:#}")),
     }
 }
 
-fn store_artefact(loaded: &Loaded, path: &Path) {
+fn store_artefact(loaded: &Loaded, artefact: &Artefact) {
+    let path = &artefact.path;
     let bytes = match loaded {
         Loaded::Core(m) => m.serialize(),
         Loaded::Component(c) => c.serialize(),
     };
     let result = bytes.map_err(std::io::Error::other).and_then(|bytes| {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
+        use std::io::Write;
+        let tag = artefact
+            .key
+            .mac(&artefact.context, &bytes)
+            .finalize()
+            .into_bytes();
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, bytes)?;
+        let mut f = crate::private_fs::create_file(&tmp)?;
+        f.write_all(&tag)?;
+        f.write_all(&bytes)?;
+        drop(f);
         std::fs::rename(&tmp, path)
     });
     if let Err(e) = result {

@@ -3,29 +3,51 @@
 
 use std::time::Duration;
 
-use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime::ResourceLimiter;
 
-/// `StoreLimits` plus a record of whether a growth was refused. wasmtime reports a refused
-/// `memory.grow` to the guest as -1; the guest then usually aborts with a trap that looks
-/// like any other, so only this flag tells an `OOMKilled` container apart reliably.
+/// The memory limit of one container, as a cgroup would apply it: over the sum of all its
+/// linear memories and tables (a component has several of each), not each one alone; plus
+/// a record of whether a growth was refused. wasmtime reports a refused `memory.grow` to
+/// the guest as -1; the guest then usually aborts with a trap that looks like any other,
+/// so only this flag tells an `OOMKilled` container apart reliably.
+///
+/// wasmtime asks the limiter before creating each memory or table (`current` 0) and before
+/// every growth; memories and tables never shrink, so the running sum is exact.
 pub(super) struct MemoryLimiter {
-    inner: StoreLimits,
+    limit: usize,
+    /// Bytes of linear memory and tables granted so far, in all instances of the store.
+    used: usize,
     pub denied: bool,
 }
 
+/// Bytes a table element is charged (a function reference is a pointer).
+const TABLE_ELEMENT_BYTES: usize = 8;
+
+/// Core instances one container may create (a component instantiates several).
+const MAX_INSTANCES: usize = 16;
+
 impl MemoryLimiter {
     pub fn new(limit_bytes: u64) -> Self {
-        let limit = usize::try_from(limit_bytes).unwrap_or(usize::MAX);
         MemoryLimiter {
-            inner: StoreLimitsBuilder::new()
-                .memory_size(limit)
-                // Tables hold function references; bound them too so a guest cannot use
-                // them to dodge the memory limit (8 bytes per element, roughly).
-                .table_elements(limit / 8)
-                .instances(16)
-                .build(),
+            limit: usize::try_from(limit_bytes).unwrap_or(usize::MAX),
+            used: 0,
             denied: false,
         }
+    }
+
+    /// Grants growing one memory or table from `current` to `desired` bytes if the
+    /// container's total stays within the limit. (A growth past the memory's own declared
+    /// maximum is wasmtime's to refuse, and no OOM.)
+    fn grow(&mut self, current: usize, desired: usize) -> bool {
+        let growth = desired.saturating_sub(current);
+        let total = self.used.saturating_add(growth);
+        let allowed = total <= self.limit;
+        if allowed {
+            self.used = total;
+        } else {
+            self.denied = true;
+        }
+        allowed
     }
 }
 
@@ -34,36 +56,30 @@ impl ResourceLimiter for MemoryLimiter {
         &mut self,
         current: usize,
         desired: usize,
-        maximum: Option<usize>,
+        _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let allowed = self.inner.memory_growing(current, desired, maximum)?;
-        if !allowed {
-            self.denied = true;
-        }
-        Ok(allowed)
+        Ok(self.grow(current, desired))
     }
 
     fn table_growing(
         &mut self,
         current: usize,
         desired: usize,
-        maximum: Option<usize>,
+        _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let allowed = self.inner.table_growing(current, desired, maximum)?;
-        if !allowed {
-            self.denied = true;
-        }
-        Ok(allowed)
+        let bytes = |n: usize| n.saturating_mul(TABLE_ELEMENT_BYTES);
+        Ok(self.grow(bytes(current), bytes(desired)))
     }
 
     fn instances(&self) -> usize {
-        self.inner.instances()
+        MAX_INSTANCES
     }
     fn tables(&self) -> usize {
-        self.inner.tables()
+        // Each table is charged to the memory budget; the count only bounds bookkeeping.
+        10_000
     }
     fn memories(&self) -> usize {
-        self.inner.memories()
+        10_000
     }
 }
 
@@ -112,5 +128,21 @@ mod tests {
         assert!(!l.denied);
         assert!(!l.memory_growing(1 << 20, 2 << 20, None).unwrap());
         assert!(l.denied);
+    }
+
+    #[test]
+    fn the_limit_is_over_all_memories_and_tables_together() {
+        // 15 memories of 64 MiB under a 64 MiB limit: one fits, not two.
+        let mut l = MemoryLimiter::new(64 << 20);
+        assert!(l.memory_growing(0, 32 << 20, None).unwrap());
+        assert!(l.memory_growing(0, 32 << 20, None).unwrap());
+        assert!(!l.denied);
+        assert!(!l.memory_growing(0, 64 << 10, None).unwrap());
+        assert!(l.denied);
+        let mut l = MemoryLimiter::new(1 << 20);
+        assert!(l.memory_growing(0, 1 << 19, None).unwrap());
+        // 65,536 table elements are 512 KiB: together with the memory, at the limit.
+        assert!(l.table_growing(0, 1 << 16, None).unwrap());
+        assert!(!l.table_growing(1 << 16, (1 << 16) + 1, None).unwrap());
     }
 }

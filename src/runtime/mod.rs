@@ -33,10 +33,16 @@ pub trait OutputSink: Send + Sync + 'static {
 }
 
 /// One directory made visible to the guest (a Pod volume mounted into the container).
+///
+/// The directory is an open handle, not a path: the kubelet resolved it (its `subPath`
+/// included) inside the volume without following symlinks out, and the runtime hands that
+/// very directory to the guest, so nothing a guest planted can redirect it.
 #[derive(Clone, Debug)]
 pub struct Mount {
-    /// Host directory backing the volume.
-    pub host_path: PathBuf,
+    /// The directory backing the volume.
+    pub dir: Arc<cap_std::fs::Dir>,
+    /// Where it came from on the host, for messages only.
+    pub source: PathBuf,
     /// Absolute path at which the guest sees it.
     pub guest_path: String,
     /// `volumeMounts[].readOnly` (or a read-only volume source).
@@ -54,7 +60,8 @@ pub struct ContainerSpec {
     pub env: Vec<(String, String)>,
     /// Preopened directories; nothing else of the host file system is reachable.
     pub mounts: Vec<Mount>,
-    /// `workingDir`, which must lie inside one of the mounts to be usable by the guest.
+    /// `workingDir`, which must lie inside one of the mounts to be usable by the guest; it
+    /// is opened inside that mount's directory, never by a host path.
     pub working_dir: Option<String>,
     /// Upper bound of the guest's linear memories (and tables), in bytes.
     pub memory_limit_bytes: u64,

@@ -19,7 +19,7 @@ use super::engine::Shared;
 use super::exit::{ContainerExit, classify};
 use super::image::Compiled;
 use super::limits::{MemoryLimiter, throttle_pause};
-use super::{ContainerSpec, Error, OutputSink};
+use super::{ContainerSpec, Error, Mount, OutputSink};
 
 /// Store data for a WASI preview1 core module.
 pub(crate) struct P1State {
@@ -150,40 +150,60 @@ fn wasi_builder(spec: &ContainerSpec) -> Result<WasiCtxBuilder, Error> {
     b.stdout(out.clone());
     b.stderr(out);
     for m in &spec.mounts {
-        let perms = if m.read_only {
-            FsPerms::ReadOnly
-        } else {
-            FsPerms::ReadWrite
-        };
-        b.preopened_dir(&m.host_path, &m.guest_path, perms)
-            .map_err(|e| Error::Mount {
-                host: m.host_path.clone(),
-                guest: m.guest_path.clone(),
-                message: format!("{e:#}"),
-            })?;
+        preopen(&mut b, &m.dir, &m.guest_path, m.read_only).map_err(|e| Error::Mount {
+            host: m.source.clone(),
+            guest: m.guest_path.clone(),
+            message: format!("{e:#}"),
+        })?;
     }
     // WASI has no working directory of its own; wasi-libc resolves relative paths against
     // a preopen named ".". Offer the working directory as that, when a volume contains it.
     if let Some(wd) = spec.working_dir.as_deref()
-        && let Some((host, read_only)) = host_dir_for(spec, wd)
+        && let Some((m, rest)) = mount_containing(spec, wd)
     {
-        let perms = if read_only {
-            FsPerms::ReadOnly
-        } else {
-            FsPerms::ReadWrite
+        let mount_error = |message: String| Error::Mount {
+            host: m.source.join(rest),
+            guest: wd.to_string(),
+            message,
         };
-        b.preopened_dir(&host, ".", perms)
-            .map_err(|e| Error::Mount {
-                host: host.clone(),
-                guest: wd.to_string(),
-                message: format!("{e:#}"),
-            })?;
+        if rest.as_os_str().is_empty() {
+            preopen(&mut b, &m.dir, ".", m.read_only).map_err(|e| mount_error(format!("{e:#}")))?;
+        } else {
+            // Opened inside the mount's directory: cap-std refuses any step (a `..`, an
+            // absolute or climbing symlink) that would leave it.
+            let dir = m
+                .dir
+                .open_dir(rest)
+                .map_err(|e| mount_error(format!("workingDir: {e}")))?;
+            preopen(&mut b, &dir, ".", m.read_only).map_err(|e| mount_error(format!("{e:#}")))?;
+        }
     }
     Ok(b)
 }
 
-/// The host directory behind guest path `guest`, through the mount that contains it.
-fn host_dir_for(spec: &ContainerSpec, guest: &str) -> Option<(std::path::PathBuf, bool)> {
+/// Preopens the open directory `dir` as `guest`. wasmtime-wasi takes a path, so it gets the
+/// directory's `/proc/self/fd` entry: opening that magic link yields the very directory
+/// the handle refers to, whatever has been renamed or replaced by symlinks since.
+fn preopen(
+    b: &mut WasiCtxBuilder,
+    dir: &cap_std::fs::Dir,
+    guest: &str,
+    read_only: bool,
+) -> wasmtime::Result<()> {
+    use std::os::fd::AsRawFd;
+    let perms = if read_only {
+        FsPerms::ReadOnly
+    } else {
+        FsPerms::ReadWrite
+    };
+    let handle = format!("/proc/self/fd/{}", dir.as_raw_fd());
+    b.preopened_dir(handle, guest, perms)?;
+    Ok(())
+}
+
+/// The mount whose guest path contains `guest` (the deepest one), and the rest of the path
+/// below it, which has only plain components.
+fn mount_containing<'a>(spec: &'a ContainerSpec, guest: &'a str) -> Option<(&'a Mount, &'a Path)> {
     spec.mounts
         .iter()
         .filter_map(|m| {
@@ -195,10 +215,9 @@ fn host_dir_for(spec: &ContainerSpec, guest: &str) -> Option<(std::path::PathBuf
             {
                 return None;
             }
-            Some((m.guest_path.len(), m.host_path.join(rest), m.read_only))
+            Some((m, rest))
         })
-        .max_by_key(|(len, _, _)| *len)
-        .map(|(_, host, ro)| (host, ro))
+        .max_by_key(|(m, _)| m.guest_path.len())
 }
 
 /// Adapts an [`OutputSink`] to WASI's stdout/stderr. It accepts every write, so a guest

@@ -262,6 +262,7 @@ pub fn dry_run(q: &Query) -> Result<bool, ApiError> {
 fn ctx(state: &ApiState) -> Ctx<'_> {
     Ctx {
         image_dir: &state.image_dir,
+        host_paths: &state.host_paths,
         now: state.clock.now(),
     }
 }

@@ -56,6 +56,8 @@ pub struct ApiState {
     pub clock: Clock,
     /// Where images resolve.
     pub image_dir: PathBuf,
+    /// Which `hostPath` volumes admission accepts.
+    pub host_paths: crate::api::host_path::HostPathPolicy,
     /// The bearer token required on every request but discovery's `/version` and health;
     /// `None` serves without authentication (plain-HTTP development mode).
     pub token: Option<String>,

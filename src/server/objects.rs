@@ -5,11 +5,12 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Event, Namespace, NamespaceSpec, NamespaceStatus, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, NamespaceSpec, NamespaceStatus, Pod, PodSpec};
 use serde_json::Value;
 
 use super::error::ApiError;
 use super::table;
+use crate::api::host_path::HostPathPolicy;
 use crate::api::validation::{FieldError, FieldPath, validate_job, validate_job_update};
 use crate::api::{cronjob, defaults};
 use crate::store::Object;
@@ -18,6 +19,8 @@ use crate::store::Object;
 pub struct Ctx<'a> {
     /// Where `image:` names resolve.
     pub image_dir: &'a Path,
+    /// Which `hostPath` volumes this node accepts.
+    pub host_paths: &'a HostPathPolicy,
     /// Now.
     pub now: Timestamp,
 }
@@ -50,6 +53,44 @@ fn invalid<K: ApiKind>(obj: &K, errors: Vec<FieldError>) -> Result<(), ApiError>
         let name = obj.metadata().name.clone().unwrap_or_default();
         Err(ApiError::invalid(K::QUALIFIED_KIND, &name, &errors))
     }
+}
+
+/// Admission of the pod template's `hostPath` volumes against the node's policy: a
+/// refusal is `403 Forbidden`, as an admission plugin's (Pod Security's) is.
+fn admit_host_paths(
+    spec: Option<&PodSpec>,
+    resource: &str,
+    name: &str,
+    ctx: &Ctx,
+) -> Result<(), ApiError> {
+    let Some(spec) = spec else { return Ok(()) };
+    let refused = ctx.host_paths.refused(spec);
+    let Some((volume, path, _)) = refused.first() else {
+        return Ok(());
+    };
+    let why = &refused[0].2;
+    let more = match refused.len() {
+        1 => String::new(),
+        n => format!(" (and {} more hostPath volumes)", n - 1),
+    };
+    Err(ApiError::forbidden(format!(
+        "{resource} {name:?} is forbidden: hostPath volume {volume:?} (path {path:?}) is not allowed{more}: {why}"
+    )))
+}
+
+fn job_pod_spec(job: &Job) -> Option<&PodSpec> {
+    job.spec.as_ref()?.template.spec.as_ref()
+}
+
+fn cronjob_pod_spec(cj: &CronJob) -> Option<&PodSpec> {
+    cj.spec
+        .as_ref()?
+        .job_template
+        .spec
+        .as_ref()?
+        .template
+        .spec
+        .as_ref()
 }
 
 /// Images must name files inside the image directory: no absolute paths, no `..`.
@@ -107,7 +148,9 @@ impl ApiKind for Job {
         defaults::default_job(self);
         let mut errors = validate_job(self);
         errors.extend(check_images(self, ctx));
-        invalid(self, errors)
+        invalid(self, errors)?;
+        let name = self.metadata.name.clone().unwrap_or_default();
+        admit_host_paths(job_pod_spec(self), "jobs.batch", &name, ctx)
     }
     fn on_update(new: &mut Self, old: &Self, ctx: &Ctx) -> Result<(), ApiError> {
         new.status = old.status.clone();
@@ -116,6 +159,8 @@ impl ApiKind for Job {
         let mut errors = validate_job_update(new, old);
         errors.extend(check_images(new, ctx));
         invalid(new, errors)?;
+        let name = new.metadata.name.clone().unwrap_or_default();
+        admit_host_paths(job_pod_spec(new), "jobs.batch", &name, ctx)?;
         if serde_json::to_value(&new.spec).ok() != serde_json::to_value(&old.spec).ok() {
             new.metadata.generation = Some(old.metadata.generation.unwrap_or(1) + 1);
         }
@@ -206,7 +251,9 @@ impl ApiKind for CronJob {
         cronjob::default_cronjob(self);
         let mut errors = cronjob::validate_cronjob(self);
         errors.extend(template_images(self, ctx));
-        invalid(self, errors)
+        invalid(self, errors)?;
+        let name = self.metadata.name.clone().unwrap_or_default();
+        admit_host_paths(cronjob_pod_spec(self), "cronjobs.batch", &name, ctx)
     }
     fn on_update(new: &mut Self, old: &Self, ctx: &Ctx) -> Result<(), ApiError> {
         new.status = old.status.clone();
@@ -214,6 +261,8 @@ impl ApiKind for CronJob {
         let mut errors = cronjob::validate_cronjob(new);
         errors.extend(template_images(new, ctx));
         invalid(new, errors)?;
+        let name = new.metadata.name.clone().unwrap_or_default();
+        admit_host_paths(cronjob_pod_spec(new), "cronjobs.batch", &name, ctx)?;
         if serde_json::to_value(&new.spec).ok() != serde_json::to_value(&old.spec).ok() {
             new.metadata.generation = Some(old.metadata.generation.unwrap_or(1) + 1);
         }
@@ -317,6 +366,7 @@ mod tests {
         .unwrap();
         let ctx = Ctx {
             image_dir: Path::new("/images"),
+            host_paths: &HostPathPolicy::default(),
             now: Timestamp::UNIX_EPOCH,
         };
         let err = job.on_create(&ctx).unwrap_err().status();
@@ -329,6 +379,51 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("must be a relative path inside the image directory")
+        );
+    }
+
+    #[test]
+    fn host_paths_outside_the_allow_list_are_forbidden() {
+        let job = |path: &str| -> Job {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "x", "uid": "u"},
+                "spec": {"template": {"spec": {"restartPolicy": "Never",
+                    "volumes": [{"name": "host", "hostPath": {"path": path}}],
+                    "containers": [{"name": "c", "image": "x.wasm",
+                        "volumeMounts": [{"name": "host", "mountPath": "/h"}]}]}}}
+            }))
+            .unwrap()
+        };
+        let images = tempfile::tempdir().unwrap();
+        std::fs::write(images.path().join("x.wasm"), b"").unwrap();
+        let policy =
+            HostPathPolicy::only_under(vec!["/srv/shared".into()], vec!["/var/lib/wasmjob".into()]);
+        let ctx = Ctx {
+            image_dir: images.path(),
+            host_paths: &policy,
+            now: Timestamp::UNIX_EPOCH,
+        };
+        let err = job("/").on_create(&ctx).unwrap_err().status();
+        assert_eq!(err["code"], 403);
+        assert_eq!(err["reason"], "Forbidden");
+        assert_eq!(
+            err["message"],
+            "jobs.batch \"x\" is forbidden: hostPath volume \"host\" (path \"/\") is not allowed: \
+             this server allows hostPath volumes only under /srv/shared (serve --allow-host-path)"
+        );
+        job("/srv/shared/a").on_create(&ctx).unwrap();
+        let open = HostPathPolicy::any_but(vec!["/var/lib/wasmjob".into()]);
+        let ctx = Ctx {
+            host_paths: &open,
+            ..ctx
+        };
+        let err = job("/var/lib").on_create(&ctx).unwrap_err().status();
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap()
+                .contains("/var/lib/wasmjob"),
+            "{err}"
         );
     }
 }

@@ -58,18 +58,16 @@ fn write_private(path: &Path, content: &str) -> Result<(), Error> {
         path: path.display().to_string(),
         source,
     };
-    std::fs::write(path, content).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
-    }
-    Ok(())
+    use std::io::Write;
+    let mut f = crate::private_fs::create_file(path).map_err(io)?;
+    f.write_all(content.as_bytes()).map_err(io)?;
+    // An existing file keeps its old mode through `create_file`.
+    crate::private_fs::restrict(path).map_err(io)
 }
 
 /// Loads the credentials under `dir`, creating any that are missing.
 pub fn load_or_create(dir: &Path) -> Result<Credentials, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+    crate::private_fs::ensure_dir(dir).map_err(|source| Error::Io {
         path: dir.display().to_string(),
         source,
     })?;

@@ -74,6 +74,7 @@ async fn a_pod_waiting_for_a_pool_slot_shows_container_creating_until_one_frees(
             backoff_max: Duration::from_secs(300),
             volumes_dir: volumes.path().to_path_buf(),
             default_memory_limit: 64 << 20,
+            host_paths: Default::default(),
         },
         resolve,
         Clock::new(),

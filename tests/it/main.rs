@@ -4,6 +4,7 @@
 mod common;
 mod crash;
 mod guest_examples;
+mod hardening;
 mod kubectl;
 mod kubelet;
 mod run_cli;

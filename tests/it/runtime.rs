@@ -69,6 +69,22 @@ async fn a_memory_bomb_is_oom_killed_with_137() {
     assert_eq!((exit.exit_code, exit.reason), (137, ExitReason::OomKilled));
 }
 
+/// The memory-limit bypass of the hardening issue: a component spreads its memory over
+/// several core instances; the limit holds for their sum.
+#[tokio::test]
+async fn a_component_cannot_escape_the_limit_by_spreading_over_memories() {
+    let out = Captured::default();
+    let mut s = spec(wat("memories_bomb_component.wat"), &out);
+    s.memory_limit_bytes = 64 << 20;
+    let exit = runtime().run(s).await.unwrap();
+    assert_eq!(exit.exit_code, 137, "{exit:?}");
+    assert_eq!(exit.reason, ExitReason::OomKilled);
+    let mut s = spec(wat("memories_bomb_component.wat"), &out);
+    s.memory_limit_bytes = 128 << 20;
+    let exit = runtime().run(s).await.unwrap();
+    assert_eq!(exit.exit_code, 0, "{exit:?}");
+}
+
 #[tokio::test]
 async fn an_initial_memory_above_the_limit_is_oom_killed_not_a_host_error() {
     let out = Captured::default();
@@ -203,19 +219,17 @@ async fn precompiled_modules_are_reused_across_runtimes() {
     let out = Captured::default();
     let first = Runtime::new(config.clone()).unwrap();
     first.run(spec(wat("hello.wat"), &out)).await.unwrap();
-    let artefacts: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
-    assert_eq!(artefacts.len(), 1, "one precompiled artefact per digest");
+    assert_eq!(
+        artefacts(cache.path()).len(),
+        1,
+        "one precompiled artefact per digest"
+    );
     let second = Runtime::new(config).unwrap();
     let exit = second.run(spec(wat("hello.wat"), &out)).await.unwrap();
     assert_eq!(exit.exit_code, 0);
 
     // A corrupt artefact is discarded and the module recompiled.
-    let path = std::fs::read_dir(cache.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let path = artefacts(cache.path()).remove(0);
     std::fs::write(&path, b"corrupt").unwrap();
     let third = Runtime::new(RuntimeConfig {
         cache_dir: Some(cache.path().to_path_buf()),
@@ -231,6 +245,95 @@ async fn precompiled_modules_are_reused_across_runtimes() {
             .exit_code,
         0
     );
+}
+
+fn artefacts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The cache poisoning of the hardening issue: one module's artefact swapped for another's
+/// (both valid wasmtime artefacts) must not run the other's code, nor must bytes altered by
+/// anyone without the cache's key.
+#[tokio::test]
+async fn a_swapped_or_altered_precompiled_module_is_refused_and_recompiled() {
+    let cache = tempfile::tempdir().unwrap();
+    let config = RuntimeConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        max_instances: 8,
+        ..RuntimeConfig::default()
+    };
+    let out = Captured::default();
+    let first = Runtime::new(config.clone()).unwrap();
+    assert_eq!(
+        first
+            .run(spec(wat("hello.wat"), &out))
+            .await
+            .unwrap()
+            .exit_code,
+        0
+    );
+    let hello = artefacts(cache.path());
+    assert_eq!(
+        first
+            .run(spec(wat("exit_42.wat"), &out))
+            .await
+            .unwrap()
+            .exit_code,
+        42
+    );
+    let all = artefacts(cache.path());
+    let exit42 = all.iter().find(|p| !hello.contains(p)).unwrap().clone();
+    std::fs::copy(&exit42, &hello[0]).unwrap();
+    let second = Runtime::new(config.clone()).unwrap();
+    let exit = second.run(spec(wat("hello.wat"), &out)).await.unwrap();
+    assert_eq!(
+        exit.exit_code, 0,
+        "the swapped artefact ran another module's code"
+    );
+
+    // Flip one byte past the tag: refused too.
+    let mut bytes = std::fs::read(&exit42).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&exit42, &bytes).unwrap();
+    let third = Runtime::new(config).unwrap();
+    assert_eq!(
+        third
+            .run(spec(wat("exit_42.wat"), &out))
+            .await
+            .unwrap()
+            .exit_code,
+        42
+    );
+    assert_ne!(
+        std::fs::read(&exit42).unwrap(),
+        bytes,
+        "the altered artefact was rewritten"
+    );
+
+    // The key and the directory are the owner's alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(cache.path()), 0o700);
+    assert_eq!(mode(&cache.path().join("artefact.key")), 0o600);
+}
+
+/// A mount of the open directory `dir`.
+fn mount(dir: &std::path::Path, guest: &str, read_only: bool) -> Mount {
+    Mount {
+        dir: Arc::new(
+            cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority()).unwrap(),
+        ),
+        source: dir.to_path_buf(),
+        guest_path: guest.into(),
+        read_only,
+    }
 }
 
 fn exerciser(out: &Captured, args: &[&str]) -> ContainerSpec {
@@ -256,11 +359,7 @@ async fn volumes_are_the_only_host_paths_a_guest_can_reach() {
             "try-open=/data/../../etc/passwd",
         ],
     );
-    s.mounts = vec![Mount {
-        host_path: vol.path().to_path_buf(),
-        guest_path: "/data".into(),
-        read_only: false,
-    }];
+    s.mounts = vec![mount(vol.path(), "/data", false)];
     let exit = runtime().run(s).await.unwrap();
     assert_eq!(exit.exit_code, 0, "{}", out.text());
     assert_eq!(
@@ -280,11 +379,7 @@ async fn read_only_mounts_refuse_writes() {
     let vol = tempfile::tempdir().unwrap();
     let out = Captured::default();
     let mut s = exerciser(&out, &["write=/data/f.txt:hi"]);
-    s.mounts = vec![Mount {
-        host_path: vol.path().to_path_buf(),
-        guest_path: "/data".into(),
-        read_only: true,
-    }];
+    s.mounts = vec![mount(vol.path(), "/data", true)];
     let exit = runtime().run(s).await.unwrap();
     assert_eq!(exit.exit_code, 3, "{}", out.text());
     assert!(!vol.path().join("f.txt").exists());

@@ -1,0 +1,289 @@
+//! A pod's volumes on the node: `emptyDir` and `hostPath` opened as directory handles, and
+//! every path the pod names inside one (`subPath`, `subPathExpr`) resolved through that
+//! handle, never by joining host paths. cap-std refuses any step that would leave the
+//! handle's directory (`..`, an absolute symlink, a relative one that climbs out), so a
+//! symlink a guest planted in its volume cannot make the kubelet mount, create or open
+//! anything outside it: the class of Kubernetes' CVE-2017-1002101, closed as upstream's fix
+//! does (open each component relative to the volume, then hand the open directory over).
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use k8s_openapi::api::core::v1::{Pod, VolumeMount};
+
+use crate::api::host_path::HostPathPolicy;
+
+/// One prepared volume.
+#[derive(Clone)]
+pub(super) struct Volume {
+    /// The volume's directory.
+    pub dir: Arc<Dir>,
+    /// Its host path, for messages.
+    pub source: PathBuf,
+    /// A read-only volume source.
+    pub read_only: bool,
+}
+
+/// Opens the pod's volumes: `emptyDir`s under `pod_dir/volumes`, `hostPath`s as `policy`
+/// allows. Errors are the kubelet's `FailedMount` messages.
+pub(super) fn prepare(
+    pod: &Pod,
+    pod_dir: &Path,
+    policy: &HostPathPolicy,
+) -> Result<HashMap<String, Volume>, String> {
+    let mut out = HashMap::new();
+    for v in pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.volumes.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let failed = |e: String| format!("MountVolume.SetUp failed for volume {:?} : {e}", v.name);
+        let (dir, source) = if v.empty_dir.is_some() {
+            // The pod's directory is the kubelet's own and no guest sees it: plain paths
+            // are safe here.
+            let path = pod_dir.join("volumes").join(&v.name);
+            crate::private_fs::create_dir_all(&path).map_err(|e| failed(e.to_string()))?;
+            let dir = Dir::open_ambient_dir(&path, ambient_authority())
+                .map_err(|e| failed(e.to_string()))?;
+            (dir, path)
+        } else if let Some(hp) = &v.host_path {
+            let create = match hp.type_.as_deref().unwrap_or("") {
+                "DirectoryOrCreate" => true,
+                "" | "Directory" => false,
+                other => {
+                    return Err(failed(format!(
+                        "hostPath type {other:?} is not supported for wasm containers (only directories)"
+                    )));
+                }
+            };
+            let path = PathBuf::from(&hp.path);
+            let dir = open_host_path(&path, create, policy).map_err(failed)?;
+            (dir, path)
+        } else {
+            return Err(format!(
+                "MountVolume.SetUp failed for volume {:?} : only emptyDir and hostPath volumes are supported",
+                v.name
+            ));
+        };
+        out.insert(
+            v.name.clone(),
+            Volume {
+                dir: Arc::new(dir),
+                source,
+                read_only: false,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Opens a `hostPath` directory: below the allowed directory that contains it (resolved
+/// inside that directory's handle), and never one that is, contains or lies inside the
+/// node's own directories, judged on the real path of what was opened.
+fn open_host_path(path: &Path, create: bool, policy: &HostPathPolicy) -> Result<Dir, String> {
+    // Lexically first, so that nothing is created where no pod may look.
+    policy.check_protected(path)?;
+    let (root, rest) = policy.root_of(path)?;
+    let root_dir = Dir::open_ambient_dir(root, ambient_authority());
+    let dir = match root_dir {
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound && create && policy.allowed.is_none() =>
+        {
+            // `wasmjob run` (no allow-list): the user's own machine, created as asked.
+            std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
+            Dir::open_ambient_dir(root, ambient_authority())
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Err(format!(
+                "hostPath type check failed: {} is not a directory",
+                path.display()
+            ));
+        }
+        other => other,
+    }
+    .map_err(|e| format!("{}: {e}", root.display()))?;
+    let dir = if rest.as_os_str().is_empty() {
+        dir
+    } else {
+        open_below(&dir, &rest, create).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => format!(
+                "hostPath type check failed: {} is not a directory",
+                path.display()
+            ),
+            _ => format!("{}: {e}", path.display()),
+        })?
+    };
+    let real = real_path(&dir).map_err(|e| format!("{}: {e}", path.display()))?;
+    policy.check_protected(&real)?;
+    Ok(dir)
+}
+
+/// The directory a volume mount shows: the volume itself, or its `subPath` (or expanded
+/// `subPathExpr`) opened inside it, created first if missing as the kubelet does.
+pub(super) fn mount_dir(
+    volume: &Volume,
+    mount: &VolumeMount,
+    container: &str,
+    env: &[(String, String)],
+) -> Result<Arc<Dir>, String> {
+    let sub = match (mount.sub_path.as_deref(), mount.sub_path_expr.as_deref()) {
+        (Some(s), _) if !s.is_empty() => s.to_string(),
+        (_, Some(e)) if !e.is_empty() => super::env::expand(e, env),
+        _ => return Ok(volume.dir.clone()),
+    };
+    let rel = Path::new(&sub);
+    // Validation refused these already; an expanded `subPathExpr` is checked here, as the
+    // kubelet checks it.
+    if rel
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "failed to prepare subPath for volumeMount {:?} of container {container:?}: subPath {sub:?} must be a relative path without '..'",
+            mount.name
+        ));
+    }
+    let writable = !volume.read_only;
+    open_below(&volume.dir, rel, writable)
+        .map(Arc::new)
+        .map_err(|e| {
+            format!(
+                "failed to prepare subPath for volumeMount {:?} of container {container:?}: subPath {sub:?}: {e}",
+                mount.name
+            )
+        })
+}
+
+/// Opens `rel` inside `dir` (creating it first when `create`), every step confined to
+/// `dir`. A step through a symlink that leaves `dir` fails, whatever the guest arranged.
+fn open_below(dir: &Dir, rel: &Path, create: bool) -> std::io::Result<Dir> {
+    if create {
+        match dir.create_dir_all(rel) {
+            Ok(()) => {}
+            // An existing non-directory is reported by the open below, with its reason.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    dir.open_dir(rel)
+}
+
+/// The real path of an open directory, as the kernel knows it: no symlink can stand
+/// between it and what was opened.
+fn real_path(dir: &Dir) -> std::io::Result<PathBuf> {
+    use std::os::fd::AsRawFd;
+    std::fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd()))
+}
+
+/// `path` with symlinks resolved, or as given when it does not exist (yet): how the node
+/// names its own directories in a [`HostPathPolicy`].
+pub fn real_path_or_given(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn volume(dir: &Path) -> Volume {
+        Volume {
+            dir: Arc::new(Dir::open_ambient_dir(dir, ambient_authority()).unwrap()),
+            source: dir.to_path_buf(),
+            read_only: false,
+        }
+    }
+
+    fn mount(sub: &str) -> VolumeMount {
+        VolumeMount {
+            name: "v".into(),
+            mount_path: "/m".into(),
+            sub_path: Some(sub.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_sub_path_through_a_climbing_symlink_is_refused() {
+        let host = tempfile::tempdir().unwrap();
+        let vol = host.path().join("vol");
+        std::fs::create_dir(&vol).unwrap();
+        // What an init container can make with WASI: a relative symlink that climbs out.
+        std::os::unix::fs::symlink("../../../../../../../..", vol.join("x")).unwrap();
+        std::os::unix::fs::symlink("/", vol.join("abs")).unwrap();
+        let v = volume(&vol);
+        for sub in ["x", "x/etc", "abs", "abs/tmp", "x/new-dir"] {
+            let err = mount_dir(&v, &mount(sub), "c", &[]).err();
+            assert!(err.is_some(), "subPath {sub} was mounted");
+        }
+        // Nothing was created outside the volume while trying.
+        assert!(!Path::new("/new-dir").exists());
+    }
+
+    #[test]
+    fn a_sub_path_inside_the_volume_is_created_and_symlinks_within_it_are_followed() {
+        let host = tempfile::tempdir().unwrap();
+        let v = volume(host.path());
+        let dir = mount_dir(&v, &mount("a/b"), "c", &[]).unwrap();
+        dir.write("f", "x").unwrap();
+        assert!(host.path().join("a/b/f").exists());
+        std::os::unix::fs::symlink("a", host.path().join("link")).unwrap();
+        let dir = mount_dir(&v, &mount("link/b"), "c", &[]).unwrap();
+        assert!(dir.exists("f"));
+    }
+
+    #[test]
+    fn sub_path_expr_is_expanded_and_confined() {
+        let host = tempfile::tempdir().unwrap();
+        let v = volume(host.path());
+        let m = VolumeMount {
+            sub_path: None,
+            sub_path_expr: Some("out/$(POD_NAME)".into()),
+            ..mount("")
+        };
+        let env = [("POD_NAME".to_string(), "pi-abcde".to_string())];
+        mount_dir(&v, &m, "c", &env).unwrap();
+        assert!(host.path().join("out/pi-abcde").is_dir());
+        let env = [("POD_NAME".to_string(), "../..".to_string())];
+        assert!(mount_dir(&v, &m, "c", &env).is_err());
+    }
+
+    #[test]
+    fn a_host_path_through_a_symlink_out_of_the_allowed_directory_is_refused() {
+        let host = tempfile::tempdir().unwrap();
+        let allowed = host.path().join("shared");
+        std::fs::create_dir(&allowed).unwrap();
+        std::os::unix::fs::symlink("/", allowed.join("root")).unwrap();
+        std::fs::create_dir(allowed.join("ok")).unwrap();
+        let policy = HostPathPolicy::only_under(vec![allowed.clone()], vec![]);
+        assert!(open_host_path(&allowed.join("root"), false, &policy).is_err());
+        assert!(open_host_path(&allowed.join("root/etc"), false, &policy).is_err());
+        assert!(open_host_path(&allowed.join("ok"), false, &policy).is_ok());
+        assert!(open_host_path(&allowed.join("new"), true, &policy).is_ok());
+        assert!(open_host_path(host.path(), false, &policy).is_err());
+    }
+
+    #[test]
+    fn a_symlink_to_the_node_directories_is_refused_even_without_an_allow_list() {
+        let host = tempfile::tempdir().unwrap();
+        let data = host.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let data = std::fs::canonicalize(data).unwrap();
+        std::os::unix::fs::symlink(&data, host.path().join("sneaky")).unwrap();
+        let policy = HostPathPolicy::any_but(vec![data.clone()]);
+        let err = open_host_path(&host.path().join("sneaky"), false, &policy).unwrap_err();
+        assert!(err.contains("own directory"), "{err}");
+        assert!(open_host_path(&data.join("modules"), true, &policy).is_err());
+        let other = host.path().join("other");
+        assert!(open_host_path(&other, true, &policy).is_ok());
+    }
+}

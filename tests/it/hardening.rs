@@ -1,0 +1,144 @@
+//! The sandbox attacked as a hostile tenant would: each test is an escape or exhaustion
+//! that once worked, run the way a user runs wasmjob, and must now fail safely.
+
+use std::path::Path;
+
+use crate::common::{guests, jobs_from_yaml, wasmjob};
+
+/// A guest that plants `link -> target` in its first preopened directory (fd 3) with
+/// WASI's `path_symlink`, exiting with the errno (0 when the link was made). cap-std lets
+/// a guest make a relative link that climbs out; it only refuses to follow one.
+fn symlink_planter(dir: &Path, target: &str, link: &str) -> String {
+    let wat = format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "path_symlink"
+    (func $symlink (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "{target}")
+  (data (i32.const 4096) "{link}")
+  (func (export "_start")
+    (call $exit (call $symlink (i32.const 0) (i32.const {tl}) (i32.const 3)
+                               (i32.const 4096) (i32.const {ll})))))"#,
+        tl = target.len(),
+        ll = link.len(),
+    );
+    let p = dir.join("plant.wat");
+    std::fs::write(&p, wat).unwrap();
+    p.display().to_string()
+}
+
+/// A relative path from the pod's volume that climbs to `/` and comes down to `to`.
+fn climbing_to(to: &Path) -> String {
+    format!("{}{}", "../".repeat(40).trim_end_matches('/'), to.display())
+}
+
+fn run_job(dir: &Path, yaml: &str) -> (Option<i32>, serde_json::Value, String) {
+    let f = dir.join("job.yaml");
+    std::fs::write(&f, yaml).unwrap();
+    let out = wasmjob(&["run", "-f", f.to_str().unwrap(), "--logs"], dir);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let jobs = if out.stdout.is_empty() {
+        vec![serde_json::Value::Null]
+    } else {
+        jobs_from_yaml(&out.stdout)
+    };
+    (out.status.code(), jobs[0].clone(), err)
+}
+
+/// An init container plants a climbing symlink in an emptyDir; the main container then
+/// mounts it as `subPath`, or works in it as `workingDir`, and writes. Before the fix the
+/// kubelet followed the link on the host and the guest wrote outside (as root).
+#[test]
+fn a_symlink_planted_in_an_empty_dir_leads_nowhere_through_sub_path_or_working_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let outside = std::fs::canonicalize(&outside).unwrap();
+    let plant = symlink_planter(dir.path(), &climbing_to(&outside), "x");
+    let exerciser = guests().join("exerciser/exerciser.wasm");
+    let header = |name: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: {name}}}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      volumes: [{{name: v, emptyDir: {{}}}}]\n      initContainers:\n      - {{name: plant, image: {plant}, volumeMounts: [{{name: v, mountPath: /v}}]}}\n      containers:\n"
+        )
+    };
+    let cases = [
+        (
+            "subpath",
+            format!(
+                "      - {{name: main, image: {}, args: [\"write=/m/pwned:1\"], volumeMounts: [{{name: v, mountPath: /m, subPath: x}}]}}\n",
+                exerciser.display()
+            ),
+        ),
+        (
+            "subpath-below",
+            format!(
+                "      - {{name: main, image: {}, args: [\"write=/m/pwned:1\"], volumeMounts: [{{name: v, mountPath: /m, subPath: x/deeper}}]}}\n",
+                exerciser.display()
+            ),
+        ),
+        (
+            "workdir",
+            format!(
+                "      - {{name: main, image: {}, workingDir: /v/x, args: [\"write=pwned:1\"], volumeMounts: [{{name: v, mountPath: /v}}]}}\n",
+                exerciser.display()
+            ),
+        ),
+    ];
+    for (name, container) in cases {
+        let (code, job, err) = run_job(dir.path(), &(header(name) + &container));
+        assert_eq!(code, Some(1), "{name}: the Job should fail\n{err}");
+        assert_eq!(job["status"]["failed"], 1, "{name}: {job}\n{err}");
+        // The init container did plant its link: the attack really ran.
+        assert!(
+            !err.contains("container plant failed"),
+            "{name}: the planter failed, so nothing was tested\n{err}"
+        );
+        let leaked: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
+        assert!(
+            leaked.is_empty(),
+            "{name}: the guest wrote outside its volume: {leaked:?}"
+        );
+    }
+}
+
+/// `run` allows hostPath volumes (a single-user tool) but never its module cache, which is
+/// trusted native code, nor a directory that contains it.
+#[test]
+fn run_refuses_host_paths_over_its_module_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let exerciser = guests().join("exerciser/exerciser.wasm");
+    for path in [cache.clone(), dir.path().to_path_buf(), "/".into()] {
+        let yaml = format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: h}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      volumes: [{{name: h, hostPath: {{path: {}}}}}]\n      containers:\n      - {{name: main, image: {}, args: [\"ls=/h\"], volumeMounts: [{{name: h, mountPath: /h}}]}}\n",
+            path.display(),
+            exerciser.display()
+        );
+        let f = dir.path().join("job.yaml");
+        std::fs::write(&f, yaml).unwrap();
+        let cache_arg = cache.display().to_string();
+        let out = wasmjob(
+            &["run", "-f", f.to_str().unwrap(), "--cache-dir", &cache_arg],
+            dir.path(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", path.display());
+        assert!(
+            err.contains("hostPath volume \"h\"") && err.contains("own directory"),
+            "{err}"
+        );
+    }
+    // Any other directory is fine under `run`.
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::write(shared.join("seen"), "").unwrap();
+    let yaml = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: h}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      volumes: [{{name: h, hostPath: {{path: {}}}}}]\n      containers:\n      - {{name: main, image: {}, args: [\"ls=/h\"], volumeMounts: [{{name: h, mountPath: /h}}]}}\n",
+        shared.display(),
+        exerciser.display()
+    );
+    let (code, _, err) = run_job(dir.path(), &yaml);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("seen"), "{err}");
+}
