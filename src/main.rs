@@ -327,6 +327,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         container_backoff_max: args.tuning.container_backoff_max,
         default_memory_limit: args.tuning.default_memory_limit,
         allow_host_path: args.allow_host_path,
+        connections: wasmjob::server::connections::Limits::for_this_process(),
     };
     let running = wasmjob::serve::start(options).await.with_context(|| {
         format!(

@@ -48,6 +48,8 @@ pub struct Options {
     /// Directories under which `hostPath` volumes are allowed (`--allow-host-path`; empty:
     /// none). The data directory is never mountable, whatever this says.
     pub allow_host_path: Vec<PathBuf>,
+    /// Connection timeouts and caps.
+    pub connections: server::connections::Limits,
 }
 
 /// Why the server could not start. Messages name the path or address.
@@ -74,6 +76,11 @@ pub enum Error {
     /// The wasm engine.
     #[error(transparent)]
     Runtime(#[from] runtime::Error),
+    /// Plain HTTP without authentication on an address others can reach.
+    #[error(
+        "--insecure-http serves without authentication, so it listens on loopback only; {0} is not a loopback address"
+    )]
+    InsecureNotLoopback(SocketAddr),
     /// The listener.
     #[error("failed to listen on {addr}: {source}")]
     Listen {
@@ -118,6 +125,9 @@ impl Running {
 
 /// Starts everything and returns once the API is listening.
 pub async fn start(options: Options) -> Result<Running, Error> {
+    if options.insecure_http && !options.listen.ip().is_loopback() {
+        return Err(Error::InsecureNotLoopback(options.listen));
+    }
     let data = &options.data_dir;
     crate::private_fs::ensure_dir(data).map_err(io(data))?;
     let lock_path = data.join("lock");
@@ -232,6 +242,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         listener,
         tls_config,
         server::router(state),
+        options.connections.clone(),
         async move {
             let _ = rx.wait_for(|s| *s).await;
         },

@@ -5,6 +5,7 @@
 //! [`router`] builds the routes over an [`ApiState`]; [`run`] serves them on a listener
 //! until a shutdown future resolves, so tests bind `127.0.0.1:0` and run it in-process.
 
+pub mod connections;
 pub mod discovery;
 pub mod error;
 pub mod handlers;
@@ -173,11 +174,27 @@ async fn authenticate(State(state): S, req: Request, next: Next) -> Response {
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token.as_str()) {
+        if !given.is_some_and(|g| tokens_equal(g.as_bytes(), token.as_bytes())) {
             return ApiError::unauthorized().into_response();
         }
     }
+    // Without a token (plain-HTTP development mode) every request counts as authenticated.
+    if let Some(pending) = req.extensions().get::<connections::Unauthenticated>() {
+        pending.authenticated();
+    }
     next.run(req).await
+}
+
+/// Compares a presented token with the expected one in time independent of where they
+/// differ, so response timing tells an attacker nothing about a guess. (The length is
+/// not secret: the generated tokens all have the same.)
+fn tokens_equal(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 type R = Result<Response, ApiError>;
@@ -418,14 +435,18 @@ async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q) ->
     Ok(deleting(&gone))
 }
 
-/// Serves `app` on `listener` (TLS when `tls` is set) until `shutdown` resolves.
+/// Serves `app` on `listener` (TLS when `tls` is set) until `shutdown` resolves, within
+/// `limits`.
 pub async fn run(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     app: Router,
+    limits: connections::Limits,
     shutdown: impl Future<Output = ()>,
 ) {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let gate = connections::Gate::new(&limits);
+    let mut refused_logged = false;
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
@@ -455,21 +476,55 @@ pub async fn run(
         };
         let app = app.clone();
         let acceptor = acceptor.clone();
+        let Some(admitted) = gate.admit() else {
+            // Closing at once frees the descriptor; say so once per burst.
+            if !refused_logged {
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    max_unauthenticated = limits.max_unauthenticated,
+                    "refusing connections: too many open or not yet authenticated"
+                );
+                refused_logged = true;
+            }
+            drop(stream);
+            continue;
+        };
+        refused_logged = false;
+        let app = app.clone();
+        let acceptor = acceptor.clone();
+        let limits = limits.clone();
         tokio::spawn(async move {
-            let service = hyper_util::service::TowerToHyperService::new(app);
-            let builder = hyper::server::conn::http1::Builder::new();
+            let pending = admitted.pending.clone();
+            let service =
+                hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+                    app,
+                    move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(pending.clone());
+                        req
+                    },
+                ));
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
             let result = match acceptor {
-                Some(a) => match a.accept(stream).await {
-                    Ok(tls) => {
-                        builder
-                            .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                            .await
+                Some(a) => {
+                    match tokio::time::timeout(limits.handshake_timeout, a.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            builder
+                                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "tls handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("tls handshake timed out");
+                            return;
+                        }
                     }
-                    Err(e) => {
-                        tracing::debug!(error = %e, "tls handshake failed");
-                        return;
-                    }
-                },
+                }
                 None => {
                     builder
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -479,6 +534,7 @@ pub async fn run(
             if let Err(e) = result {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop(admitted);
         });
     }
 }

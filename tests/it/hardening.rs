@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
+use wasmjob::server::connections::Limits;
+
 use crate::common::{guests, jobs_from_yaml, wasmjob};
+use crate::kubectl::{Cluster, have_kubectl};
 
 /// A guest that plants `link -> target` in its first preopened directory (fd 3) with
 /// WASI's `path_symlink`, exiting with the errno (0 when the link was made). cap-std lets
@@ -141,4 +144,124 @@ fn run_refuses_host_paths_over_its_module_cache() {
     let (code, _, err) = run_job(dir.path(), &yaml);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("seen"), "{err}");
+}
+
+/// Idle TCP, stalled TLS handshakes and slow headers once held connections forever; now
+/// they are timed out, and strangers (connections that have not authenticated) are capped
+/// so they cannot take every descriptor.
+#[test]
+fn idle_and_slow_connections_are_timed_out_and_strangers_capped() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start_with(|o| {
+        o.connections = Limits {
+            handshake_timeout: Duration::from_secs(1),
+            header_read_timeout: Duration::from_secs(1),
+            max_connections: 64,
+            max_unauthenticated: 4,
+        };
+    });
+    // Closed (EOF) or reset: either way the server let go.
+    let closed_within = |s: &mut TcpStream, limit: Duration| {
+        s.set_read_timeout(Some(limit)).unwrap();
+        let mut buf = [0u8; 64];
+        let start = Instant::now();
+        let closed = matches!(s.read(&mut buf), Ok(0) | Err(_)) && start.elapsed() < limit;
+        closed
+    };
+    let mut idle: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(c.addr()).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut fifth = TcpStream::connect(c.addr()).unwrap();
+    assert!(
+        closed_within(&mut fifth, Duration::from_millis(900)),
+        "a fifth stranger was let in"
+    );
+    for s in &mut idle {
+        assert!(
+            closed_within(s, Duration::from_secs(5)),
+            "an idle connection outlived the handshake timeout"
+        );
+    }
+    // The server answers users again.
+    assert_eq!(c.ok(&["get", "--raw", "/readyz"]), "ok");
+
+    // Slow headers over plain HTTP.
+    let plain = Cluster::start_with(|o| {
+        o.insecure_http = true;
+        o.connections.header_read_timeout = Duration::from_secs(1);
+    });
+    let mut slow = TcpStream::connect(plain.addr()).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(5)),
+        "slow headers were waited for"
+    );
+}
+
+/// `--insecure-http` serves without authentication: only on loopback.
+#[test]
+fn insecure_http_refuses_a_non_loopback_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = crate::kubectl::options(dir.path());
+    o.insecure_http = true;
+    o.listen = "0.0.0.0:0".parse().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt
+        .block_on(wasmjob::serve::start(o))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("loopback only"), "{err}");
+}
+
+/// `serve` admits no hostPath by default (403, as an admission plugin refuses), admits
+/// one under `--allow-host-path`, and keeps its data directory owner-only.
+#[test]
+fn serve_admits_host_paths_only_under_allowed_directories() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let job = |path: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: h}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      volumes: [{{name: h, hostPath: {{path: {path}}}}}]\n      containers:\n      - {{name: main, image: exerciser.wasm, args: [\"ls=/h\"], volumeMounts: [{{name: h, mountPath: /h}}]}}\n"
+        )
+    };
+    let f = c.write("h.yaml", &job("/"));
+    let err = c.err(&["create", "-f", &f]);
+    assert!(
+        err.contains("jobs.batch \"h\" is forbidden: hostPath volume \"h\" (path \"/\") is not allowed: this server allows no hostPath volumes"),
+        "{err}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&c.data_dir()), 0o700);
+    assert_eq!(mode(&c.data_dir().join("store.redb")), 0o600);
+    assert_eq!(mode(&c.data_dir().join("kubeconfig")), 0o600);
+
+    let c = Cluster::start_with(|o| {
+        let shared = o.data_dir.parent().unwrap().join("shared");
+        std::fs::create_dir_all(&shared).unwrap();
+        std::fs::write(shared.join("seen-by-the-pod"), "").unwrap();
+        // The whole test directory, which holds the data directory too.
+        o.allow_host_path = vec![o.data_dir.parent().unwrap().to_path_buf()];
+    });
+    let shared = c.dir.path().join("shared");
+    let f = c.write("ok.yaml", &job(&shared.display().to_string()));
+    c.ok(&["create", "-f", &f]);
+    c.ok(&["wait", "--for=condition=complete", "job/h", "--timeout=60s"]);
+    assert!(c.ok(&["logs", "job/h"]).contains("seen-by-the-pod"));
+    // The data directory stays out of reach even inside an allowed one.
+    let f = c.write(
+        "data.yaml",
+        &job(&c.data_dir().display().to_string()).replace("name: h}", "name: d}"),
+    );
+    let err = c.err(&["create", "-f", &f]);
+    assert!(err.contains("own directory"), "{err}");
 }

@@ -16,6 +16,8 @@ pub struct Cluster {
     running: Option<Running>,
     pub dir: tempfile::TempDir,
     pub kubeconfig: PathBuf,
+    /// Changes to [`options`] for this cluster.
+    tweak: fn(&mut Options),
 }
 
 pub fn have_kubectl() -> bool {
@@ -60,17 +62,24 @@ pub fn options(dir: &Path) -> Options {
         container_backoff_max: Duration::from_secs(1),
         default_memory_limit: 256 << 20,
         allow_host_path: Vec::new(),
+        connections: Default::default(),
     }
 }
 
 impl Cluster {
     pub fn start() -> Cluster {
+        Self::start_with(|_| {})
+    }
+
+    /// A cluster whose `serve` options `tweak` changes.
+    pub fn start_with(tweak: fn(&mut Options)) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut c = Cluster {
             rt: None,
             running: None,
             kubeconfig: PathBuf::new(),
             dir,
+            tweak,
         };
         c.boot();
         c
@@ -82,9 +91,9 @@ impl Cluster {
             .enable_all()
             .build()
             .unwrap();
-        let running = rt
-            .block_on(serve::start(options(self.dir.path())))
-            .expect("serve starts");
+        let mut o = options(self.dir.path());
+        (self.tweak)(&mut o);
+        let running = rt.block_on(serve::start(o)).expect("serve starts");
         self.kubeconfig = running.kubeconfig.clone();
         self.running = Some(running);
         self.rt = Some(rt);
@@ -96,6 +105,16 @@ impl Cluster {
         rt.block_on(running.stop());
         drop(rt);
         self.boot();
+    }
+
+    /// The API's address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running.as_ref().unwrap().addr
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     pub fn kubectl(&self, args: &[&str]) -> Output {
