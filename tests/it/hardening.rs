@@ -170,8 +170,7 @@ fn idle_and_slow_connections_are_timed_out_and_strangers_capped() {
         s.set_read_timeout(Some(limit)).unwrap();
         let mut buf = [0u8; 64];
         let start = Instant::now();
-        let closed = matches!(s.read(&mut buf), Ok(0) | Err(_)) && start.elapsed() < limit;
-        closed
+        matches!(s.read(&mut buf), Ok(0) | Err(_)) && start.elapsed() < limit
     };
     let mut idle: Vec<TcpStream> = (0..4)
         .map(|_| TcpStream::connect(c.addr()).unwrap())
