@@ -88,7 +88,20 @@ pub(super) fn classify(result: Result<(), wasmtime::Error>, memory_denied: bool)
                     ContainerExit::exited(exit.0)
                 };
             }
-            let message = trap_message(&e);
+            let message = if e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<wasmtime::component::ResourceTableError>(),
+                    Some(wasmtime::component::ResourceTableError::Full)
+                )
+            }) {
+                format!(
+                    "too many open files: a container holds at most {} open descriptors and other WASI resources at once\n{}",
+                    super::wasi::MAX_OPEN_RESOURCES,
+                    trap_message(&e)
+                )
+            } else {
+                trap_message(&e)
+            };
             if memory_denied {
                 return ContainerExit::oom(Some(message));
             }

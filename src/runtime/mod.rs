@@ -24,6 +24,7 @@ use image::Compiled;
 pub use engine::{EngineInfo, RuntimeConfig};
 pub use exit::{ContainerExit, ExitReason, TRAP_EXIT_CODE};
 pub use image::{ImageRef, parse_image_ref};
+pub use wasi::MAX_OPEN_RESOURCES;
 
 /// Where a guest's stdout and stderr go. The kubelet's container log implements it; the
 /// runtime never interprets guest output.

@@ -21,6 +21,12 @@ use super::image::Compiled;
 use super::limits::{MemoryLimiter, throttle_pause};
 use super::{ContainerSpec, Error, Mount, OutputSink};
 
+/// Open descriptors (files, directories, streams and the other WASI resources) one
+/// container may hold at once, like a container's `RLIMIT_NOFILE` soft limit of 1024: a
+/// guest that opens without closing ends there instead of taking the node's descriptors.
+/// wasmtime-wasi traps the guest on the open past it (see `exit::classify`).
+pub const MAX_OPEN_RESOURCES: usize = 1024;
+
 /// Store data for a WASI preview1 core module.
 pub(crate) struct P1State {
     pub wasi: WasiP1Ctx,
@@ -67,10 +73,9 @@ pub(super) async fn run(
     };
     match compiled {
         Compiled::Core(pre) => {
-            let state = P1State {
-                wasi: builder.build_p1(),
-                limiter,
-            };
+            let mut wasi = builder.build_p1();
+            wasi.ctx().table.set_max_capacity(MAX_OPEN_RESOURCES);
+            let state = P1State { wasi, limiter };
             let mut store = Store::new(&shared.engine, state);
             store.limiter(|s| &mut s.limiter);
             store.set_epoch_deadline(1);
@@ -89,9 +94,11 @@ pub(super) async fn run(
             Ok(classify(result, store.data().limiter.denied))
         }
         Compiled::Component(pre, _) => {
+            let mut table = ResourceTable::new();
+            table.set_max_capacity(MAX_OPEN_RESOURCES);
             let state = P2State {
                 ctx: builder.build(),
-                table: ResourceTable::new(),
+                table,
                 limiter,
             };
             let mut store = Store::new(&shared.engine, state);

@@ -374,6 +374,30 @@ async fn volumes_are_the_only_host_paths_a_guest_can_reach() {
     );
 }
 
+/// The descriptor exhaustion of the hardening issue: a guest that opens without closing
+/// stops at the per-container bound and the node's descriptors are untouched.
+#[tokio::test]
+async fn a_guest_opening_without_closing_stops_at_the_per_container_bound() {
+    let vol = tempfile::tempdir().unwrap();
+    let count_fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let before = count_fds();
+    let out = Captured::default();
+    let mut s = spec(wat("fd_bomb.wat"), &out);
+    s.mounts = vec![mount(vol.path(), "/data", false)];
+    let exit = runtime().run(s).await.unwrap();
+    assert_ne!(exit.exit_code, 0, "100,000 opens all succeeded: {exit:?}");
+    let message = exit.message.clone().unwrap_or_default();
+    assert!(message.contains("too many open files"), "{exit:?}");
+    // Everything the guest opened was closed with it.
+    assert!(
+        count_fds() <= before + 8,
+        "descriptors leaked: {} then {}",
+        before,
+        count_fds()
+    );
+    assert!(wasmjob::runtime::MAX_OPEN_RESOURCES <= 4096);
+}
+
 #[tokio::test]
 async fn read_only_mounts_refuse_writes() {
     let vol = tempfile::tempdir().unwrap();
