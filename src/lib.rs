@@ -32,6 +32,7 @@
 //! - [`run`]: the `wasmjob run` command; [`manifest`]: reading YAML files.
 //! - [`serve`]: the `wasmjob serve` command: data-dir lock, crash recovery, start-up.
 //! - [`clock`]: wall time derived from tokio's clock so tests can pause time.
+//! - [`yaml`]: YAML decoding with a nesting bound checked before the parser runs.
 //! - [`private_fs`]: owner-only files and directories (the data dir, logs, the cache).
 //! - [`mod@bench`]: `wasmjob bench`: pods through `run`, a real `serve` process, density in
 //!   fresh child processes and the `wasmtime run` peer, each against raw wasmtime.
@@ -50,3 +51,4 @@ pub mod runtime;
 pub mod serve;
 pub mod server;
 pub mod store;
+pub mod yaml;

@@ -112,6 +112,10 @@ pub fn load(path: &str) -> Result<Vec<LoadedJob>, Error> {
 /// Parses manifest text (see [`load`]).
 pub fn parse(text: &str, source: &str, base_dir: &Path) -> Result<Vec<LoadedJob>, Error> {
     let mut out = Vec::new();
+    crate::yaml::check_depth(text.as_bytes()).map_err(|e| Error::Parse {
+        path: source.into(),
+        message: format!("error converting YAML to JSON: {e}"),
+    })?;
     for doc in serde_yaml::Deserializer::from_str(text) {
         let value = serde_yaml::Value::deserialize(doc).map_err(|e| Error::Parse {
             path: source.into(),

@@ -183,6 +183,26 @@ pub async fn get<K: ApiKind>(
     Ok(json_response(StatusCode::OK, &v, &[]))
 }
 
+/// Request bodies decoded or patched at once, at most: each takes a blocking-pool thread.
+const BODY_WORKERS: usize = 2;
+
+/// Runs the CPU-heavy part of a request (decoding a body, applying a patch) on tokio's
+/// blocking pool, [`BODY_WORKERS`] at a time: a hostile body then costs CPU time the OS
+/// shares out, but never holds one of the async workers that answer health checks and
+/// watches and run the guests.
+async fn offload<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(BODY_WORKERS);
+    let _permit = PERMITS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("decoding the request body failed: {e}")))?
+}
+
 /// Decodes a request body by its Content-Type: JSON, YAML, or kubectl's protobuf.
 pub fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     let ct = content_type(headers);
@@ -192,7 +212,7 @@ pub fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> 
         });
     }
     if ct.starts_with("application/yaml") || ct.starts_with("application/apply-patch+yaml") {
-        let v: serde_yaml::Value = serde_yaml::from_slice(body)
+        let v: serde_yaml::Value = crate::yaml::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
         return serde_json::to_value(v).map_err(|e| ApiError::bad_request(e.to_string()));
     }
@@ -287,8 +307,9 @@ pub async fn create<K: ApiKind>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let v = decode_body(&headers, &body)?;
-    let (obj, warnings) = typed::<K>(&v, &q)?;
+    let query = q.clone();
+    let (obj, warnings) =
+        offload(move || typed::<K>(&decode_body(&headers, &body)?, &query)).await?;
     let created = create_object(&state, ns, obj, dry_run(&q)?)?;
     Ok(json_response(
         StatusCode::CREATED,
@@ -368,8 +389,9 @@ pub async fn update<K: ApiKind>(
     body: Bytes,
     status: bool,
 ) -> Result<Response, ApiError> {
-    let v = decode_body(&headers, &body)?;
-    let (obj, warnings) = typed::<K>(&v, &q)?;
+    let query = q.clone();
+    let (obj, warnings) =
+        offload(move || typed::<K>(&decode_body(&headers, &body)?, &query)).await?;
     if obj.metadata().name.as_deref().is_some_and(|n| n != name) {
         return Err(ApiError::bad_request(
             "the name of the object does not match the name on the URL",
@@ -468,8 +490,12 @@ pub async fn patch<K: ApiKind>(
     let Some(current) = current else {
         if kind == PatchType::Apply && !status {
             // Server-side apply creates what is missing.
-            let v = patch::apply_patch(&Value::Null, &body, kind).map_err(patch_error)?;
-            let (obj, warnings) = typed::<K>(&v, &q)?;
+            let query = q.clone();
+            let (obj, warnings) = offload(move || {
+                let v = patch::apply_patch(&Value::Null, &body, kind).map_err(patch_error)?;
+                typed::<K>(&v, &query)
+            })
+            .await?;
             let created = create_object(&state, ns, obj, dry_run(&q)?)?;
             return Ok(json_response(
                 StatusCode::CREATED,
@@ -480,8 +506,12 @@ pub async fn patch<K: ApiKind>(
         return Err(ApiError::not_found(K::RESOURCE, &name));
     };
     let original = to_json(&current);
-    let patched = patch::apply_patch(&original, &body, kind).map_err(patch_error)?;
-    let (obj, warnings) = typed::<K>(&patched, &q)?;
+    let query = q.clone();
+    let (obj, warnings) = offload(move || {
+        let patched = patch::apply_patch(&original, &body, kind).map_err(patch_error)?;
+        typed::<K>(&patched, &query)
+    })
+    .await?;
     let rv = obj
         .metadata()
         .resource_version

@@ -271,7 +271,7 @@ fn parse_json(body: &[u8]) -> Result<Value, Error> {
 fn parse_apply_body(body: &[u8]) -> Result<Value, Error> {
     let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
-        Err(_) => serde_yaml::from_slice(body).map_err(|e| Error::Decode(e.to_string()))?,
+        Err(_) => crate::yaml::from_slice(body).map_err(Error::Decode)?,
     };
     if value.is_object() {
         Ok(value)
