@@ -119,7 +119,9 @@ impl Running {
         for t in self.tasks {
             let _ = t.await;
         }
-        self.store.flush();
+        if let Err(e) = self.store.flush() {
+            tracing::error!(error = %e, "stopped with writes that are not durable");
+        }
     }
 }
 

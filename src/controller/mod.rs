@@ -94,7 +94,19 @@ pub async fn run_forever(
     // CronJobs without `timeZone` follow the controller's zone, as upstream.
     let local = jiff::tz::TimeZone::system();
     let mut changes = store.subscribe();
+    let mut durability = store.durability();
     loop {
+        // While the store cannot commit, acting would build on state that a restart
+        // forgets (pods started that no stored object remembers): wait for it instead.
+        if let (Err(e), Some(d)) = (store.writable(), durability.as_mut()) {
+            tracing::warn!(error = %e, "controllers paused");
+            tokio::select! {
+                _ = d.wait_for(|d| d.failure.is_none()) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+            tracing::info!("controllers resume");
+            continue;
+        }
         changes.borrow_and_update();
         let pass = sync_all(&store, &kubelet, &settings, clock);
         let cron_next = sync_cronjobs(&store, clock, &local);

@@ -21,9 +21,33 @@ pub async fn version() -> Json<Value> {
     }))
 }
 
-/// `/healthz`, `/readyz`, `/livez`.
-pub async fn healthz() -> &'static str {
-    "ok"
+/// A health endpoint's answer as kube-apiserver writes it: `ok` (or, verbose, one `[+]`
+/// line per check and `<name> check passed`), and on a failure 500 with every check listed,
+/// the failed one as `[-]<check> failed: <reason>`, then `<name> check failed`.
+pub fn health(
+    name: &str,
+    store: Option<Result<(), crate::store::Error>>,
+    verbose: bool,
+) -> Response {
+    let mut lines = vec!["[+]ping ok".to_string()];
+    let mut failed = false;
+    if let Some(store) = store {
+        lines.push(match store {
+            Ok(()) => "[+]store ok".into(),
+            Err(e) => {
+                failed = true;
+                format!("[-]store failed: {e}")
+            }
+        });
+    }
+    if failed {
+        let body = format!("{}\n{name} check failed\n", lines.join("\n"));
+        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
+    }
+    if verbose {
+        return format!("{}\n{name} check passed\n", lines.join("\n")).into_response();
+    }
+    "ok".into_response()
 }
 
 /// `/api`.

@@ -192,6 +192,10 @@ impl From<store::Error> for ApiError {
                 ApiError::conflict(resource_by_qualified(resource), &name)
             }
             store::Error::Backend(e) => ApiError::internal(e.to_string()),
+            // As kube-apiserver answers when etcd cannot commit: 500 InternalError.
+            e @ store::Error::Unavailable(_) => {
+                ApiError::internal(format!("Internal error occurred: {e}"))
+            }
         }
     }
 }

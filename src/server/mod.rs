@@ -71,9 +71,9 @@ type Q = Query<handlers::Query>;
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/version", get(discovery::version))
-        .route("/healthz", get(discovery::healthz))
-        .route("/readyz", get(discovery::healthz))
-        .route("/livez", get(discovery::healthz))
+        .route("/healthz", get(health::<HEALTHZ>))
+        .route("/readyz", get(health::<READYZ>))
+        .route("/livez", get(health::<LIVEZ>))
         .route("/api", get(discovery::api))
         .route("/apis", get(discovery::apis))
         .route("/api/v1", get(discovery::core_v1))
@@ -155,6 +155,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .fallback(|| async { ApiError::no_route() })
         // kube-apiserver's request size limit.
         .layer(axum::extract::DefaultBodyLimit::max(3 << 20))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            durable_writes,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state)
 }
@@ -185,6 +189,29 @@ async fn authenticate(State(state): S, req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// A write is answered only once it is durable: the response waits for the group commit
+/// that holds it (concurrent writers share one fsync, as etcd's WAL batches them). While
+/// commits fail, writes are refused before they touch the store, so nothing the API
+/// acknowledges can be lost and nothing it refuses lingers in memory.
+async fn durable_writes(State(state): S, req: Request, next: Next) -> Response {
+    if matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    ) {
+        return next.run(req).await;
+    }
+    if let Err(e) = state.store.writable() {
+        return ApiError::from(e).into_response();
+    }
+    let response = next.run(req).await;
+    if response.status().is_success()
+        && let Err(e) = state.store.durable(state.store.revision()).await
+    {
+        return ApiError::from(e).into_response();
+    }
+    response
+}
+
 /// Compares a presented token with the expected one in time independent of where they
 /// differ, so response timing tells an attacker nothing about a guess. (The length is
 /// not secret: the generated tokens all have the same.)
@@ -198,6 +225,25 @@ fn tokens_equal(given: &[u8], expected: &[u8]) -> bool {
 }
 
 type R = Result<Response, ApiError>;
+
+const HEALTHZ: u8 = 0;
+const READYZ: u8 = 1;
+const LIVEZ: u8 = 2;
+
+/// `/healthz`, `/readyz`, `/livez` in kube-apiserver's format. The store's check fails
+/// while its commits do (`livez` leaves it out: restarting would not free the disk).
+async fn health<const WHICH: u8>(
+    State(s): S,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let name = ["healthz", "readyz", "livez"][WHICH as usize];
+    let store = if WHICH == LIVEZ {
+        None
+    } else {
+        Some(s.store.writable())
+    };
+    discovery::health(name, store, q.contains_key("verbose"))
+}
 
 // Generic axum handlers, one per verb and scope, instantiated per kind in `router`.
 

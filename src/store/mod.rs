@@ -54,6 +54,9 @@ pub enum Error {
     /// The persisted state could not be loaded.
     #[error(transparent)]
     Backend(#[from] backend::Error),
+    /// Writes cannot be made durable now (the backend's commits fail).
+    #[error("{0}; writes are refused until it can")]
+    Unavailable(String),
 }
 
 /// The kinds of object the store holds.
@@ -418,9 +421,49 @@ impl Store {
         self.backend.persistent()
     }
 
-    /// Blocks until every write so far is durable.
-    pub fn flush(&self) {
+    /// Blocks until every write so far is durable, or the backend reports why it is not.
+    pub fn flush(&self) -> Result<(), Error> {
         self.backend.flush();
+        self.writable()
+    }
+
+    /// `Err` while the backend's commits fail: nothing written now would be durable.
+    pub fn writable(&self) -> Result<(), Error> {
+        match self.backend.durability() {
+            Some(d) => match d.borrow().failure.clone() {
+                Some(why) => Err(Error::Unavailable(why)),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// The backend's durability reports (`None`: every write is durable at once).
+    pub fn durability(&self) -> Option<watch::Receiver<backend::Durability>> {
+        self.backend.durability()
+    }
+
+    /// Waits until every write up to `revision` is durable; `Err` as soon as the backend
+    /// reports a failed commit (the write may still become durable when commits resume,
+    /// as a write whose etcd request timed out may).
+    pub async fn durable(&self, revision: u64) -> Result<(), Error> {
+        let Some(mut d) = self.backend.durability() else {
+            return Ok(());
+        };
+        loop {
+            {
+                let now = d.borrow_and_update();
+                if now.revision >= revision {
+                    return Ok(());
+                }
+                if let Some(why) = &now.failure {
+                    return Err(Error::Unavailable(why.clone()));
+                }
+            }
+            if d.changed().await.is_err() {
+                return Err(Error::Unavailable("the store is closed".into()));
+            }
+        }
     }
 
     fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
@@ -1207,7 +1250,7 @@ mod tests {
             s.create(job("a")).unwrap();
             s.create(job("b")).unwrap();
             s.remove::<Job>("default/a");
-            s.flush();
+            s.flush().unwrap();
         }
         let s = Store::open(Box::new(backend::Redb::open(&path).unwrap())).unwrap();
         assert_eq!(s.revision(), 3);

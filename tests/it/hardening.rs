@@ -300,3 +300,134 @@ fn deeply_nested_yaml_is_refused_before_parsing() {
         started.elapsed()
     );
 }
+
+/// A small tmpfs the test mounts (and unmounts when dropped); `None` where this process
+/// may not mount (not root), which the test reports.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("cannot mount a tmpfs here (not root?): skipping");
+        }
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Fills `dir` until the filesystem refuses more; returns the filler file.
+fn fill(dir: &Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let block = vec![0x5au8; 64 << 10];
+    while f.write_all(&block).is_ok() {}
+    // Whatever a smaller write can still take, too.
+    while f.write_all(&[0x5a; 512]).is_ok() {}
+    let _ = f.sync_all();
+    path
+}
+
+/// With the data directory full, creates once answered 201 while every commit failed, and
+/// a restart lost them. Now a write is answered only once it is durable; while the store
+/// cannot commit, writes get 500 with the reason, `/readyz` fails naming it, and when space
+/// returns the store recovers by itself. Every acknowledged write survives a restart.
+#[test]
+fn a_full_disk_fails_writes_loudly_and_loses_no_acknowledged_one() {
+    if !have_kubectl() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mount) = Tmpfs::mount(&dir.path().join("data"), "16m") else {
+        return;
+    };
+    let mut c = Cluster::start_in(dir, |_| {});
+    let job = |name: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: {name}}}\nspec:\n  suspend: true\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {{name: main, image: pi.wasm, args: [\"{}\"]}}\n",
+            // Big enough that the store needs new pages soon.
+            "x".repeat(16 << 10)
+        )
+    };
+    let create = |c: &Cluster, name: &str| {
+        let f = c.write(&format!("{name}.yaml"), &job(name));
+        c.kubectl(&["create", "-f", &f])
+    };
+    let first = create(&c, "before");
+    assert!(first.status.success(), "{first:?}");
+
+    let filler = fill(&c.data_dir());
+    let mut acknowledged = vec!["before".to_string()];
+    let mut refusal = None;
+    for i in 0..400 {
+        let name = format!("full-{i}");
+        let out = create(&c, &name);
+        if out.status.success() {
+            acknowledged.push(name);
+        } else {
+            refusal = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+            break;
+        }
+    }
+    let refusal = refusal.expect("a full disk never refused a write");
+    assert!(
+        refusal.contains("Error from server (InternalError)")
+            && refusal.contains("cannot commit")
+            && refusal.contains("No space left on device"),
+        "{refusal}"
+    );
+    // Refused from now on, deletes too, and not ready, saying why.
+    let err = c.err(&["delete", "job", "before"]);
+    assert!(err.contains("InternalError"), "{err}");
+    let err = c.err(&["get", "--raw", "/readyz"]);
+    assert!(err.contains("[-]store failed"), "{err}");
+    assert!(c.ok(&["get", "--raw", "/livez"]).contains("ok"));
+    // Reads still work.
+    assert!(c.ok(&["get", "jobs"]).contains("before"));
+
+    // Space returns: the store recovers without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    c.eventually("the store to recover", || {
+        c.kubectl(&["get", "--raw", "/readyz"]).status.success()
+    });
+    let after = create(&c, "after");
+    assert!(after.status.success(), "{after:?}");
+    acknowledged.push("after".into());
+    c.ok(&["delete", "job", "before"]);
+    acknowledged.remove(0);
+
+    c.restart();
+    let listed = c.ok(&["get", "jobs", "-o", "name"]);
+    for name in &acknowledged {
+        assert!(
+            listed.contains(&format!("job.batch/{name}\n")),
+            "acknowledged {name} lost: {listed}"
+        );
+    }
+    assert!(
+        !listed.contains("job.batch/before\n"),
+        "an acknowledged delete was undone: {listed}"
+    );
+    drop(c);
+    drop(mount);
+}

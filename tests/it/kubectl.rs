@@ -73,7 +73,12 @@ impl Cluster {
 
     /// A cluster whose `serve` options `tweak` changes.
     pub fn start_with(tweak: fn(&mut Options)) -> Cluster {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), tweak)
+    }
+
+    /// A cluster in `dir` (its data directory is `dir/data`, which may exist already,
+    /// as a mount point for instance).
+    pub fn start_in(dir: tempfile::TempDir, tweak: fn(&mut Options)) -> Cluster {
         let mut c = Cluster {
             rt: None,
             running: None,
