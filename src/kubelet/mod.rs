@@ -602,6 +602,12 @@ impl Kubelet {
             Some(q) => Some(quantity::to_millis(&q.0).map_err(|e| format!("limits.cpu: {e}"))?),
             None => None,
         };
+        // A request defaults to the limit when only the limit is set, as upstream defaults it.
+        let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+        let cpu_request_millis = match requests.and_then(|r| r.get("cpu")) {
+            Some(q) => Some(quantity::to_millis(&q.0).map_err(|e| format!("requests.cpu: {e}"))?),
+            None => cpu_millis,
+        };
         Ok(ContainerSpec {
             image,
             args,
@@ -610,6 +616,7 @@ impl Kubelet {
             working_dir: c.working_dir.clone(),
             memory_limit_bytes,
             cpu_millis,
+            cpu_request_millis,
             output: log,
         })
     }

@@ -96,7 +96,12 @@ pub(super) struct Shared {
     pub p1_linker: Linker<P1State>,
     pub p2_linker: wasmtime::component::Linker<P2State>,
     /// One permit per pool slot: a container waits here rather than failing to instantiate.
-    pub slots: tokio::sync::Semaphore,
+    pub slots: Arc<tokio::sync::Semaphore>,
+    /// Where guests run: worker threads of their own, at a lower priority than the API's
+    /// and the controllers', so that spinning guests can slow each other but never the
+    /// control plane (as the kubelet and kube-apiserver keep their own cgroup apart from
+    /// pods'). `None` only while dropping.
+    guests: Option<tokio::runtime::Runtime>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -162,7 +167,10 @@ impl Shared {
         }
 
         let modules = ModuleCache::new(config.cache_dir.clone(), &engine);
-        let slots = tokio::sync::Semaphore::new(config.max_instances as usize);
+        let slots = Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize));
+        let guests = guest_runtime().map_err(|e| {
+            Error::Engine(format!("failed to start the guests' worker threads: {e}"))
+        })?;
         Ok(Shared {
             engine,
             config,
@@ -171,8 +179,17 @@ impl Shared {
             p1_linker,
             p2_linker,
             slots,
+            guests: Some(guests),
             stop_ticker,
         })
+    }
+
+    /// The handle guests are spawned on.
+    pub fn guests(&self) -> &tokio::runtime::Handle {
+        self.guests
+            .as_ref()
+            .expect("only taken when dropped")
+            .handle()
     }
 
     pub fn info(&self) -> EngineInfo {
@@ -186,7 +203,36 @@ impl Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         self.stop_ticker.store(true, Ordering::Relaxed);
+        // Without waiting: the last runtime handle may be dropped inside async code.
+        if let Some(guests) = self.guests.take() {
+            guests.shutdown_background();
+        }
     }
+}
+
+/// Niceness of the guests' worker threads: the kernel gives a nice-0 thread (the API's,
+/// the controllers') about ten times the CPU of a nice-10 one when both want it, and
+/// wakes it promptly.
+pub const GUEST_NICENESS: i32 = 10;
+
+/// The guests' runtime: one worker per core (a wasm instance uses one at most), each
+/// thread niced to [`GUEST_NICENESS`].
+fn guest_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("wasmjob-guest")
+        .on_thread_start(|| {
+            // Per thread on Linux (a thread id is a pid to setpriority). Failing leaves the
+            // thread at the default priority, which is still correct, only less fair.
+            if let Err(e) =
+                rustix::process::setpriority_process(Some(rustix::thread::gettid()), GUEST_NICENESS)
+            {
+                tracing::debug!(error = %e, "could not lower a guest thread's priority");
+            }
+        })
+        .enable_all()
+        .build()
 }
 
 /// The engine's settings; `pool` is the pooling allocator's slot count, `None` for

@@ -24,6 +24,7 @@ use image::Compiled;
 pub use engine::{EngineInfo, RuntimeConfig};
 pub use exit::{ContainerExit, ExitReason, TRAP_EXIT_CODE};
 pub use image::{ImageRef, parse_image_ref};
+pub use limits::{MAX_TICKS_PER_TURN, ticks_per_turn};
 pub use wasi::MAX_OPEN_RESOURCES;
 
 /// Where a guest's stdout and stderr go. The kubelet's container log implements it; the
@@ -69,6 +70,9 @@ pub struct ContainerSpec {
     /// `resources.limits.cpu` in millicores; `None` means unthrottled (one core at most,
     /// since a wasm instance is single-threaded).
     pub cpu_millis: Option<u64>,
+    /// `resources.requests.cpu` in millicores: the container's weight when guests compete
+    /// for the CPU, as cpu.shares weighs cgroups (see [`ticks_per_turn`]).
+    pub cpu_request_millis: Option<u64>,
     /// Receives the guest's stdout and stderr, interleaved like a container log.
     pub output: Arc<dyn OutputSink>,
 }
@@ -165,13 +169,14 @@ impl Runtime {
         let slot = self
             .inner
             .slots
-            .acquire_many(self.slots_for(&compiled))
+            .clone()
+            .acquire_many_owned(self.slots_for(&compiled))
             .await
             .expect("the slot semaphore is never closed");
         Ok(Reserved {
             runtime: self,
             compiled,
-            _slot: slot,
+            slot,
         })
     }
 
@@ -182,12 +187,13 @@ impl Runtime {
         Ok(self
             .inner
             .slots
-            .try_acquire_many(slots)
+            .clone()
+            .try_acquire_many_owned(slots)
             .ok()
             .map(|slot| Reserved {
                 runtime: self,
                 compiled,
-                _slot: slot,
+                slot,
             }))
     }
 
@@ -203,13 +209,34 @@ impl Runtime {
 pub struct Reserved<'a> {
     runtime: &'a Runtime,
     compiled: Compiled,
-    _slot: tokio::sync::SemaphorePermit<'a>,
+    slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Reserved<'_> {
-    /// Runs the container to its end in the reserved slot. Dropping the future kills the
-    /// guest.
+    /// Runs the container to its end in the reserved slot, on the guests' own worker
+    /// threads. Dropping the future kills the guest (at its next epoch tick, when it also
+    /// gives its pool slot back).
     pub async fn run(self, spec: ContainerSpec) -> Result<ContainerExit, Error> {
-        wasi::run(&self.runtime.inner, &self.compiled, spec).await
+        let engine = self.runtime.inner.engine.clone();
+        let Reserved { compiled, slot, .. } = self;
+        let task = self.runtime.inner.guests().spawn(async move {
+            let _slot = slot;
+            wasi::run(&engine, &compiled, spec).await
+        });
+        let mut task = AbortOnDrop(task);
+        match (&mut task.0).await {
+            Ok(exit) => exit,
+            Err(e) if e.is_panic() => Err(Error::Engine(format!("a guest's task panicked: {e}"))),
+            Err(_) => Err(Error::Engine("the guests' runtime is shutting down".into())),
+        }
+    }
+}
+
+/// Aborts a guest's task when whoever awaits it goes away.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

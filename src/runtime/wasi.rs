@@ -15,10 +15,9 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::{FsPerms, ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::engine::Shared;
 use super::exit::{ContainerExit, classify};
 use super::image::Compiled;
-use super::limits::{MemoryLimiter, throttle_pause};
+use super::limits::{MemoryLimiter, throttle_pause, ticks_per_turn};
 use super::{ContainerSpec, Error, Mount, OutputSink};
 
 /// Open descriptors (files, directories, streams and the other WASI resources) one
@@ -60,7 +59,7 @@ impl WasiView for P2State {
 }
 
 pub(super) async fn run(
-    shared: &Shared,
+    engine: &wasmtime::Engine,
     compiled: &Compiled,
     spec: ContainerSpec,
 ) -> Result<ContainerExit, Error> {
@@ -76,10 +75,10 @@ pub(super) async fn run(
             let mut wasi = builder.build_p1();
             wasi.ctx().table.set_max_capacity(MAX_OPEN_RESOURCES);
             let state = P1State { wasi, limiter };
-            let mut store = Store::new(&shared.engine, state);
+            let mut store = Store::new(engine, state);
             store.limiter(|s| &mut s.limiter);
             store.set_epoch_deadline(1);
-            store.epoch_deadline_callback(epoch_policy(spec.cpu_millis));
+            store.epoch_deadline_callback(epoch_policy(spec.cpu_millis, spec.cpu_request_millis));
             let instance = match pre.instantiate_async(&mut store).await {
                 Ok(i) => i,
                 // An initial memory above the limit is refused at instantiation: that is
@@ -101,10 +100,10 @@ pub(super) async fn run(
                 table,
                 limiter,
             };
-            let mut store = Store::new(&shared.engine, state);
+            let mut store = Store::new(engine, state);
             store.limiter(|s| &mut s.limiter);
             store.set_epoch_deadline(1);
-            store.epoch_deadline_callback(epoch_policy(spec.cpu_millis));
+            store.epoch_deadline_callback(epoch_policy(spec.cpu_millis, spec.cpu_request_millis));
             let command = match pre.instantiate_async(&mut store).await {
                 Ok(c) => c,
                 Err(e) if store.data().limiter.denied => return Ok(classify(Err(e), true)),
@@ -125,9 +124,14 @@ type DeadlineCallback<T> = Box<
     dyn FnMut(wasmtime::StoreContextMut<'_, T>) -> wasmtime::Result<UpdateDeadline> + Send + Sync,
 >;
 
-/// The epoch policy: yield to tokio on every tick so that other pods run, and under a CPU
-/// limit, stay off the CPU long enough to honour the quota.
-fn epoch_policy<T>(cpu_millis: Option<u64>) -> DeadlineCallback<T> {
+/// The epoch policy: yield to tokio after every turn (one tick, more for a container with
+/// a larger `requests.cpu`) so that other pods run, and under a CPU limit, stay off the CPU
+/// long enough to honour the quota.
+fn epoch_policy<T>(
+    cpu_millis: Option<u64>,
+    cpu_request_millis: Option<u64>,
+) -> DeadlineCallback<T> {
+    let turn = ticks_per_turn(cpu_request_millis);
     // Real elapsed time, not tokio's (which tests may pause): this measures how long the
     // guest actually held a CPU since it last resumed.
     let resumed = Arc::new(Mutex::new(Instant::now()));
@@ -136,11 +140,11 @@ fn epoch_policy<T>(cpu_millis: Option<u64>) -> DeadlineCallback<T> {
         let pause = throttle_pause(ran, cpu_millis);
         if pause.is_zero() {
             *resumed.lock().expect("poisoned") = Instant::now();
-            return Ok(UpdateDeadline::Yield(1));
+            return Ok(UpdateDeadline::Yield(turn));
         }
         let resumed = resumed.clone();
         Ok(UpdateDeadline::YieldCustom(
-            1,
+            turn,
             Box::pin(async move {
                 tokio::time::sleep(pause).await;
                 *resumed.lock().expect("poisoned") = Instant::now();
