@@ -90,6 +90,10 @@ struct ServeArgs {
     /// repeated (default: none; the data directory never).
     #[arg(long, value_delimiter = ',')]
     allow_host_path: Vec<PathBuf>,
+    /// Pods the node runs at once (the kubelet's maxPods); later ones wait Pending with a
+    /// FailedScheduling Event (default: the runtime's pool slots, 10,000 on most machines).
+    #[arg(long)]
+    max_pods: Option<usize>,
     #[command(flatten)]
     tuning: Tuning,
 }
@@ -327,6 +331,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         container_backoff_max: args.tuning.container_backoff_max,
         default_memory_limit: args.tuning.default_memory_limit,
         allow_host_path: args.allow_host_path,
+        max_pods: args.max_pods,
         connections: wasmjob::server::connections::Limits::for_this_process(),
     };
     let running = wasmjob::serve::start(options).await.with_context(|| {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::sync::mpsc;
 
@@ -123,6 +123,20 @@ pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Vec<LoadedJob>, Inpu
                 "Job",
                 job.metadata.name.as_deref().unwrap_or(""),
                 &errors,
+            ));
+        }
+        // The Job controller leaves a Job managed by another controller alone, and `run`
+        // has no other: it would wait forever.
+        if let Some(other) = job
+            .spec
+            .as_ref()
+            .and_then(|s| s.managed_by.as_deref())
+            .filter(|m| *m != crate::api::job::JOB_CONTROLLER_NAME)
+        {
+            messages.push(format!(
+                "Job {:?} is managed by {other:?}, not {:?}: nothing here would ever run or finish it (remove spec.managedBy to run it)",
+                job.metadata.name.as_deref().unwrap_or(""),
+                crate::api::job::JOB_CONTROLLER_NAME
             ));
         }
     }
@@ -261,6 +275,7 @@ pub async fn run_observed(
             volumes_dir: volumes.path().to_path_buf(),
             default_memory_limit: options.default_memory_limit,
             host_paths,
+            node: crate::kubelet::admission::NodeCapacity::of_this_machine(usize::MAX >> 4),
         },
         resolve,
         clock,
@@ -392,17 +407,25 @@ fn print_progress(store: &Store, clock: Clock, seen: &mut Seen) {
 }
 
 fn terminated_count(pod: &Pod) -> usize {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .map_or(0, |cs| {
-            cs.iter()
-                .map(|c| {
-                    c.restart_count as usize
-                        + usize::from(c.state.as_ref().is_some_and(|s| s.terminated.is_some()))
-                })
-                .sum()
+    all_statuses(pod)
+        .iter()
+        .map(|(_, c)| {
+            c.restart_count as usize
+                + usize::from(c.state.as_ref().is_some_and(|s| s.terminated.is_some()))
         })
+        .sum()
+}
+
+/// Init containers' statuses (named `init container …` in messages), then the others'.
+fn all_statuses(pod: &Pod) -> Vec<(&'static str, ContainerStatus)> {
+    let Some(s) = pod.status.as_ref() else {
+        return Vec::new();
+    };
+    let init = s.init_container_statuses.iter().flatten();
+    let apps = s.container_statuses.iter().flatten();
+    init.map(|c| ("init container", c.clone()))
+        .chain(apps.map(|c| ("container", c.clone())))
+        .collect()
 }
 
 /// Lines about what changed on a pod since it was last seen.
@@ -415,13 +438,9 @@ fn pod_lines(pod: &Pod, before: Option<&(String, i32, usize)>) -> Vec<String> {
     }
     let (old_phase, old_restarts, old_terminated) =
         before.cloned().unwrap_or_else(|| ("Pending".into(), 0, 0));
-    let statuses = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.container_statuses.clone())
-        .unwrap_or_default();
+    let statuses = all_statuses(pod);
     if terminated_count(pod) > old_terminated {
-        for c in &statuses {
+        for (kind, c) in &statuses {
             let t = c
                 .state
                 .as_ref()
@@ -430,11 +449,11 @@ fn pod_lines(pod: &Pod, before: Option<&(String, i32, usize)>) -> Vec<String> {
             if let Some(t) = t {
                 let reason = t.reason.as_deref().unwrap_or("Error");
                 let mut line = match (reason, t.exit_code) {
-                    ("Completed", _) => format!("container {} completed", c.name),
+                    ("Completed", _) => format!("{kind} {} completed", c.name),
                     ("OOMKilled", code) => {
-                        format!("container {} OOMKilled (exit code {code})", c.name)
+                        format!("{kind} {} OOMKilled (exit code {code})", c.name)
                     }
-                    (r, code) => format!("container {} failed with exit code {code} ({r})", c.name),
+                    (r, code) => format!("{kind} {} failed with exit code {code} ({r})", c.name),
                 };
                 if let Some(m) = t.message.as_deref().filter(|m| !m.is_empty()) {
                     let first = m.lines().next().unwrap_or(m);

@@ -19,6 +19,7 @@ use crate::api::host_path::HostPathPolicy;
 use crate::api::pod as podutil;
 use crate::clock::Clock;
 use crate::controller::{self, job::Settings};
+use crate::kubelet::admission::NodeCapacity;
 use crate::kubelet::{
     ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP, real_path_or_given,
 };
@@ -48,6 +49,8 @@ pub struct Options {
     /// Directories under which `hostPath` volumes are allowed (`--allow-host-path`; empty:
     /// none). The data directory is never mountable, whatever this says.
     pub allow_host_path: Vec<PathBuf>,
+    /// Pods the node holds at once (`--max-pods`; `None`: one per pool slot).
+    pub max_pods: Option<usize>,
     /// Connection timeouts and caps.
     pub connections: server::connections::Limits,
 }
@@ -165,6 +168,9 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         cache_dir: Some(data.join("modules")),
         ..RuntimeConfig::default()
     })?;
+    let max_pods = options
+        .max_pods
+        .unwrap_or(runtime.info().max_instances as usize);
     let image_dir = std::fs::canonicalize(&options.image_dir).map_err(io(&options.image_dir))?;
     let resolve_dir = image_dir.clone();
     let resolve: ImageResolver =
@@ -179,6 +185,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
             volumes_dir: data.join("volumes"),
             default_memory_limit: options.default_memory_limit,
             host_paths: host_paths.clone(),
+            node: NodeCapacity::of_this_machine(max_pods),
         },
         resolve,
         clock,

@@ -5,6 +5,7 @@
 //! It owns no decisions about Jobs. It is told to start a pod (once the pod exists in the
 //! store) and to kill one (when the pod gets a `deletionTimestamp`).
 
+pub mod admission;
 mod env;
 pub mod logs;
 mod status;
@@ -51,6 +52,8 @@ pub struct KubeletConfig {
     pub default_memory_limit: u64,
     /// Which `hostPath` volumes may be mounted.
     pub host_paths: crate::api::host_path::HostPathPolicy,
+    /// What the node holds: `maxPods` and its memory.
+    pub node: admission::NodeCapacity,
 }
 
 /// Why a pod is being stopped.
@@ -71,6 +74,8 @@ pub struct Kubelet {
     resolve: ImageResolver,
     clock: Clock,
     kills: Mutex<HashMap<String, watch::Sender<Option<Kill>>>>,
+    /// One permit per pod the node may hold at once (`maxPods`).
+    admitted: Arc<tokio::sync::Semaphore>,
 }
 
 impl Kubelet {
@@ -83,7 +88,14 @@ impl Kubelet {
         resolve: ImageResolver,
         clock: Clock,
     ) -> Arc<Self> {
+        let admitted = Arc::new(tokio::sync::Semaphore::new(
+            config
+                .node
+                .max_pods
+                .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+        ));
         Arc::new(Kubelet {
+            admitted,
             store,
             runtime,
             logs,
@@ -144,13 +156,29 @@ impl Kubelet {
         self.config.volumes_dir.join(key.replace('/', "_"))
     }
 
-    async fn run_pod(self: &Arc<Self>, key: &str, kill: watch::Receiver<Option<Kill>>) {
+    async fn run_pod(self: &Arc<Self>, key: &str, mut kill: watch::Receiver<Option<Kill>>) {
         let Some(pod) = self.store.get_shared::<Pod>(key) else {
             return;
         };
         if podutil::is_deleting(&pod) {
             return;
         }
+        let needs = admission::pod_memory(&pod, self.config.default_memory_limit);
+        if let Err(r) = admission::admit(needs, &self.config.node) {
+            self.event(&pod, "Warning", r.reason, &r.message);
+            let now = self.clock.now();
+            self.store
+                .update_pod(key, |p| status::rejected(p, r.reason, &r.message, now));
+            return;
+        }
+        // Held while the pod runs: the node's maxPods.
+        let _admitted = match self.admitted.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => match self.wait_for_room(&pod, &mut kill).await {
+                Some(permit) => permit,
+                None => return,
+            },
+        };
         let now = self.clock.now();
         let no_spec = k8s_openapi::api::core::v1::PodSpec::default();
         let spec = pod.spec.as_ref().unwrap_or(&no_spec);
@@ -255,6 +283,48 @@ impl Kubelet {
         }
         let now = self.clock.now();
         self.store.update_pod(key, |p| status::finish(p, by, now));
+    }
+
+    /// The node holds `maxPods` already: the pod waits Pending, unschedulable, with a
+    /// `FailedScheduling` Event, until a pod ends; `None` when it is deleted meanwhile.
+    async fn wait_for_room(
+        &self,
+        pod: &Pod,
+        kill: &mut watch::Receiver<Option<Kill>>,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let key = podutil::key(pod);
+        let now = self.clock.now();
+        self.store.update_pod(&key, |p| {
+            status::unschedulable(p, admission::TOO_MANY_PODS, now)
+        });
+        self.store.record_event(
+            store::pod_ref(pod),
+            "Warning",
+            "FailedScheduling",
+            admission::TOO_MANY_PODS,
+            "default-scheduler",
+            now,
+        );
+        tokio::select! {
+            permit = self.admitted.clone().acquire_owned() => {
+                let name = pod.metadata.name.as_deref().unwrap_or("");
+                let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+                self.store.record_event(
+                    store::pod_ref(pod),
+                    "Normal",
+                    "Scheduled",
+                    &format!("Successfully assigned {ns}/{name} to {NODE_NAME}"),
+                    "default-scheduler",
+                    self.clock.now(),
+                );
+                Some(permit.expect("the admission semaphore is never closed"))
+            }
+            _ = kill.wait_for(Option::is_some) => {
+                let now = self.clock.now();
+                self.store.update_pod(&key, |p| status::finish(p, TerminatedBy::Killed, now));
+                None
+            }
+        }
     }
 
     /// Writes a pod status change, folding in what `w` still owes.

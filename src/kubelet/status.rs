@@ -83,6 +83,7 @@ fn set_condition(
         Some(c) => {
             c.status = value.into();
             c.reason = reason.map(Into::into);
+            c.message = None;
             c.last_transition_time = Some(Time(now));
         }
         None => conditions.push(PodCondition {
@@ -291,7 +292,15 @@ pub(super) fn finish(p: &mut Pod, by: TerminatedBy, now: Timestamp) {
         .chain(s.init_container_statuses.iter_mut().flatten())
     {
         let done = c.state.as_ref().is_some_and(|st| st.terminated.is_some());
-        if !done {
+        let initializing = c.state.as_ref().is_some_and(|st| {
+            st.waiting
+                .as_ref()
+                .is_some_and(|w| w.reason.as_deref() == Some("PodInitializing"))
+        });
+        // Never started because an init container did not complete: upstream leaves such a
+        // container `waiting: PodInitializing` (it never ran, so it has no exit code that
+        // a podFailurePolicy rule could match).
+        if !done && !initializing {
             // Stopped while waiting (crash-loop back-off) or never started.
             if c.state.as_ref().is_some_and(|st| {
                 st.waiting
@@ -307,6 +316,7 @@ pub(super) fn finish(p: &mut Pod, by: TerminatedBy, now: Timestamp) {
         }
     }
     let all_ok = s.container_statuses.iter().flatten().all(|c| {
+        // (A container still waiting never succeeded: the pod fails.)
         c.state
             .as_ref()
             .and_then(|st| st.terminated.as_ref())
@@ -327,6 +337,33 @@ pub(super) fn finish(p: &mut Pod, by: TerminatedBy, now: Timestamp) {
     set_condition(s, "PodReadyToStartContainers", false, None, now);
     set_condition(s, "ContainersReady", false, Some("PodCompleted"), now);
     set_condition(s, "Ready", false, Some("PodCompleted"), now);
+}
+
+/// The node's admission rejected the pod (it can never fit): Failed with upstream's
+/// `status.reason` and message, no container ever created.
+pub(super) fn rejected(p: &mut Pod, reason: &str, message: &str, now: Timestamp) {
+    let s = status(p);
+    s.phase = Some("Failed".into());
+    s.reason = Some(reason.into());
+    s.message = Some(message.into());
+    s.start_time.get_or_insert(Time(now));
+}
+
+/// The pod waits for room on the node, as an unschedulable pod waits for the scheduler.
+pub(super) fn unschedulable(p: &mut Pod, message: &str, now: Timestamp) {
+    let s = status(p);
+    s.phase = Some("Pending".into());
+    let conditions = s.conditions.get_or_insert_with(Vec::new);
+    conditions.retain(|c| c.type_ != "PodScheduled");
+    conditions.push(PodCondition {
+        type_: "PodScheduled".into(),
+        status: "False".into(),
+        reason: Some("Unschedulable".into()),
+        message: Some(message.into()),
+        last_probe_time: None,
+        last_transition_time: Some(Time(now)),
+        ..Default::default()
+    });
 }
 
 /// The pod cannot run at all (a volume failed to mount): every container fails.

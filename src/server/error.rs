@@ -49,6 +49,15 @@ impl ApiError {
         e
     }
 
+    /// 413 for a body over the limit, as kube-apiserver words it.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
+    }
+
     /// 404 for a path we do not serve.
     pub fn no_route() -> Self {
         Self::new(

@@ -154,7 +154,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         )
         .fallback(|| async { ApiError::no_route() })
         // kube-apiserver's request size limit.
-        .layer(axum::extract::DefaultBodyLimit::max(3 << 20))
+        .layer(middleware::from_fn(status_bodies))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             durable_writes,
@@ -187,6 +188,22 @@ async fn authenticate(State(state): S, req: Request, next: Next) -> Response {
         pending.authenticated();
     }
     next.run(req).await
+}
+
+/// The largest request body, as kube-apiserver's 3 MiB.
+const MAX_BODY_BYTES: usize = 3 << 20;
+
+/// axum answers an oversized body with plain text; clients expect a `metav1.Status`.
+async fn status_bodies(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return ApiError::too_large(MAX_BODY_BYTES).into_response();
+    }
+    response
 }
 
 /// A write is answered only once it is durable: the response waits for the group commit

@@ -431,3 +431,154 @@ fn a_full_disk_fails_writes_loudly_and_loses_no_acknowledged_one() {
     drop(c);
     drop(mount);
 }
+
+/// 12,000 sleeping pods once held every pool slot and another tenant's pod waited 90 s
+/// with no word. The node holds `--max-pods` pods; the next ones wait Pending, marked
+/// unschedulable with a FailedScheduling Event, and start when room frees up.
+#[test]
+fn pods_beyond_max_pods_wait_unschedulable_and_say_so() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start_with(|o| o.max_pods = Some(2));
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: s}\nspec:\n  completions: 3\n  parallelism: 3\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: main, image: exerciser.wasm, args: [\"sleep-ms=1500\"]}\n";
+    let f = c.write("s.yaml", job);
+    c.ok(&["create", "-f", &f]);
+    c.eventually("a pod to wait unschedulable", || {
+        c.ok(&[
+            "get",
+            "pods",
+            "-o",
+            "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"PodScheduled\")].reason}{\"\\n\"}{end}",
+        ])
+        .contains("Unschedulable")
+    });
+    let events = c.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=FailedScheduling",
+    ]);
+    assert!(
+        events.contains("0/1 nodes are available: 1 Too many pods."),
+        "{events}"
+    );
+    c.ok(&["wait", "--for=condition=complete", "job/s", "--timeout=60s"]);
+    let scheduled = c.ok(&["get", "events", "--field-selector", "reason=Scheduled"]);
+    assert!(
+        scheduled.contains("Successfully assigned default/s-"),
+        "{scheduled}"
+    );
+}
+
+/// Six pods with 20Gi limits once all ran on a 24 GiB host. A pod that needs more memory
+/// than the node has is rejected by the node (Failed, `OutOfmemory`, as a kubelet rejects
+/// it), so its Job fails with the reason instead of running unbounded.
+#[test]
+fn a_pod_needing_more_memory_than_the_node_has_is_rejected() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: big}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: main, image: pi.wasm, args: [\"pi\", \"10\"], resources: {limits: {memory: 64Ti}}}\n";
+    let f = c.write("big.yaml", job);
+    c.ok(&["create", "-f", &f]);
+    c.ok(&["wait", "--for=condition=failed", "job/big", "--timeout=60s"]);
+    let reason = c.ok(&["get", "pods", "-o", "jsonpath={.items[0].status.reason}"]);
+    assert_eq!(reason, "OutOfmemory");
+    let message = c.ok(&["get", "pods", "-o", "jsonpath={.items[0].status.message}"]);
+    assert!(
+        message.starts_with(
+            "Pod was rejected: Node didn't have enough resource: memory, requested: 70368744177664, capacity: "
+        ),
+        "{message}"
+    );
+}
+
+/// A failed init container once reported the app container as `terminated 137`, which
+/// a podFailurePolicy rule on 137 could wrongly match. The app container never started:
+/// it stays `waiting: PodInitializing`, and `run` names the init container and its code.
+#[test]
+fn a_failed_init_container_leaves_the_app_container_initializing() {
+    let g = guests();
+    let exerciser = g.join("exerciser/exerciser.wasm");
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: i}}\nspec:\n  backoffLimit: 0\n  podFailurePolicy:\n    rules:\n    - action: Ignore\n      onExitCodes: {{operator: In, values: [137]}}\n  template:\n    spec:\n      restartPolicy: Never\n      initContainers:\n      - {{name: setup, image: {e}, args: [\"exit=3\"]}}\n      containers:\n      - {{name: main, image: {e}}}\n",
+        e = exerciser.display()
+    );
+    let (code, job, err) = run_job(dir.path(), &yaml);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("init container setup failed with exit code 3 (Error)"),
+        "{err}"
+    );
+    // Counted as a failure (the Ignore rule on 137 did not match), so the Job failed.
+    assert_eq!(job["status"]["failed"], 1, "{job}");
+
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let f = c.write(
+        "i.yaml",
+        &yaml.replace(&exerciser.display().to_string(), "exerciser.wasm"),
+    );
+    c.ok(&["create", "-f", &f]);
+    c.ok(&["wait", "--for=condition=failed", "job/i", "--timeout=60s"]);
+    let state = c.ok(&[
+        "get",
+        "pods",
+        "-o",
+        "jsonpath={.items[0].status.containerStatuses[0].state}",
+    ]);
+    assert_eq!(state, r#"{"waiting":{"reason":"PodInitializing"}}"#);
+}
+
+/// An oversized body was answered with plain text; clients decode a `metav1.Status`.
+#[test]
+fn an_oversized_body_is_refused_with_a_status() {
+    use std::io::{Read, Write};
+    let c = Cluster::start_with(|o| o.insecure_http = true);
+    let body = format!("{{\"x\": \"{}\"}}", "a".repeat(4 << 20));
+    let mut s = std::net::TcpStream::connect(c.addr()).unwrap();
+    write!(
+        s,
+        "POST /apis/batch/v1/namespaces/default/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    // The server may answer and close before the whole body is sent.
+    let _ = s.write_all(body.as_bytes());
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let status: serde_json::Value = serde_json::from_str(json).expect(json);
+    assert_eq!(status["kind"], "Status");
+    assert_eq!(status["reason"], "RequestEntityTooLarge");
+    assert_eq!(status["code"], 413);
+    assert_eq!(
+        status["message"],
+        "Request entity too large: limit is 3145728"
+    );
+}
+
+/// A Job managed by another controller once made `run` wait forever.
+#[test]
+fn run_refuses_a_job_managed_by_another_controller() {
+    let dir = tempfile::tempdir().unwrap();
+    let pi = guests().join("pi/pi.wasm");
+    let yaml = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: m}}\nspec:\n  managedBy: example.com/queue\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {{name: main, image: {}}}\n",
+        pi.display()
+    );
+    let (code, _, err) = run_job(dir.path(), &yaml);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "Job \"m\" is managed by \"example.com/queue\", not \"kubernetes.io/job-controller\""
+        ),
+        "{err}"
+    );
+}

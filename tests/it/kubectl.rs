@@ -62,6 +62,7 @@ pub fn options(dir: &Path) -> Options {
         container_backoff_max: Duration::from_secs(1),
         default_memory_limit: 256 << 20,
         allow_host_path: Vec::new(),
+        max_pods: None,
         connections: Default::default(),
     }
 }

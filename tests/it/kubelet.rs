@@ -75,6 +75,7 @@ async fn a_pod_waiting_for_a_pool_slot_shows_container_creating_until_one_frees(
             volumes_dir: volumes.path().to_path_buf(),
             default_memory_limit: 64 << 20,
             host_paths: Default::default(),
+            node: Default::default(),
         },
         resolve,
         Clock::new(),
