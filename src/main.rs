@@ -116,6 +116,10 @@ struct Tuning {
     /// Memory limit of containers without `resources.limits.memory`.
     #[arg(long, default_value = "256Mi", value_parser = parse_memory)]
     default_memory_limit: u64,
+    /// `limits.ephemeral-storage` of containers without one: what a pod's emptyDirs and
+    /// logs may hold before it is evicted (`0`: unbounded, as in Kubernetes).
+    #[arg(long, default_value = "1Gi", value_parser = parse_memory)]
+    default_ephemeral_storage: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -250,6 +254,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 container_backoff_base: args.tuning.container_backoff_base,
                 container_backoff_max: args.tuning.container_backoff_max,
                 default_memory_limit: args.tuning.default_memory_limit,
+                default_ephemeral_storage: Some(args.tuning.default_ephemeral_storage)
+                    .filter(|b| *b > 0),
                 cache_dir: args.cache_dir.or_else(default_cache_dir),
                 progress: !args.quiet,
             };
@@ -330,6 +336,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         container_backoff_base: args.tuning.container_backoff_base,
         container_backoff_max: args.tuning.container_backoff_max,
         default_memory_limit: args.tuning.default_memory_limit,
+        default_ephemeral_storage: Some(args.tuning.default_ephemeral_storage).filter(|b| *b > 0),
         allow_host_path: args.allow_host_path,
         max_pods: args.max_pods,
         connections: wasmjob::server::connections::Limits::for_this_process(),

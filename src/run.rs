@@ -50,6 +50,8 @@ pub struct Options {
     pub container_backoff_max: Duration,
     /// Memory limit of containers that set none.
     pub default_memory_limit: u64,
+    /// `limits.ephemeral-storage` of containers that set none (`None`: unbounded).
+    pub default_ephemeral_storage: Option<u64>,
     /// Where precompiled modules are cached.
     pub cache_dir: Option<PathBuf>,
     /// Print progress lines on stderr.
@@ -276,6 +278,8 @@ pub async fn run_observed(
             default_memory_limit: options.default_memory_limit,
             host_paths,
             node: crate::kubelet::admission::NodeCapacity::of_this_machine(usize::MAX >> 4),
+            default_ephemeral_storage: options.default_ephemeral_storage,
+            storage_check_interval: crate::kubelet::STORAGE_CHECK_INTERVAL,
         },
         resolve,
         clock,

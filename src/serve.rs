@@ -46,6 +46,8 @@ pub struct Options {
     pub container_backoff_max: Duration,
     /// Memory limit of containers that set none.
     pub default_memory_limit: u64,
+    /// `limits.ephemeral-storage` of containers that set none (`None`: unbounded).
+    pub default_ephemeral_storage: Option<u64>,
     /// Directories under which `hostPath` volumes are allowed (`--allow-host-path`; empty:
     /// none). The data directory is never mountable, whatever this says.
     pub allow_host_path: Vec<PathBuf>,
@@ -186,6 +188,8 @@ pub async fn start(options: Options) -> Result<Running, Error> {
             default_memory_limit: options.default_memory_limit,
             host_paths: host_paths.clone(),
             node: NodeCapacity::of_this_machine(max_pods),
+            default_ephemeral_storage: options.default_ephemeral_storage,
+            storage_check_interval: crate::kubelet::STORAGE_CHECK_INTERVAL,
         },
         resolve,
         clock,

@@ -188,6 +188,7 @@ fn job_options(
         container_backoff_base: Duration::from_secs(10),
         container_backoff_max: Duration::from_secs(300),
         default_memory_limit: 256 << 20,
+        default_ephemeral_storage: Some(1 << 30),
         cache_dir: Some(dir.join("modules")),
         progress: false,
     })

@@ -339,6 +339,19 @@ impl LogStore {
         Some(Arc::new(ContainerLog::restored(parse_cri(&text), self.cap)))
     }
 
+    /// Bytes the current attempt's log holds, for a container of a pod this process runs
+    /// (never read back from disk: the kubelet asks every few seconds).
+    pub fn current_size(&self, pod_key: &str, container: &str) -> Option<u64> {
+        let logs = self.logs.lock().expect("poisoned");
+        let log = logs
+            .get(&(pod_key.to_string(), container.to_string()))?
+            .last()?
+            .clone();
+        drop(logs);
+        let b = log.buf.lock().expect("poisoned");
+        Some(b.size.max(b.file_bytes) as u64)
+    }
+
     /// The current attempt's log content (`previous`: the one before it).
     pub fn get(&self, pod_key: &str, container: &str, previous: bool) -> Option<Vec<u8>> {
         self.attempt(pod_key, container, previous)

@@ -7,6 +7,7 @@
 
 pub mod admission;
 mod env;
+pub mod eviction;
 pub mod logs;
 mod status;
 mod volumes;
@@ -39,6 +40,10 @@ pub const KILLED_EXIT_CODE: i32 = 137;
 /// Exit code reported when the module cannot be run at all (like a runtime's 128).
 pub const CANNOT_RUN_EXIT_CODE: i32 = 128;
 
+/// How often the kubelet measures a pod's local storage by default: upstream's eviction
+/// manager looks every 10 s; a guest writes fast, so a tenth of that.
+pub const STORAGE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Kubelet settings.
 #[derive(Clone, Debug)]
 pub struct KubeletConfig {
@@ -54,6 +59,11 @@ pub struct KubeletConfig {
     pub host_paths: crate::api::host_path::HostPathPolicy,
     /// What the node holds: `maxPods` and its memory.
     pub node: admission::NodeCapacity,
+    /// `limits.ephemeral-storage` of a container that sets none (`None`: unbounded).
+    pub default_ephemeral_storage: Option<u64>,
+    /// How often a running pod's volumes and logs are measured against its limits
+    /// (upstream's eviction manager: every 10 s).
+    pub storage_check_interval: Duration,
 }
 
 /// Why a pod is being stopped.
@@ -63,6 +73,8 @@ enum Kill {
     Deleted,
     /// `spec.activeDeadlineSeconds` of the pod passed.
     DeadlineExceeded,
+    /// The pod used more local storage than it may (its status already says so).
+    Evicted,
 }
 
 /// The kubelet of this single node.
@@ -119,6 +131,13 @@ impl Kubelet {
         tokio::spawn(async move {
             kubelet.run_pod(&key, rx).await;
             kubelet.kills.lock().expect("poisoned").remove(&key);
+            // An evicted pod's volumes are what it was evicted for: the space comes back
+            // now, not when the pod object is deleted.
+            if kubelet.store.pod(&key).is_some_and(|p| {
+                p.status.as_ref().and_then(|s| s.reason.as_deref()) == Some(eviction::REASON)
+            }) {
+                let _ = std::fs::remove_dir_all(kubelet.pod_dir(&key).join("volumes"));
+            }
             // A pod deleted while running went away with its final status write (the
             // store's deletion rule); its logs and volumes go with it.
             if kubelet.store.pod(&key).is_none() {
@@ -226,6 +245,8 @@ impl Kubelet {
             }
         };
         let on_failure = spec.restart_policy.as_deref() == Some("OnFailure");
+        // Stopped when the pod's run ends, however it ends.
+        let _storage = self.watch_storage(key, &pod, &mounts);
 
         if single {
             let c = &spec.containers[0];
@@ -283,6 +304,88 @@ impl Kubelet {
         }
         let now = self.clock.now();
         self.store.update_pod(key, |p| status::finish(p, by, now));
+    }
+
+    /// Measures the pod's `emptyDir`s and logs every `storage_check_interval` while it runs
+    /// and evicts it when they exceed its limits (see [`eviction`]); `None` when it has none.
+    fn watch_storage(
+        self: &Arc<Self>,
+        key: &str,
+        pod: &Pod,
+        mounts: &HashMap<String, volumes::Volume>,
+    ) -> Option<AbortOnDrop> {
+        let default = self.config.default_ephemeral_storage;
+        if !eviction::needs_watching(pod, default) {
+            return None;
+        }
+        let spec = pod.spec.as_ref()?;
+        let dirs: Vec<(String, Arc<cap_std::fs::Dir>)> = spec
+            .volumes
+            .iter()
+            .flatten()
+            .filter(|v| v.empty_dir.is_some())
+            .filter_map(|v| mounts.get(&v.name).map(|m| (v.name.clone(), m.dir.clone())))
+            .collect();
+        let names: Vec<String> = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(&spec.containers)
+            .map(|c| c.name.clone())
+            .collect();
+        let (kubelet, key, pod) = (self.clone(), key.to_string(), pod.clone());
+        Some(AbortOnDrop(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(kubelet.config.storage_check_interval).await;
+                let d = dirs.clone();
+                // Walking a tree is blocking IO, and a guest decides how big the tree is.
+                let Ok(volumes) = tokio::task::spawn_blocking(move || {
+                    d.iter()
+                        .map(|(name, dir)| (name.clone(), volumes::usage(dir)))
+                        .collect()
+                })
+                .await
+                else {
+                    return;
+                };
+                let containers = names
+                    .iter()
+                    .filter_map(|c| kubelet.logs.current_size(&key, c).map(|b| (c.clone(), b)))
+                    .collect();
+                let usage = eviction::Usage {
+                    volumes,
+                    containers,
+                };
+                if let Some(message) = eviction::decide(&pod, &usage, default) {
+                    kubelet.evict(&key, &pod, &message);
+                    return;
+                }
+            }
+        })))
+    }
+
+    /// Evicts a running pod: its status says why (reason `Evicted`, a `DisruptionTarget`
+    /// condition), a Warning Event says it too, then its containers are killed.
+    fn evict(&self, key: &str, pod: &Pod, message: &str) {
+        let Some(tx) = self.kills.lock().expect("poisoned").get(key).cloned() else {
+            return;
+        };
+        if tx.borrow().is_some() {
+            return;
+        }
+        // The status first: whoever sees the pod Failed sees why.
+        let now = self.clock.now();
+        self.store
+            .update_pod(key, |p| status::evicted(p, message, now));
+        self.event(pod, "Warning", eviction::REASON, message);
+        tx.send_if_modified(|k| {
+            if k.is_none() {
+                *k = Some(Kill::Evicted);
+                true
+            } else {
+                false
+            }
+        });
     }
 
     /// The node holds `maxPods` already: the pod waits Pending, unschedulable, with a
@@ -707,6 +810,15 @@ impl Kubelet {
             "kubelet",
             self.clock.now(),
         );
+    }
+}
+
+/// Aborts a background task of a pod's run when the run ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -339,6 +339,25 @@ pub(super) fn finish(p: &mut Pod, by: TerminatedBy, now: Timestamp) {
     set_condition(s, "Ready", false, Some("PodCompleted"), now);
 }
 
+/// The kubelet evicts the pod (its containers are being killed): upstream's `evictPod`
+/// status, reason `Evicted` and a `DisruptionTarget` condition carrying the same message.
+pub(super) fn evicted(p: &mut Pod, message: &str, now: Timestamp) {
+    let s = status(p);
+    s.reason = Some(super::eviction::REASON.into());
+    s.message = Some(message.into());
+    let conditions = s.conditions.get_or_insert_with(Vec::new);
+    conditions.retain(|c| c.type_ != "DisruptionTarget");
+    conditions.push(PodCondition {
+        type_: "DisruptionTarget".into(),
+        status: "True".into(),
+        reason: Some("TerminationByKubelet".into()),
+        message: Some(message.into()),
+        last_probe_time: None,
+        last_transition_time: Some(Time(now)),
+        ..Default::default()
+    });
+}
+
 /// The node's admission rejected the pod (it can never fit): Failed with upstream's
 /// `status.reason` and message, no container ever created.
 pub(super) fn rejected(p: &mut Pod, reason: &str, message: &str, now: Timestamp) {

@@ -178,6 +178,53 @@ fn open_below(dir: &Dir, rel: &Path, create: bool) -> std::io::Result<Dir> {
     dir.open_dir(rel)
 }
 
+/// Disk use charged per file, directory or link at the least: one block, so that a flood
+/// of empty files counts as the flood it is (du would count their directories' blocks).
+pub(super) const MIN_CHARGE: u64 = 4096;
+/// Directory levels a measurement descends (one descriptor each, held while walking).
+const MAX_WALK_DEPTH: usize = 128;
+/// Entries a measurement visits before it gives up.
+const MAX_WALK_ENTRIES: u64 = 1_000_000;
+
+/// What a volume uses on disk, as the kubelet's `du` measures it: allocated blocks of every
+/// entry below `dir` (at least [`MIN_CHARGE`] each), never following a symlink. A tree
+/// deeper than 128 levels or of more than a million entries cannot be measured and counts
+/// as `u64::MAX`: over any limit, as it should be.
+pub(super) fn usage(dir: &Dir) -> u64 {
+    use cap_std::fs::MetadataExt;
+    let mut total: u64 = 0;
+    let mut seen: u64 = 0;
+    let Ok(root) = dir.entries() else {
+        return 0;
+    };
+    let mut stack = vec![root];
+    while let Some(top) = stack.last_mut() {
+        let Some(entry) = top.next() else {
+            stack.pop();
+            continue;
+        };
+        let Ok(entry) = entry else { continue };
+        seen += 1;
+        if seen > MAX_WALK_ENTRIES {
+            return u64::MAX;
+        }
+        // Neither call follows a symlink: a link is charged as itself.
+        let Ok(meta) = entry.metadata() else { continue };
+        total = total.saturating_add((meta.blocks() * 512).max(MIN_CHARGE));
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if stack.len() >= MAX_WALK_DEPTH {
+                return u64::MAX;
+            }
+            // Opened through the handle: if the guest swapped the directory for a symlink
+            // meanwhile, cap-std still keeps the walk inside the volume.
+            if let Ok(sub) = entry.open_dir().and_then(|d| d.entries()) {
+                stack.push(sub);
+            }
+        }
+    }
+    total
+}
+
 /// The real path of an open directory, as the kernel knows it: no symlink can stand
 /// between it and what was opened.
 fn real_path(dir: &Dir) -> std::io::Result<PathBuf> {
@@ -210,6 +257,38 @@ mod tests {
             sub_path: Some(sub.into()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn usage_counts_blocks_and_entries_and_never_follows_a_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let vol = tmp.path().join("v");
+        std::fs::create_dir_all(vol.join("a/b")).unwrap();
+        std::fs::write(vol.join("a/b/big"), vec![1u8; 1 << 20]).unwrap();
+        for i in 0..100 {
+            std::fs::write(vol.join(format!("empty{i}")), b"").unwrap();
+        }
+        // Links to a big file and a tree outside are charged as links, not as their targets.
+        std::fs::write(tmp.path().join("outside"), vec![1u8; 4 << 20]).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("outside"), vol.join("file")).unwrap();
+        std::os::unix::fs::symlink("../../..", vol.join("escape")).unwrap();
+        let dir = Dir::open_ambient_dir(&vol, ambient_authority()).unwrap();
+        let used = usage(&dir);
+        let floor = (1 << 20) + 104 * MIN_CHARGE;
+        assert!(used >= floor, "{used} < {floor}");
+        assert!(used < floor + (1 << 20), "{used}");
+    }
+
+    #[test]
+    fn a_tree_too_deep_to_measure_counts_as_full() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut deep = tmp.path().join("v");
+        for _ in 0..(MAX_WALK_DEPTH + 2) {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        let dir = Dir::open_ambient_dir(tmp.path().join("v"), ambient_authority()).unwrap();
+        assert_eq!(usage(&dir), u64::MAX);
     }
 
     #[test]

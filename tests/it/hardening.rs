@@ -582,3 +582,138 @@ fn run_refuses_a_job_managed_by_another_controller() {
         "{err}"
     );
 }
+
+/// A Job whose one pod runs the exerciser with `args`, an `emptyDir` named scratch
+/// (`size_limit`, if any) mounted at /scratch, and no retries.
+fn scratch_job(name: &str, size_limit: Option<&str>, args: &str) -> String {
+    let empty_dir = size_limit.map_or("{}".to_string(), |l| format!("{{sizeLimit: {l}}}"));
+    format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: {name}}}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      volumes:\n      - {{name: scratch, emptyDir: {empty_dir}}}\n      containers:\n      - name: main\n        image: exerciser.wasm\n        args: {args}\n        volumeMounts:\n        - {{name: scratch, mountPath: /scratch}}\n"
+    )
+}
+
+/// Asserts the Job's pod was evicted with `message`, as the kubelet's eviction manager
+/// reports it, and that its volume's space was given back.
+fn assert_evicted(c: &Cluster, job: &str, message: &str) {
+    c.ok(&[
+        "wait",
+        "--for=condition=failed",
+        &format!("job/{job}"),
+        "--timeout=60s",
+    ]);
+    let pods = c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        &format!("job-name={job}"),
+        "-o",
+        "json",
+    ]);
+    let pods: serde_json::Value = serde_json::from_str(&pods).unwrap();
+    let pod = &pods["items"][0];
+    let status = &pod["status"];
+    assert_eq!(status["phase"], "Failed", "{status}");
+    assert_eq!(status["reason"], "Evicted", "{status}");
+    assert_eq!(status["message"], message, "{status}");
+    let disruption = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "DisruptionTarget")
+        .unwrap_or_else(|| panic!("no DisruptionTarget condition: {status}"));
+    assert_eq!(disruption["reason"], "TerminationByKubelet");
+    assert_eq!(disruption["message"], message);
+    let name = pod["metadata"]["name"].as_str().unwrap();
+    let events = c.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        &format!("involvedObject.name={name},reason=Evicted"),
+        "-o",
+        "jsonpath={.items[*].message}",
+    ]);
+    assert_eq!(events, message);
+    let volumes = c
+        .data_dir()
+        .join("volumes")
+        .join(format!("default_{name}"))
+        .join("volumes");
+    assert!(!volumes.exists(), "{} is still there", volumes.display());
+}
+
+/// 201 MB once went into a `10Mi` emptyDir and 100,000 files into a `1Mi` one. Both are
+/// evicted now, with the kubelet's reason and message.
+#[test]
+fn an_empty_dir_beyond_its_size_limit_is_evicted() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let big = c.write(
+        "big.yaml",
+        &scratch_job(
+            "big",
+            Some("10Mi"),
+            r#"["fill-mib=/scratch/big:200", "sleep-ms=30000"]"#,
+        ),
+    );
+    let many = c.write(
+        "many.yaml",
+        &scratch_job(
+            "many",
+            Some("1Mi"),
+            r#"["touch=/scratch:100000", "sleep-ms=30000"]"#,
+        ),
+    );
+    c.ok(&["create", "-f", &big, "-f", &many]);
+    assert_evicted(
+        &c,
+        "big",
+        "Usage of EmptyDir volume \"scratch\" exceeds the limit \"10Mi\". ",
+    );
+    assert_evicted(
+        &c,
+        "many",
+        "Usage of EmptyDir volume \"scratch\" exceeds the limit \"1Mi\". ",
+    );
+}
+
+/// Without any limit a pod could fill the node's disk: the node's default
+/// `limits.ephemeral-storage` bounds it (here 8Mi, by default 1Gi).
+#[test]
+fn the_node_default_bounds_a_pod_that_sets_no_limit() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start_with(|o| o.default_ephemeral_storage = Some(8 << 20));
+    let f = c.write(
+        "hog.yaml",
+        &scratch_job(
+            "hog",
+            None,
+            r#"["fill-mib=/scratch/big:64", "sleep-ms=30000"]"#,
+        ),
+    );
+    c.ok(&["create", "-f", &f]);
+    assert_evicted(
+        &c,
+        "hog",
+        "Pod ephemeral local storage usage exceeds the total limit of containers 8Mi. ",
+    );
+    // Under the limit nothing happens.
+    let f = c.write(
+        "small.yaml",
+        &scratch_job(
+            "small",
+            None,
+            r#"["fill-mib=/scratch/big:2", "sleep-ms=2500"]"#,
+        ),
+    );
+    c.ok(&["create", "-f", &f]);
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/small",
+        "--timeout=60s",
+    ]);
+}

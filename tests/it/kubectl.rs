@@ -61,6 +61,7 @@ pub fn options(dir: &Path) -> Options {
         container_backoff_base: Duration::from_millis(100),
         container_backoff_max: Duration::from_secs(1),
         default_memory_limit: 256 << 20,
+        default_ephemeral_storage: Some(1 << 30),
         allow_host_path: Vec::new(),
         max_pods: None,
         connections: Default::default(),

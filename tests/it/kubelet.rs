@@ -76,6 +76,8 @@ async fn a_pod_waiting_for_a_pool_slot_shows_container_creating_until_one_frees(
             default_memory_limit: 64 << 20,
             host_paths: Default::default(),
             node: Default::default(),
+            default_ephemeral_storage: None,
+            storage_check_interval: Duration::from_millis(200),
         },
         resolve,
         Clock::new(),

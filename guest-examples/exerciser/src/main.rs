@@ -15,7 +15,7 @@ steps (one argument each, run in order):
   print=TEXT  eprint=TEXT  exit=N  sleep-ms=N  alloc-mib=N  busy-loop  busy-ms=N
   write=PATH:TEXT  append=PATH:TEXT  read=PATH  ls=DIR  fail-until=PATH:K
   exit-if-index=I:N  exit-index-plus=B  env=NAME  args  print-bytes=N
-  trap  stack-overflow  cwd  try-open=PATH";
+  trap  stack-overflow  cwd  try-open=PATH  fill-mib=PATH:N  touch=DIR:N";
 
 #[derive(Debug)]
 enum Step {
@@ -40,6 +40,8 @@ enum Step {
     StackOverflow,
     Cwd,
     TryOpen(String),
+    FillMib { path: String, mib: u64 },
+    Touch { dir: String, count: u64 },
 }
 
 fn parse_num<T: std::str::FromStr>(step: &str, what: &str, text: &str) -> Result<T, String> {
@@ -124,6 +126,20 @@ fn parse_step(arg: &str) -> Result<Step, String> {
         ("env", Some(v)) => Step::Env(v.into()),
         ("print-bytes", Some(v)) => Step::PrintBytes(parse_num(name, "N", v)?),
         ("try-open", Some(v)) => Step::TryOpen(v.into()),
+        ("fill-mib", Some(v)) => {
+            let (path, n) = split_path_text(name, v)?;
+            Step::FillMib {
+                path: path.into(),
+                mib: parse_num(name, "N", n)?,
+            }
+        }
+        ("touch", Some(v)) => {
+            let (dir, n) = split_path_text(name, v)?;
+            Step::Touch {
+                dir: dir.into(),
+                count: parse_num(name, "N", n)?,
+            }
+        }
         (_, Some(_)) => return Err(format!("unknown step {name:?} in {arg:?}\n{USAGE}")),
     };
     Ok(step)
@@ -345,6 +361,25 @@ fn run(step: &Step, argv: &[String]) {
             Ok(_) => outln(&format!("open {path}: ok")),
             Err(e) => outln(&format!("open {path}: denied ({e})")),
         },
+        // Writes N MiB (non-zero bytes, so no filesystem can keep them sparse).
+        Step::FillMib { path, mib } => {
+            let chunk = vec![0x5au8; 1 << 20];
+            let mut f =
+                File::create(path).unwrap_or_else(|e| fail(3, &format!("fill-mib {path}: {e}")));
+            for _ in 0..*mib {
+                if let Err(e) = f.write_all(&chunk) {
+                    fail(3, &format!("fill-mib {path}: {e}"));
+                }
+            }
+        }
+        // Creates N empty files in DIR.
+        Step::Touch { dir, count } => {
+            for i in 0..*count {
+                if let Err(e) = File::create(format!("{dir}/f{i}")) {
+                    fail(3, &format!("touch {dir}/f{i}: {e}"));
+                }
+            }
+        }
     }
     // Flushed per step so output is visible before a later trap, abort or endless loop.
     let _ = io::stdout().flush();
