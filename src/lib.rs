@@ -22,10 +22,14 @@
 //! - [`controller::job`]: the Job controller's decisions as a pure function
 //!   `sync(&Job, &[Pod], now) -> Plan`; [`controller::apply`] is its only IO.
 //! - [`kubelet`]: runs a pod's containers, reports phases, container states and restarts
-//!   as Kubernetes does, keeps logs, emits pod Events.
+//!   as Kubernetes does, keeps logs, emits pod Events; volumes are opened as directory
+//!   handles (`kubelet::volumes`, nothing joined on the host), `kubelet::admission` decides
+//!   whether a pod fits the node (maxPods, memory) and `kubelet::eviction` whether its local
+//!   storage evicts it, both pure.
 //! - [`runtime`]: wasmtime: engine, module cache, WASI context, limits, exit classification.
 //! - [`store`]: the object store (global revision, watch history) and its persistence
-//!   backends (memory for `run`, redb for `serve`).
+//!   backends (memory for `run`, redb for `serve`); a write is answered once durable, and
+//!   `Store::durability` says when the backend cannot commit.
 //! - [`server`]: the Kubernetes API server kubectl talks to (discovery, REST verbs, watch,
 //!   logs, Tables, patches, protobuf bodies, TLS, `metav1.Status` errors).
 //! - [`controller::gc`], [`controller::ttl`]: garbage collection and TTL-after-finished.
