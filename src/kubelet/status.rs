@@ -345,17 +345,14 @@ pub(super) fn evicted(p: &mut Pod, message: &str, now: Timestamp) {
     let s = status(p);
     s.reason = Some(super::eviction::REASON.into());
     s.message = Some(message.into());
-    let conditions = s.conditions.get_or_insert_with(Vec::new);
-    conditions.retain(|c| c.type_ != "DisruptionTarget");
-    conditions.push(PodCondition {
-        type_: "DisruptionTarget".into(),
-        status: "True".into(),
-        reason: Some("TerminationByKubelet".into()),
-        message: Some(message.into()),
-        last_probe_time: None,
-        last_transition_time: Some(Time(now)),
-        ..Default::default()
-    });
+    replace_condition(
+        s,
+        "DisruptionTarget",
+        "True",
+        "TerminationByKubelet",
+        message,
+        now,
+    );
 }
 
 /// The node's admission rejected the pod (it can never fit): Failed with upstream's
@@ -372,12 +369,24 @@ pub(super) fn rejected(p: &mut Pod, reason: &str, message: &str, now: Timestamp)
 pub(super) fn unschedulable(p: &mut Pod, message: &str, now: Timestamp) {
     let s = status(p);
     s.phase = Some("Pending".into());
+    replace_condition(s, "PodScheduled", "False", "Unschedulable", message, now);
+}
+
+/// Sets condition `type_` afresh (a new transition), dropping the one it replaces.
+fn replace_condition(
+    s: &mut PodStatus,
+    type_: &str,
+    value: &str,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) {
     let conditions = s.conditions.get_or_insert_with(Vec::new);
-    conditions.retain(|c| c.type_ != "PodScheduled");
+    conditions.retain(|c| c.type_ != type_);
     conditions.push(PodCondition {
-        type_: "PodScheduled".into(),
-        status: "False".into(),
-        reason: Some("Unschedulable".into()),
+        type_: type_.into(),
+        status: value.into(),
+        reason: Some(reason.into()),
         message: Some(message.into()),
         last_probe_time: None,
         last_transition_time: Some(Time(now)),
