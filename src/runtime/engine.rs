@@ -10,6 +10,7 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
 use super::Error;
+use super::descriptors::DescriptorBudget;
 use super::image::ModuleCache;
 use super::wasi::{P1State, P2State};
 
@@ -25,6 +26,10 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// Largest memory limit a container may ask for (pool slot size).
     pub max_memory_bytes: u64,
+    /// Open descriptors and other WASI resources all guests may hold together (each at
+    /// most [`super::MAX_OPEN_RESOURCES`]): by default half the process's open-files
+    /// limit, so that guests can never take what the API and the store need.
+    pub guest_descriptors: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -35,6 +40,7 @@ impl Default for RuntimeConfig {
             epoch_tick: Duration::from_millis(10),
             // wasm32 linear memories cannot exceed 4 GiB anyway.
             max_memory_bytes: 4 << 30,
+            guest_descriptors: super::descriptors::guest_share_of_this_process(),
         }
     }
 }
@@ -97,6 +103,8 @@ pub(super) struct Shared {
     pub p2_linker: wasmtime::component::Linker<P2State>,
     /// One permit per pool slot: a container waits here rather than failing to instantiate.
     pub slots: Arc<tokio::sync::Semaphore>,
+    /// What all guests' open descriptors are drawn from.
+    pub descriptors: Arc<DescriptorBudget>,
     /// Where guests run: worker threads of their own, at a lower priority than the API's
     /// and the controllers', so that spinning guests can slow each other but never the
     /// control plane (as the kubelet and kube-apiserver keep their own cgroup apart from
@@ -141,7 +149,7 @@ impl Shared {
         tracing::debug!(pooling, slots = config.max_instances, "wasm engine ready");
 
         let mut p1_linker = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut p1_linker, |s: &mut P1State| &mut s.wasi)
+        wasmtime_wasi::p1::add_to_linker_async(&mut p1_linker, P1State::for_call)
             .map_err(|e| Error::Engine(e.to_string()))?;
         let mut p2_linker = wasmtime::component::Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut p2_linker)
@@ -167,6 +175,7 @@ impl Shared {
         }
 
         let modules = ModuleCache::new(config.cache_dir.clone(), &engine);
+        let config_descriptors = config.guest_descriptors;
         let slots = Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize));
         let guests = guest_runtime().map_err(|e| {
             Error::Engine(format!("failed to start the guests' worker threads: {e}"))
@@ -179,6 +188,7 @@ impl Shared {
             p1_linker,
             p2_linker,
             slots,
+            descriptors: DescriptorBudget::new(config_descriptors),
             guests: Some(guests),
             stop_ticker,
         })

@@ -6,6 +6,8 @@
 use wasmtime::Trap;
 use wasmtime_wasi::I32Exit;
 
+use super::descriptors::MAX_OPEN_RESOURCES;
+
 /// Exit code reported for a trap (unreachable, stack overflow, out-of-bounds access, ...):
 /// 134, the status of a process killed by SIGABRT, as the wasmtime CLI reports it on unix.
 pub const TRAP_EXIT_CODE: i32 = 134;
@@ -69,12 +71,50 @@ impl ContainerExit {
     }
 }
 
+/// What bounded a container's open descriptors when it ran out of them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Files {
+    /// The capacity its table had.
+    pub capacity: usize,
+    /// The node's budget for all guests (`usize::MAX`: none).
+    pub node_total: usize,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        Files {
+            capacity: MAX_OPEN_RESOURCES,
+            node_total: usize::MAX,
+        }
+    }
+}
+
+impl Files {
+    /// The first line of a descriptor exhaustion's message: which bound it met.
+    fn exhausted(self) -> String {
+        if self.capacity >= MAX_OPEN_RESOURCES {
+            format!(
+                "too many open files: a container holds at most {MAX_OPEN_RESOURCES} open descriptors and other WASI resources at once"
+            )
+        } else {
+            format!(
+                "too many open files: the node's containers hold at most {} open descriptors and other WASI resources together, and this one held its share of {}",
+                self.node_total, self.capacity
+            )
+        }
+    }
+}
+
 /// Maps the result of running `_start` (or `wasi:cli/run`) to a [`ContainerExit`].
 ///
 /// A refused memory growth (`memory_denied`) followed by anything but a clean exit 0 is an
 /// `OOMKilled`: the guest could not continue without the memory it asked for, which is what
 /// the kernel's OOM killer would have decided for a container.
-pub(super) fn classify(result: Result<(), wasmtime::Error>, memory_denied: bool) -> ContainerExit {
+pub(super) fn classify(
+    result: Result<(), wasmtime::Error>,
+    memory_denied: bool,
+    files: Files,
+) -> ContainerExit {
     match result {
         Ok(()) => ContainerExit::exited(0),
         Err(e) => {
@@ -94,11 +134,7 @@ pub(super) fn classify(result: Result<(), wasmtime::Error>, memory_denied: bool)
                     Some(wasmtime::component::ResourceTableError::Full)
                 )
             }) {
-                format!(
-                    "too many open files: a container holds at most {} open descriptors and other WASI resources at once\n{}",
-                    super::wasi::MAX_OPEN_RESOURCES,
-                    trap_message(&e)
-                )
+                format!("{}\n{}", files.exhausted(), trap_message(&e))
             } else {
                 trap_message(&e)
             };
@@ -135,15 +171,21 @@ mod tests {
 
     #[test]
     fn exit_zero_is_completed() {
-        assert_eq!(classify(Ok(()), false), ContainerExit::exited(0));
+        assert_eq!(
+            classify(Ok(()), false, Files::default()),
+            ContainerExit::exited(0)
+        );
         let e = wasmtime::Error::new(I32Exit(0));
-        assert_eq!(classify(Err(e), false).reason, ExitReason::Completed);
+        assert_eq!(
+            classify(Err(e), false, Files::default()).reason,
+            ExitReason::Completed
+        );
     }
 
     #[test]
     fn non_zero_exit_is_error_with_that_code() {
         let e = wasmtime::Error::new(I32Exit(42));
-        let exit = classify(Err(e), false);
+        let exit = classify(Err(e), false, Files::default());
         assert_eq!((exit.exit_code, exit.reason), (42, ExitReason::Error));
     }
 
@@ -152,6 +194,7 @@ mod tests {
         let exit = classify(
             Err(wasmtime::Error::new(Trap::UnreachableCodeReached)),
             false,
+            Files::default(),
         );
         assert_eq!((exit.exit_code, exit.reason), (134, ExitReason::Error));
         assert!(exit.message.unwrap().contains("unreachable"));
@@ -162,14 +205,21 @@ mod tests {
         let exit = classify(
             Err(wasmtime::Error::new(Trap::UnreachableCodeReached)),
             true,
+            Files::default(),
         );
         assert_eq!((exit.exit_code, exit.reason), (137, ExitReason::OomKilled));
     }
 
     #[test]
     fn clean_exit_after_refused_growth_is_not_oom() {
-        assert_eq!(classify(Ok(()), true), ContainerExit::exited(0));
+        assert_eq!(
+            classify(Ok(()), true, Files::default()),
+            ContainerExit::exited(0)
+        );
         let e = wasmtime::Error::new(I32Exit(3));
-        assert_eq!(classify(Err(e), true).reason, ExitReason::OomKilled);
+        assert_eq!(
+            classify(Err(e), true, Files::default()).reason,
+            ExitReason::OomKilled
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! effect within one tick even for a guest in an infinite loop.
 
 mod bench;
+mod descriptors;
 mod engine;
 mod exit;
 mod image;
@@ -21,11 +22,11 @@ use std::sync::Arc;
 
 use image::Compiled;
 
+pub use descriptors::{MAX_OPEN_RESOURCES, guest_share};
 pub use engine::{EngineInfo, RuntimeConfig};
 pub use exit::{ContainerExit, ExitReason, TRAP_EXIT_CODE};
 pub use image::{ImageRef, parse_image_ref};
 pub use limits::{MAX_TICKS_PER_TURN, ticks_per_turn};
-pub use wasi::MAX_OPEN_RESOURCES;
 
 /// Where a guest's stdout and stderr go. The kubelet's container log implements it; the
 /// runtime never interprets guest output.
@@ -218,10 +219,11 @@ impl Reserved<'_> {
     /// gives its pool slot back).
     pub async fn run(self, spec: ContainerSpec) -> Result<ContainerExit, Error> {
         let engine = self.runtime.inner.engine.clone();
+        let descriptors = self.runtime.inner.descriptors.clone();
         let Reserved { compiled, slot, .. } = self;
         let task = self.runtime.inner.guests().spawn(async move {
             let _slot = slot;
-            wasi::run(&engine, &compiled, spec).await
+            wasi::run(&engine, &descriptors, &compiled, spec).await
         });
         let mut task = AbortOnDrop(task);
         match (&mut task.0).await {

@@ -15,21 +15,18 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::{FsPerms, ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::exit::{ContainerExit, classify};
+use super::descriptors::{DescriptorBudget, DescriptorGrant};
+use super::exit::{ContainerExit, Files, classify};
 use super::image::Compiled;
 use super::limits::{MemoryLimiter, throttle_pause, ticks_per_turn};
 use super::{ContainerSpec, Error, Mount, OutputSink};
-
-/// Open descriptors (files, directories, streams and the other WASI resources) one
-/// container may hold at once, like a container's `RLIMIT_NOFILE` soft limit of 1024: a
-/// guest that opens without closing ends there instead of taking the node's descriptors.
-/// wasmtime-wasi traps the guest on the open past it (see `exit::classify`).
-pub const MAX_OPEN_RESOURCES: usize = 1024;
 
 /// Store data for a WASI preview1 core module.
 pub(crate) struct P1State {
     pub wasi: WasiP1Ctx,
     limiter: MemoryLimiter,
+    /// The table's share of the node's descriptors (`None`: unbounded, the baseline).
+    files: Option<DescriptorGrant>,
 }
 
 impl P1State {
@@ -38,6 +35,7 @@ impl P1State {
         P1State {
             wasi,
             limiter: MemoryLimiter::new(u64::MAX),
+            files: None,
         }
     }
 }
@@ -47,10 +45,61 @@ pub(crate) struct P2State {
     ctx: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
+    files: Option<DescriptorGrant>,
+}
+
+/// A store's resource table and its grant, rebalanced before every WASI call.
+pub(crate) trait Descriptors {
+    fn table_and_grant(&mut self) -> (&mut ResourceTable, Option<&mut DescriptorGrant>);
+
+    /// Grows the grant if the table is running out of headroom (see `descriptors`).
+    fn rebalance(&mut self) {
+        let (table, grant) = self.table_and_grant();
+        if let Some(grant) = grant {
+            let occupied = table.iter_mut().count();
+            let capacity = grant.rebalance(occupied);
+            table.set_max_capacity(capacity);
+        }
+    }
+
+    /// What bounded the table, for the exit's message.
+    fn files(&mut self) -> Files {
+        match self.table_and_grant().1 {
+            Some(g) => Files {
+                capacity: g.capacity(),
+                node_total: g.budget().total(),
+            },
+            None => Files::default(),
+        }
+    }
+}
+
+impl Descriptors for P1State {
+    fn table_and_grant(&mut self) -> (&mut ResourceTable, Option<&mut DescriptorGrant>) {
+        (self.wasi.ctx().table, self.files.as_mut())
+    }
+}
+
+impl P1State {
+    /// The WASI context for one preview1 call (the linker's projection, which wasmtime-wasi
+    /// runs before each call): first the descriptor grant is topped up.
+    pub(crate) fn for_call(&mut self) -> &mut WasiP1Ctx {
+        self.rebalance();
+        &mut self.wasi
+    }
+}
+
+impl Descriptors for P2State {
+    fn table_and_grant(&mut self) -> (&mut ResourceTable, Option<&mut DescriptorGrant>) {
+        (&mut self.table, self.files.as_mut())
+    }
 }
 
 impl WasiView for P2State {
+    /// Runs before each WASI call a component makes: first the descriptor grant is topped
+    /// up.
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.rebalance();
         WasiCtxView {
             ctx: &mut self.ctx,
             table: &mut self.table,
@@ -60,6 +109,7 @@ impl WasiView for P2State {
 
 pub(super) async fn run(
     engine: &wasmtime::Engine,
+    descriptors: &Arc<DescriptorBudget>,
     compiled: &Compiled,
     spec: ContainerSpec,
 ) -> Result<ContainerExit, Error> {
@@ -73,8 +123,14 @@ pub(super) async fn run(
     match compiled {
         Compiled::Core(pre) => {
             let mut wasi = builder.build_p1();
-            wasi.ctx().table.set_max_capacity(MAX_OPEN_RESOURCES);
-            let state = P1State { wasi, limiter };
+            let table = wasi.ctx().table;
+            let grant = descriptors.grant(table.iter_mut().count());
+            table.set_max_capacity(grant.capacity());
+            let state = P1State {
+                wasi,
+                limiter,
+                files: Some(grant),
+            };
             let mut store = Store::new(engine, state);
             store.limiter(|s| &mut s.limiter);
             store.set_epoch_deadline(1);
@@ -83,22 +139,30 @@ pub(super) async fn run(
                 Ok(i) => i,
                 // An initial memory above the limit is refused at instantiation: that is
                 // the guest's memory demand, not a host failure.
-                Err(e) if store.data().limiter.denied => return Ok(classify(Err(e), true)),
+                Err(e) if store.data().limiter.denied => {
+                    return Ok(classify(Err(e), true, store.data_mut().files()));
+                }
                 Err(e) => return Err(instantiate_error(e)),
             };
             let start = instance
                 .get_typed_func::<(), ()>(&mut store, "_start")
                 .map_err(instantiate_error)?;
             let result = start.call_async(&mut store, ()).await;
-            Ok(classify(result, store.data().limiter.denied))
+            let files = store.data_mut().files();
+            Ok(classify(result, store.data().limiter.denied, files))
         }
         Compiled::Component(pre, _) => {
             let mut table = ResourceTable::new();
-            table.set_max_capacity(MAX_OPEN_RESOURCES);
+            let ctx = builder.build();
+            // A component's context holds its preopens and stdio itself, and puts them in the
+            // table when the guest asks for them: counted here (and a working directory).
+            let grant = descriptors.grant(table.iter_mut().count() + spec.mounts.len() + 4);
+            table.set_max_capacity(grant.capacity());
             let state = P2State {
-                ctx: builder.build(),
+                ctx,
                 table,
                 limiter,
+                files: Some(grant),
             };
             let mut store = Store::new(engine, state);
             store.limiter(|s| &mut s.limiter);
@@ -106,7 +170,9 @@ pub(super) async fn run(
             store.epoch_deadline_callback(epoch_policy(spec.cpu_millis, spec.cpu_request_millis));
             let command = match pre.instantiate_async(&mut store).await {
                 Ok(c) => c,
-                Err(e) if store.data().limiter.denied => return Ok(classify(Err(e), true)),
+                Err(e) if store.data().limiter.denied => {
+                    return Ok(classify(Err(e), true, store.data_mut().files()));
+                }
                 Err(e) => return Err(instantiate_error(e)),
             };
             let result = match command.wasi_cli_run().call_run(&mut store).await {
@@ -115,7 +181,8 @@ pub(super) async fn run(
                 Ok(Err(())) => Err(wasmtime::Error::new(wasmtime_wasi::I32Exit(1))),
                 Err(e) => Err(e),
             };
-            Ok(classify(result, store.data().limiter.denied))
+            let files = store.data_mut().files();
+            Ok(classify(result, store.data().limiter.denied, files))
         }
     }
 }

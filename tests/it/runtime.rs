@@ -375,6 +375,63 @@ async fn volumes_are_the_only_host_paths_a_guest_can_reach() {
     );
 }
 
+/// The share of `message`'s "held its share of N".
+fn share_of(message: &str) -> usize {
+    let (_, rest) = message
+        .split_once("held its share of ")
+        .unwrap_or_else(|| panic!("no node share in {message}"));
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The other half of the descriptor exhaustion: many guests opening without closing
+/// together stop at the node's budget for guests (leaving the API and the store theirs),
+/// and what one held returns to the budget when it ends.
+#[tokio::test]
+async fn guests_together_stop_at_the_node_budget_and_give_it_back() {
+    let rt = Runtime::new(RuntimeConfig {
+        max_instances: 64,
+        guest_descriptors: 300,
+        ..RuntimeConfig::default()
+    })
+    .expect("engine");
+    let vol = tempfile::tempdir().unwrap();
+    let bomb = |out: &Captured| {
+        let mut s = spec(wat("fd_bomb.wat"), out);
+        s.mounts = vec![mount(vol.path(), "/data", false)];
+        s
+    };
+    let outs: Vec<Captured> = (0..4).map(|_| Captured::default()).collect();
+    let exits = futures_util::future::join_all(outs.iter().map(|o| rt.run(bomb(o)))).await;
+    let mut shares = vec![];
+    for exit in exits {
+        let exit = exit.unwrap();
+        let message = exit.message.clone().unwrap_or_default();
+        assert!(
+            message.starts_with(
+                "too many open files: the node's containers hold at most 300 open descriptors"
+            ),
+            "{exit:?}"
+        );
+        shares.push(share_of(&message));
+    }
+    // Each container's own entries (stdio, the preopen) are granted beyond the budget;
+    // no container got more than the budget (that the grants held at one moment never
+    // sum past it is `descriptors`' unit test).
+    assert!(
+        shares.iter().all(|&s| s <= 300 + 8),
+        "the budget was overdrawn: {shares:?}"
+    );
+    // Everything was given back: one guest alone gets the whole budget again.
+    let out = Captured::default();
+    let alone = rt.run(bomb(&out)).await.unwrap();
+    let share = share_of(&alone.message.unwrap_or_default());
+    assert!(share >= 300, "the budget was not returned: {share}");
+}
+
 /// The descriptor exhaustion of the hardening issue: a guest that opens without closing
 /// stops at the per-container bound and the node's descriptors are untouched.
 #[tokio::test]
