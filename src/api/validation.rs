@@ -516,6 +516,30 @@ fn validate_labels(
     }
 }
 
+/// `TotalAnnotationSizeLimitB`: keys and values of one object's annotations together.
+pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
+
+/// `ValidateAnnotations`: keys are qualified names (case does not matter), and all keys and
+/// values together fit [`TOTAL_ANNOTATION_SIZE_LIMIT`]; errors name the map itself.
+fn validate_annotations(
+    annotations: Option<&BTreeMap<String, String>>,
+    path: &FieldPath,
+    errs: &mut Vec<FieldError>,
+) {
+    let Some(annotations) = annotations else {
+        return;
+    };
+    for k in annotations.keys() {
+        for m in qualified_name_errors(&k.to_lowercase()) {
+            errs.push(FieldError::invalid(path, k.as_str(), m));
+        }
+    }
+    let size: usize = annotations.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > TOTAL_ANNOTATION_SIZE_LIMIT {
+        errs.push(FieldError::too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT));
+    }
+}
+
 fn validate_non_negative(value: i64, path: &FieldPath, errs: &mut Vec<FieldError>) {
     if value < 0 {
         errs.push(FieldError::invalid(path, value, NON_NEGATIVE_MSG));
@@ -557,6 +581,7 @@ fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, errs: &mut Vec<Fiel
         }
     }
     validate_labels(meta.labels.as_ref(), &path.child("labels"), errs);
+    validate_annotations(meta.annotations.as_ref(), &path.child("annotations"), errs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -902,6 +927,11 @@ fn validate_pod_template(t: &PodTemplateSpec, path: &FieldPath, errs: &mut Vec<F
     let meta_path = path.child("metadata");
     if let Some(meta) = &t.metadata {
         validate_labels(meta.labels.as_ref(), &meta_path.child("labels"), errs);
+        validate_annotations(
+            meta.annotations.as_ref(),
+            &meta_path.child("annotations"),
+            errs,
+        );
     }
     let default_spec = PodSpec::default();
     let spec = t.spec.as_ref().unwrap_or(&default_spec);
@@ -1896,6 +1926,38 @@ mod tests {
 
     fn msgs(j: &Job) -> Vec<String> {
         validate_job(j).iter().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn annotations_need_qualified_keys_and_fit_256_kib_together() {
+        let mut j = valid_job();
+        // Case does not matter in keys; exactly the limit is allowed.
+        let fits = BTreeMap::from([
+            ("Example.COM/Key".to_string(), String::new()),
+            (
+                "k".to_string(),
+                "v".repeat(TOTAL_ANNOTATION_SIZE_LIMIT - 16),
+            ),
+        ]);
+        j.metadata.annotations = Some(fits);
+        assert!(msgs(&j).is_empty(), "{:?}", msgs(&j));
+        j.metadata.annotations = Some(BTreeMap::from([
+            ("k".to_string(), "v".repeat(TOTAL_ANNOTATION_SIZE_LIMIT)),
+            ("a b".to_string(), String::new()),
+        ]));
+        let template = spec(&mut j).template.metadata.as_mut().unwrap();
+        template.annotations = Some(BTreeMap::from([(
+            "x".to_string(),
+            "v".repeat(TOTAL_ANNOTATION_SIZE_LIMIT),
+        )]));
+        assert_eq!(
+            msgs(&j),
+            [
+                "metadata.annotations: Invalid value: \"a b\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+                "metadata.annotations: Too long: may not be more than 262144 bytes",
+                "spec.template.metadata.annotations: Too long: may not be more than 262144 bytes",
+            ]
+        );
     }
 
     fn exit_codes(op: &str, values: Vec<i32>) -> PodFailurePolicyRule {
