@@ -27,13 +27,12 @@ pub enum Error {
         path: String,
     },
     /// The file could not be read for another reason.
-    #[error("error reading {path}: {source}")]
+    #[error("error reading {path}: {cause}")]
     Read {
         /// The path as given.
         path: String,
         /// Cause.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Not YAML, or not an object.
     #[error("error parsing {path}: {message}")]
@@ -79,7 +78,7 @@ pub fn load(path: &str) -> Result<Vec<LoadedJob>, Error> {
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|source| {
             Error::Read {
                 path: path.into(),
-                source,
+                cause: source,
             }
         })?;
         (
@@ -94,7 +93,7 @@ pub fn load(path: &str) -> Result<Vec<LoadedJob>, Error> {
             } else {
                 Error::Read {
                     path: path.into(),
-                    source,
+                    cause: source,
                 }
             }
         })?;

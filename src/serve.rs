@@ -64,13 +64,12 @@ pub enum Error {
     #[error("another wasmjob serve is already using the data directory {0}")]
     Locked(PathBuf),
     /// A file or directory could not be used.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// Which.
         path: PathBuf,
         /// Cause.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The store could not be opened.
     #[error(transparent)]
@@ -87,20 +86,19 @@ pub enum Error {
     )]
     InsecureNotLoopback(SocketAddr),
     /// The listener.
-    #[error("failed to listen on {addr}: {source}")]
+    #[error("failed to listen on {addr}: {cause}")]
     Listen {
         /// The address.
         addr: SocketAddr,
         /// Cause.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 
@@ -156,7 +154,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         if !dir.is_absolute() {
             return Err(Error::Io {
                 path: dir.clone(),
-                source: std::io::Error::new(
+                cause: std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
                     "--allow-host-path needs absolute directories",
                 ),
@@ -199,11 +197,11 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         .await
         .map_err(|source| Error::Listen {
             addr: options.listen,
-            source,
+            cause: source,
         })?;
     let addr = listener.local_addr().map_err(|source| Error::Listen {
         addr: options.listen,
-        source,
+        cause: source,
     })?;
     let (token, tls_config, kubeconfig_text) = if options.insecure_http {
         let url = format!("http://{addr}");

@@ -195,7 +195,7 @@ const TAG_LEN: usize = 32;
 pub(super) async fn load(shared: &Shared, image: &ImageRef) -> Result<Compiled, Error> {
     let unreadable = |source| Error::ImageUnreadable {
         path: image.path.clone(),
-        source,
+        cause: source,
     };
     // A plain stat, not `tokio::fs`: it takes microseconds, while a hop to the blocking
     // pool and back costs two thread wake-ups on every pod start.

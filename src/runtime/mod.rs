@@ -82,13 +82,12 @@ pub struct ContainerSpec {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The image reference names no readable file.
-    #[error("failed to read image {path}: {source}")]
+    #[error("failed to read image {path}: {cause}")]
     ImageUnreadable {
         /// The resolved file.
         path: PathBuf,
         /// Why it could not be read.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file's digest differs from the `@sha256:` pin.
     #[error("image {path} has digest sha256:{actual}, but sha256:{expected} was requested")]

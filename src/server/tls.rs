@@ -16,13 +16,12 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
         /// Cause.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Certificate generation or parsing failed.
     #[error("tls setup failed: {0}")]
@@ -48,7 +47,7 @@ fn read(path: &Path) -> Result<Option<String>, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(Error::Io {
             path: path.display().to_string(),
-            source,
+            cause: source,
         }),
     }
 }
@@ -56,7 +55,7 @@ fn read(path: &Path) -> Result<Option<String>, Error> {
 fn write_private(path: &Path, content: &str) -> Result<(), Error> {
     let io = |source| Error::Io {
         path: path.display().to_string(),
-        source,
+        cause: source,
     };
     use std::io::Write;
     let mut f = crate::private_fs::create_file(path).map_err(io)?;
@@ -69,7 +68,7 @@ fn write_private(path: &Path, content: &str) -> Result<(), Error> {
 pub fn load_or_create(dir: &Path) -> Result<Credentials, Error> {
     crate::private_fs::ensure_dir(dir).map_err(|source| Error::Io {
         path: dir.display().to_string(),
-        source,
+        cause: source,
     })?;
     let (ca_path, cert_path, key_path, token_path) = (
         dir.join("ca.crt"),

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use crate::common::guests;
 use crate::kubectl::have_kubectl;
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
 }
 
-fn start(dir: &std::path::Path, images: &std::path::Path) -> Server {
+pub(crate) fn start(dir: &std::path::Path, images: &std::path::Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasmjob"))
         .args([
             "serve",
@@ -51,12 +51,12 @@ impl Drop for Server {
 
 /// A scratch directory for one test: the server's data directory, an image directory
 /// holding the exerciser, and kubectl pointed at the server.
-struct Node {
+pub(crate) struct Node {
     tmp: tempfile::TempDir,
 }
 
 impl Node {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let images = tmp.path().join("images");
         std::fs::create_dir_all(&images).unwrap();
@@ -68,16 +68,16 @@ impl Node {
         Node { tmp }
     }
 
-    fn dir(&self) -> &std::path::Path {
+    pub(crate) fn dir(&self) -> &std::path::Path {
         self.tmp.path()
     }
 
-    fn start(&self) -> Server {
+    pub(crate) fn start(&self) -> Server {
         start(&self.dir().join("data"), &self.dir().join("images"))
     }
 
     /// Runs kubectl in the scratch directory: (success, stdout, stderr).
-    fn kubectl(&self, args: &[&str]) -> (bool, String, String) {
+    pub(crate) fn kubectl(&self, args: &[&str]) -> (bool, String, String) {
         let out = Command::new("kubectl")
             .args(args)
             .env("KUBECONFIG", self.dir().join("data/kubeconfig"))

@@ -114,6 +114,17 @@ impl Cluster {
         self.boot();
     }
 
+    /// Stops the server (see [`Cluster::start_again`]).
+    pub fn stop(&mut self) {
+        let (rt, running) = (self.rt.take().unwrap(), self.running.take().unwrap());
+        rt.block_on(running.stop());
+    }
+
+    /// Starts a server again on the data directory of a stopped one.
+    pub fn start_again(&mut self) {
+        self.boot();
+    }
+
     /// The API's address.
     pub fn addr(&self) -> std::net::SocketAddr {
         self.running.as_ref().unwrap().addr

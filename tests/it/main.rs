@@ -3,6 +3,7 @@
 
 mod common;
 mod crash;
+mod faults;
 mod guest_examples;
 mod hardening;
 mod kubectl;

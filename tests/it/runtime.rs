@@ -246,6 +246,26 @@ async fn precompiled_modules_are_reused_across_runtimes() {
             .exit_code,
         0
     );
+
+    // So is a truncated one (a crash or a full disk while it was written), at any length.
+    let path = artefacts(cache.path()).remove(0);
+    let whole = std::fs::read(&path).unwrap();
+    for len in [whole.len() - 1, whole.len() / 2, 16, 0] {
+        std::fs::write(&path, &whole[..len]).unwrap();
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: Some(cache.path().to_path_buf()),
+            max_instances: 8,
+            ..RuntimeConfig::default()
+        })
+        .unwrap();
+        let exit = runtime.run(spec(wat("hello.wat"), &out)).await.unwrap();
+        assert_eq!(exit.exit_code, 0, "truncated to {len}: {exit:?}");
+        assert_eq!(
+            std::fs::read(&path).unwrap().len(),
+            whole.len(),
+            "truncated to {len}: not recompiled into place"
+        );
+    }
 }
 
 fn artefacts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
