@@ -68,6 +68,10 @@ struct BenchArgs {
     /// Pods per throughput measurement.
     #[arg(long, default_value_t = 10_000)]
     pods: usize,
+    /// Only the load measurement (hostile pods and concurrent clients beside a
+    /// well-behaved Job).
+    #[arg(long)]
+    load_only: bool,
 }
 
 #[derive(clap::Args)]
@@ -288,10 +292,19 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 density_sleep_ms: if args.short { 2_000 } else { 10_000 },
                 latency_jobs: if args.short { 5 } else { 200 },
                 peer_runs: if args.short { 10 } else { 200 },
+                load: wasmjob::bench::load::Plan {
+                    clients: if args.short { 10 } else { 100 },
+                    creates_per_client: if args.short { 5 } else { 20 },
+                    hostile: if args.short { 40 } else { 1_000 },
+                    probes: if args.short { 5 } else { 50 },
+                },
             };
-            let report = rt
-                .block_on(wasmjob::bench::bench(options))
-                .context("the benchmark failed")?;
+            let report = if args.load_only {
+                rt.block_on(wasmjob::bench::load_report(&options.trivial, &options.load))
+            } else {
+                rt.block_on(wasmjob::bench::bench(options))
+            }
+            .context("the benchmark failed")?;
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }

@@ -4,6 +4,7 @@
 //! asserts a threshold.
 
 pub mod density;
+pub mod load;
 pub mod native;
 pub mod peer;
 pub mod serve;
@@ -44,6 +45,8 @@ pub struct Options {
     pub latency_jobs: usize,
     /// Processes per peer (`wasmtime run`) loop.
     pub peer_runs: usize,
+    /// The load measurement's sizes.
+    pub load: load::Plan,
 }
 
 /// Failures to set up a measurement.
@@ -502,6 +505,8 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
         ratio: "—".into(),
     });
 
+    rows.extend(load_rows(&o.trivial, &o.load).await?);
+
     // The peer: one `wasmtime run` process per task.
     match peer::find() {
         Some(wasmtime) => {
@@ -537,19 +542,73 @@ pub async fn bench(mut o: Options) -> Result<String, Error> {
         }),
     }
 
-    let mut out = "| measurement | wasmjob | baseline (same run) | ratio |
-|---|---|---|---|
-"
-    .to_string();
+    let mut out = table(rows);
+    out.push_str(&format!(
+        "\n{cores} cores; pooling allocator: {}\n",
+        warm_rt.info().pooling
+    ));
+    Ok(out)
+}
+
+fn table(rows: Vec<Row>) -> String {
+    let mut out =
+        "| measurement | wasmjob | baseline (same run) | ratio |\n|---|---|---|---|\n".to_string();
     for r in rows {
         out.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             r.what, r.value, r.baseline, r.ratio
         ));
     }
-    out.push_str(&format!(
-        "\n{cores} cores; pooling allocator: {}\n",
-        warm_rt.info().pooling
-    ));
-    Ok(out)
+    out
+}
+
+/// Only the load measurement (`wasmjob bench --load-only`), as a Markdown table.
+pub async fn load_report(trivial: &std::path::Path, plan: &load::Plan) -> Result<String, Error> {
+    let trivial = std::fs::canonicalize(trivial)?;
+    Ok(table(load_rows(&trivial, plan).await?))
+}
+
+/// The load measurement's rows: pod starts under load against the quiet server, and
+/// what the clients did (the checks fail the benchmark instead of printing).
+async fn load_rows(trivial: &std::path::Path, plan: &load::Plan) -> Result<Vec<Row>, Error> {
+    let lf = load::measure(trivial, plan).await?;
+    let p99 = |v: &[Duration]| percentile(v, 0.99);
+    Ok(vec![
+        Row {
+            what: format!(
+                "`serve` under load: well-behaved pod start, POST → started seen by a watch ({} one-pod Jobs in turn) beside {} hostile pods active (spinners, memory at the limit, log floods, fd bombs restarting) and {} clients; quiet server in the baseline",
+                lf.loaded.len(),
+                lf.hostile_active,
+                plan.clients
+            ),
+            value: format!(
+                "p50 {}, p99 {}",
+                ms(percentile(&lf.loaded, 0.5)),
+                ms(p99(&lf.loaded))
+            ),
+            baseline: format!(
+                "p50 {}, p99 {}",
+                ms(percentile(&lf.quiet, 0.5)),
+                ms(p99(&lf.quiet))
+            ),
+            ratio: format!(
+                "{:.2} (p99)",
+                p99(&lf.loaded).as_secs_f64() / p99(&lf.quiet).as_secs_f64().max(1e-9)
+            ),
+        },
+        Row {
+            what: format!(
+                "`serve` under load: {} clients each creating {} Jobs (a list after each) and watching them; no 5xx, no panic, every create seen ADDED in order",
+                plan.clients, plan.creates_per_client
+            ),
+            value: format!(
+                "{} requests in {:.2} s; {} watch events checked",
+                lf.requests,
+                lf.clients_took.as_secs_f64(),
+                lf.watch_events
+            ),
+            baseline: "—".into(),
+            ratio: "—".into(),
+        },
+    ])
 }

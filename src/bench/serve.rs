@@ -65,14 +65,28 @@ pub struct Figures {
 }
 
 /// A running `wasmjob serve` child.
-struct Server {
+pub(super) struct Server {
     child: tokio::process::Child,
     addr: SocketAddr,
 }
 
 impl Server {
     async fn start(data: &Path, images: &Path) -> Result<(Server, Duration), Error> {
+        Self::start_logging(data, images, None).await
+    }
+
+    /// [`Server::start`] with the child's stderr written to `stderr` (a panic would show
+    /// there).
+    pub(super) async fn start_logging(
+        data: &Path,
+        images: &Path,
+        stderr: Option<&Path>,
+    ) -> Result<(Server, Duration), Error> {
         let t = Instant::now();
+        let stderr = match stderr {
+            Some(path) => Stdio::from(std::fs::File::create(path)?),
+            None => Stdio::null(),
+        };
         let mut child = tokio::process::Command::new(std::env::current_exe()?)
             .args(["serve", "--listen", "127.0.0.1:0", "--insecure-http"])
             .arg("--data-dir")
@@ -80,7 +94,7 @@ impl Server {
             .arg("--image-dir")
             .arg(images)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()?;
         let stdout = child.stdout.take().expect("piped");
@@ -113,12 +127,12 @@ impl Server {
         Ok((server, t.elapsed()))
     }
 
-    fn pid(&self) -> Option<u32> {
+    pub(super) fn pid(&self) -> Option<u32> {
         self.child.id()
     }
 
     /// Stops the server as an operator would (SIGTERM) and waits for it.
-    async fn stop(mut self) -> Result<(), Error> {
+    pub(super) async fn stop(mut self) -> Result<(), Error> {
         if let Some(pid) = self.pid() {
             let _ = tokio::process::Command::new("kill")
                 .args(["-TERM", &pid.to_string()])
@@ -153,7 +167,7 @@ impl Server {
         sender.send_request(req).await.map_err(http_error)
     }
 
-    async fn request(
+    pub(super) async fn request(
         &self,
         method: &str,
         path: &str,
@@ -172,7 +186,7 @@ impl Server {
     }
 
     /// A watch: call `next` for each event until it returns `true`.
-    async fn watch(&self, path: &str) -> Result<Watch, Error> {
+    pub(super) async fn watch(&self, path: &str) -> Result<Watch, Error> {
         let resp = self.send("GET", path, None, "application/json").await?;
         if resp.status() != 200 {
             return Err(Error::Child(format!("watch {path}: {}", resp.status())));
@@ -184,7 +198,7 @@ impl Server {
         })
     }
 
-    async fn create_job(&self, job: Value) -> Result<(), Error> {
+    pub(super) async fn create_job(&self, job: Value) -> Result<(), Error> {
         let (status, body) = self
             .request(
                 "POST",
@@ -208,7 +222,7 @@ fn http_error(e: impl std::fmt::Display) -> Error {
 }
 
 /// A watch response being read event by event.
-struct Watch {
+pub(super) struct Watch {
     body: Incoming,
     buf: Vec<u8>,
     path: String,
@@ -216,20 +230,28 @@ struct Watch {
 
 impl Watch {
     /// The next event's object, `None` when the stream ends or [`PATIENCE`] runs out.
-    async fn next(&mut self) -> Option<Value> {
+    pub(super) async fn next(&mut self) -> Option<Value> {
+        loop {
+            let (kind, object) = self.next_event().await?;
+            match kind.as_str() {
+                "BOOKMARK" => continue,
+                // Expired (the server drops watchers that fall too far behind).
+                "ERROR" => return None,
+                _ => return Some(object),
+            }
+        }
+    }
+
+    /// The next event as it came: its type and object.
+    pub(super) async fn next_event(&mut self) -> Option<(String, Value)> {
         loop {
             if let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=i).collect();
-                let Ok(event) = serde_json::from_slice::<Value>(&line) else {
+                let Ok(mut event) = serde_json::from_slice::<Value>(&line) else {
                     continue;
                 };
-                match event["type"].as_str() {
-                    Some("BOOKMARK") => continue,
-                    // Expired (the server drops watchers that fall too far behind).
-                    Some("ERROR") => return None,
-                    _ => {}
-                }
-                return Some(event["object"].clone());
+                let kind = event["type"].as_str().unwrap_or_default().to_string();
+                return Some((kind, event["object"].take()));
             }
             let frame = tokio::time::timeout(PATIENCE, self.body.frame())
                 .await
@@ -242,7 +264,10 @@ impl Watch {
     }
 
     /// Waits for an object for which `done` holds.
-    async fn until(&mut self, mut done: impl FnMut(&Value) -> bool) -> Result<(), Error> {
+    pub(super) async fn until(
+        &mut self,
+        mut done: impl FnMut(&Value) -> bool,
+    ) -> Result<(), Error> {
         while let Some(obj) = self.next().await {
             if done(&obj) {
                 return Ok(());
@@ -288,7 +313,7 @@ fn job_watch(name: &str) -> String {
     format!("/apis/batch/v1/namespaces/default/jobs?watch=1&fieldSelector=metadata.name%3D{name}")
 }
 
-fn pod_watch(job: &str) -> String {
+pub(super) fn pod_watch(job: &str) -> String {
     format!("/api/v1/namespaces/default/pods?watch=1&labelSelector=job-name%3D{job}")
 }
 
