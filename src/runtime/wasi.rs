@@ -55,7 +55,9 @@ pub(crate) trait Descriptors {
     /// Grows the grant if the table is running out of headroom (see `descriptors`).
     fn rebalance(&mut self) {
         let (table, grant) = self.table_and_grant();
-        if let Some(grant) = grant {
+        // At the container's own limit nothing can grow: no need to count (the count is
+        // O(entries), and only a guest below the limit pays it).
+        if let Some(grant) = grant.filter(|g| g.capacity() < super::MAX_OPEN_RESOURCES) {
             let occupied = table.iter_mut().count();
             let capacity = grant.rebalance(occupied);
             table.set_max_capacity(capacity);
