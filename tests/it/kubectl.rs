@@ -98,9 +98,23 @@ impl Cluster {
             .enable_all()
             .build()
             .unwrap();
-        let mut o = options(self.dir.path());
-        (self.tweak)(&mut o);
-        let running = rt.block_on(serve::start(o)).expect("serve starts");
+        // A restart in the same process can find the previous server's store still held
+        // for a moment by guest tasks its runtime is dropping in the background (a real
+        // restart is a new process, which never sees this): retry briefly, saying why.
+        let mut tries = 0;
+        let running = loop {
+            let mut o = options(self.dir.path());
+            (self.tweak)(&mut o);
+            match rt.block_on(serve::start(o)) {
+                Ok(running) => break running,
+                Err(e) if tries < 50 => {
+                    eprintln!("serve did not start yet ({e}); retrying");
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("serve starts: {e}"),
+            }
+        };
         self.kubeconfig = running.kubeconfig.clone();
         self.running = Some(running);
         self.rt = Some(rt);
