@@ -26,7 +26,8 @@
 //!   handles (`kubelet::volumes`, nothing joined on the host), `kubelet::admission` decides
 //!   whether a pod fits the node (maxPods, memory) and `kubelet::eviction` whether its local
 //!   storage evicts it, both pure.
-//! - [`runtime`]: wasmtime: engine, module cache, WASI context, limits, exit classification.
+//! - [`runtime`]: wasmtime: engine, module cache, WASI context, limits (memory, CPU, the
+//!   node's descriptor budget), exit classification.
 //! - [`store`]: the object store (global revision, watch history) and its persistence
 //!   backends (memory for `run`, redb for `serve`); a write is answered once durable, and
 //!   `Store::durability` says when the backend cannot commit.
@@ -38,7 +39,8 @@
 //! - [`clock`]: wall time derived from tokio's clock so tests can pause time.
 //! - [`yaml`]: YAML decoding with a nesting bound checked before the parser runs.
 //! - [`private_fs`]: owner-only files and directories (the data dir, logs, the cache).
-//! - [`mod@bench`]: `wasmjob bench`: pods through `run`, a real `serve` process, density in
+//! - [`mod@bench`]: `wasmjob bench`: pods through `run`, a real `serve` process, load (hostile
+//!   pods and clients beside a well-behaved Job), density in
 //!   fresh child processes and the `wasmtime run` peer, each against raw wasmtime.
 //! - Objects in the store are shared (`Arc`): reads hand them out without copying, a write
 //!   replaces one with its changed copy; `sync` accepts `&[Pod]` or `&[Arc<Pod>]`.
