@@ -126,7 +126,7 @@ pub(super) async fn run(
         Compiled::Core(pre) => {
             let mut wasi = builder.build_p1();
             let table = wasi.ctx().table;
-            let grant = descriptors.grant(table.iter_mut().count());
+            let grant = descriptors.grant(initial_entries(&spec));
             table.set_max_capacity(grant.capacity());
             let state = P1State {
                 wasi,
@@ -156,9 +156,7 @@ pub(super) async fn run(
         Compiled::Component(pre, _) => {
             let mut table = ResourceTable::new();
             let ctx = builder.build();
-            // A component's context holds its preopens and stdio itself, and puts them in the
-            // table when the guest asks for them: counted here (and a working directory).
-            let grant = descriptors.grant(table.iter_mut().count() + spec.mounts.len() + 4);
+            let grant = descriptors.grant(initial_entries(&spec));
             table.set_max_capacity(grant.capacity());
             let state = P2State {
                 ctx,
@@ -220,6 +218,18 @@ fn epoch_policy<T>(
             }),
         ))
     })
+}
+
+/// The entries a container's table holds before the guest opens anything: stdin, stdout,
+/// stderr and one per preopen (each mount, and "." for a working directory inside one).
+/// Both kinds of context put them in the table lazily, on the guest's first WASI call, so
+/// they are counted from the spec and granted whatever the budget says.
+fn initial_entries(spec: &ContainerSpec) -> usize {
+    let working_dir = spec
+        .working_dir
+        .as_deref()
+        .is_some_and(|wd| mount_containing(spec, wd).is_some());
+    3 + spec.mounts.len() + usize::from(working_dir)
 }
 
 fn wasi_builder(spec: &ContainerSpec) -> Result<WasiCtxBuilder, Error> {

@@ -452,6 +452,25 @@ async fn guests_together_stop_at_the_node_budget_and_give_it_back() {
     assert!(share >= 300, "the budget was not returned: {share}");
 }
 
+/// A node whose budget is gone (a neighbour's fd bomb took it) still starts new
+/// containers: their stdio and volumes are granted with them, only new opens wait.
+#[tokio::test]
+async fn an_exhausted_budget_still_grants_stdio_and_volumes() {
+    let rt = Runtime::new(RuntimeConfig {
+        max_instances: 8,
+        guest_descriptors: 0,
+        ..RuntimeConfig::default()
+    })
+    .expect("engine");
+    let vol = tempfile::tempdir().unwrap();
+    let out = Captured::default();
+    let mut s = spec(wat("hello.wat"), &out);
+    s.mounts = vec![mount(vol.path(), "/data", false)];
+    let exit = rt.run(s).await.unwrap();
+    assert_eq!(exit.exit_code, 0, "{exit:?}");
+    assert_eq!(out.text(), "hello from wat\n");
+}
+
 /// The descriptor exhaustion of the hardening issue: a guest that opens without closing
 /// stops at the per-container bound and the node's descriptors are untouched.
 #[tokio::test]
