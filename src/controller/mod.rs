@@ -1,10 +1,11 @@
-//! The control loop: watch the store, `sync` each unfinished Job, `apply` the plan, and
-//! sleep until something changes or a plan asks to look again.
+//! The control loop: sync each Job (and CronJob) that a write touched or whose last plan
+//! asked to look again, `apply` the plan, and sleep until one of those happens.
 
 pub mod apply;
 pub mod cronjob;
 pub mod gc;
 pub mod job;
+pub mod queue;
 pub mod schedule;
 pub mod ttl;
 
@@ -16,7 +17,9 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use crate::api::job::{is_finished, key as job_key};
 use crate::clock::Clock;
 use crate::kubelet::Kubelet;
-use crate::store::Store;
+use crate::store::{Resource, Store, Touch};
+use queue::WorkQueue;
+use tokio::time::Instant;
 
 /// Runs the Job controller until every Job in the store is finished, or until the only
 /// unfinished Jobs are paused (`suspend: true` or `parallelism: 0`) with no pod left
@@ -27,63 +30,141 @@ pub async fn run_until_finished(
     settings: job::Settings,
     clock: Clock,
 ) {
-    let mut changes = store.subscribe();
+    let touched = store.track(&[Resource::Jobs, Resource::Pods]);
+    let mut jobs = WorkQueue::new();
+    for j in store.jobs_shared() {
+        jobs.add(job_key(&j));
+    }
     loop {
-        changes.borrow_and_update();
-        let pass = sync_all(&store, &kubelet, &settings, clock);
-        if pass.unfinished == 0 || pass.progressing == 0 {
+        route(touched.drain(), &mut jobs, &mut WorkQueue::new());
+        sync_jobs(&store, &kubelet, &settings, clock, &mut jobs).await;
+        if !progressing(&store) {
             return;
         }
-        let requeue = pass.requeue;
-        let wait = requeue.unwrap_or(Duration::from_secs(3600));
         tokio::select! {
-            r = changes.changed() => if r.is_err() { return },
-            _ = tokio::time::sleep(wait) => {}
+            _ = touched.changed() => {}
+            _ = sleep_until(jobs.next_due()) => {}
         }
     }
 }
 
-/// What one pass over all Jobs found.
-struct Pass {
-    unfinished: usize,
-    progressing: usize,
-    requeue: Option<Duration>,
+/// Whether some Job can still change without an update: unfinished, and not paused or
+/// with a pod still running.
+fn progressing(store: &Store) -> bool {
+    store.jobs_shared().iter().any(|j| {
+        !is_finished(j)
+            && j.metadata.deletion_timestamp.is_none()
+            && (!is_paused(j) || {
+                let uid = j.metadata.uid.as_deref().unwrap_or_default();
+                store
+                    .pods_for_sync(uid)
+                    .iter()
+                    .any(|p| !crate::api::pod::is_terminal(p))
+            })
+    })
 }
 
-fn sync_all(store: &Store, kubelet: &Arc<Kubelet>, settings: &job::Settings, clock: Clock) -> Pass {
-    let mut pass = Pass {
-        unfinished: 0,
-        progressing: 0,
-        requeue: None,
+/// Files each write under the controller that must look at it: a Job and a pod's Job
+/// for the Job controller, a CronJob and a Job's CronJob for the CronJob controller.
+fn route(touches: Vec<Touch>, jobs: &mut WorkQueue, cronjobs: &mut WorkQueue) {
+    for t in touches {
+        match t.resource {
+            Resource::Jobs => {
+                if let Some(cj) = t.controller_of("CronJob") {
+                    cronjobs.add(cj);
+                }
+                jobs.add(t.key);
+            }
+            Resource::Pods => {
+                if let Some(j) = t.controller_of("Job") {
+                    jobs.add(j);
+                }
+            }
+            Resource::CronJobs => cronjobs.add(t.key),
+            Resource::Events | Resource::Namespaces => {}
+        }
+    }
+}
+
+/// Syncs the Jobs that are due, one key at a time (upstream's job controller syncs a key
+/// per worker): a write touches one Job, so the cost of a turn is that Job and its pods,
+/// not every Job stored.
+async fn sync_jobs(
+    store: &Store,
+    kubelet: &Arc<Kubelet>,
+    settings: &job::Settings,
+    clock: Clock,
+    queue: &mut WorkQueue,
+) {
+    for (i, key) in queue.take(Instant::now()).into_iter().enumerate() {
+        match sync_job(store, kubelet, settings, clock, &key) {
+            Some(after) => queue.add_after(&key, Instant::now() + after),
+            None => queue.forget(&key),
+        }
+        // A burst of keys (start-up, a thousand pods finishing) lets the API's tasks on
+        // this worker run between syncs.
+        if i % 64 == 63 {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// One Job's sync and apply; returns when to look again.
+fn sync_job(
+    store: &Store,
+    kubelet: &Arc<Kubelet>,
+    settings: &job::Settings,
+    clock: Clock,
+    key: &str,
+) -> Option<Duration> {
+    let j = store.get_shared::<Job>(key)?;
+    // Jobs being deleted create nothing more; the garbage collector handles them.
+    if is_finished(&j) || j.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let uid = j.metadata.uid.as_deref().unwrap_or_default();
+    let pods = store.pods_for_sync(uid);
+    let now = clock.now();
+    let plan = {
+        let _span = tracing::debug_span!("sync job", job = %key).entered();
+        job::sync(&j, &pods, now, settings)
     };
-    for j in store.jobs_shared() {
-        // Jobs being deleted create nothing more; the garbage collector handles them.
-        if is_finished(&j) || j.metadata.deletion_timestamp.is_some() {
-            continue;
-        }
-        pass.unfinished += 1;
-        let uid = j.metadata.uid.clone().unwrap_or_default();
-        let pods = store.pods_for_sync(&uid);
-        if !is_paused(&j) || pods.iter().any(|p| !crate::api::pod::is_terminal(p)) {
-            pass.progressing += 1;
-        }
-        let now = clock.now();
-        let plan = {
-            let _span = tracing::debug_span!("sync job", job = %job_key(&j)).entered();
-            job::sync(&j, &pods, now, settings)
-        };
-        if let Some(r) = plan.requeue_after {
-            pass.requeue = Some(pass.requeue.map_or(r, |q| q.min(r)));
-        }
-        if !plan.is_noop() {
-            apply::apply(store, kubelet, &j, &plan, now);
-        }
+    if !plan.is_noop() {
+        apply::apply(store, kubelet, &j, &plan, now);
     }
-    pass
+    plan.requeue_after
 }
 
-/// Runs the Job controller, the garbage collector and the TTL controller until `shutdown`
-/// turns true (`wasmjob serve`).
+/// Whether a write concerns the garbage collector or the TTL controller: an object removed
+/// or being deleted (its dependents, its owner's finalizers), an object whose controller
+/// does not exist (an orphan to collect), or a Job with `ttlSecondsAfterFinished`.
+fn needs_collecting(store: &Store, touches: &[Touch]) -> bool {
+    touches.iter().any(|t| {
+        t.deleting
+            || match t.controller.as_ref() {
+                Some((kind, key)) if kind == "Job" => !store.contains::<Job>(key),
+                Some((kind, key)) if kind == "CronJob" => !store.contains::<CronJob>(key),
+                _ => false,
+            }
+            || (t.resource == Resource::Jobs
+                && store.get_shared::<Job>(&t.key).is_some_and(|j| {
+                    j.spec
+                        .as_ref()
+                        .is_some_and(|s| s.ttl_seconds_after_finished.is_some())
+                }))
+    })
+}
+
+/// Sleeps until `at`, or forever.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs the Job controller, the CronJob controller, the garbage collector and the TTL
+/// controller until `shutdown` turns true (`wasmjob serve`).
 pub async fn run_forever(
     store: Arc<Store>,
     kubelet: Arc<Kubelet>,
@@ -93,8 +174,18 @@ pub async fn run_forever(
 ) {
     // CronJobs without `timeZone` follow the controller's zone, as upstream.
     let local = jiff::tz::TimeZone::system();
-    let mut changes = store.subscribe();
+    let touched = store.track(&[Resource::Jobs, Resource::Pods, Resource::CronJobs]);
+    let mut jobs = WorkQueue::new();
+    let mut cronjobs = WorkQueue::new();
+    // Everything once at start-up, as an informer's initial list adds every key.
+    for j in store.jobs_shared() {
+        jobs.add(job_key(&j));
+    }
+    for cj in store.list_shared::<CronJob>(None).0 {
+        cronjobs.add(object_key(&cj.metadata));
+    }
     let mut durability = store.durability();
+    let mut gc_at: Option<Instant> = Some(Instant::now());
     loop {
         // While the store cannot commit, acting would build on state that a restart
         // forgets (pods started that no stored object remembers): wait for it instead.
@@ -107,52 +198,69 @@ pub async fn run_forever(
             tracing::info!("controllers resume");
             continue;
         }
-        changes.borrow_and_update();
-        let pass = sync_all(&store, &kubelet, &settings, clock);
-        let cron_next = sync_cronjobs(&store, clock, &local);
-        let gc_next = gc::sweep(&store, &kubelet, clock.now());
-        let wait = [pass.requeue, cron_next, gc_next]
+        let touches = touched.drain();
+        let collect = needs_collecting(&store, &touches);
+        route(touches, &mut jobs, &mut cronjobs);
+        sync_jobs(&store, &kubelet, &settings, clock, &mut jobs).await;
+        sync_cronjobs(&store, clock, &local, &mut cronjobs);
+        // The collector looks at the whole store: after the writes it acts on, or when a
+        // TTL it found is due.
+        if collect || gc_at.is_some_and(|at| at <= Instant::now()) {
+            gc_at = gc::sweep(&store, &kubelet, clock.now()).map(|d| Instant::now() + d);
+        }
+        let next = [jobs.next_due(), cronjobs.next_due(), gc_at]
             .into_iter()
             .flatten()
-            .min()
-            .unwrap_or(Duration::from_secs(3600));
+            .min();
         tokio::select! {
-            r = changes.changed() => if r.is_err() { return },
-            _ = tokio::time::sleep(wait) => {}
+            _ = touched.changed() => {}
+            _ = sleep_until(next) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
     }
 }
 
-/// One pass of the CronJob controller; returns when the next schedule is due.
-fn sync_cronjobs(store: &Store, clock: Clock, local: &jiff::tz::TimeZone) -> Option<Duration> {
-    let mut next: Option<Duration> = None;
-    let (cronjobs, _) = store.list::<CronJob>(None);
-    if cronjobs.is_empty() {
-        return None;
-    }
-    let jobs = store.jobs();
-    for cj in cronjobs {
-        let uid = cj.metadata.uid.clone().unwrap_or_default();
-        let owned: Vec<Job> = jobs
-            .iter()
-            .filter(|j| {
-                j.metadata
-                    .owner_references
-                    .iter()
-                    .flatten()
-                    .any(|o| o.uid == uid && o.controller == Some(true))
-            })
-            .cloned()
-            .collect();
-        let now = clock.now();
-        let plan = cronjob::sync(&cj, &owned, now, local);
-        if let Some(r) = plan.requeue_after {
-            next = Some(next.map_or(r, |n| n.min(r)));
+/// The CronJob controller's turn: syncs the CronJobs that are due, each with the Jobs it
+/// owns.
+fn sync_cronjobs(store: &Store, clock: Clock, local: &jiff::tz::TimeZone, queue: &mut WorkQueue) {
+    for key in queue.take(Instant::now()) {
+        match sync_cronjob(store, clock, local, &key) {
+            Some(after) => queue.add_after(&key, Instant::now() + after),
+            None => queue.forget(&key),
         }
-        apply_cron(store, &cj, plan, now);
     }
+}
+
+fn sync_cronjob(
+    store: &Store,
+    clock: Clock,
+    local: &jiff::tz::TimeZone,
+    key: &str,
+) -> Option<Duration> {
+    let cj = store.get::<CronJob>(key)?;
+    let uid = cj.metadata.uid.as_deref().unwrap_or_default();
+    let (jobs, _) =
+        store.list_shared::<Job>(Some(cj.metadata.namespace.as_deref().unwrap_or("default")));
+    let owned: Vec<Job> = jobs
+        .iter()
+        .filter(|j| {
+            j.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.uid == uid && o.controller == Some(true))
+        })
+        .map(|j| Job::clone(j))
+        .collect();
+    let now = clock.now();
+    let plan = cronjob::sync(&cj, &owned, now, local);
+    let next = plan.requeue_after;
+    apply_cron(store, &cj, plan, now);
     next
+}
+
+fn object_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    crate::store::key(meta.namespace.as_deref(), meta.name.as_deref())
 }
 
 fn apply_cron(store: &Store, cj: &CronJob, plan: cronjob::CronPlan, now: jiff::Timestamp) {
@@ -215,4 +323,73 @@ fn is_paused(job: &k8s_openapi::api::batch::v1::Job) -> bool {
     job.spec
         .as_ref()
         .is_some_and(|s| s.suspend == Some(true) || s.parallelism == Some(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(resource: Resource, key: &str, controller: Option<(&str, &str)>) -> Touch {
+        Touch {
+            resource,
+            key: key.into(),
+            controller: controller.map(|(k, c)| (k.into(), c.into())),
+            deleting: false,
+        }
+    }
+
+    #[test]
+    fn a_write_queues_only_the_controllers_that_look_at_it() {
+        let (mut jobs, mut cronjobs) = (WorkQueue::new(), WorkQueue::new());
+        route(
+            vec![
+                // A pod queues its Job, not itself.
+                touch(Resource::Pods, "ns/p", Some(("Job", "ns/a"))),
+                // A bare pod (no controller) queues nothing.
+                touch(Resource::Pods, "ns/bare", None),
+                // A Job queues itself and its CronJob.
+                touch(Resource::Jobs, "ns/b", Some(("CronJob", "ns/nightly"))),
+                touch(Resource::CronJobs, "ns/hourly", None),
+                touch(Resource::Events, "ns/e", Some(("Job", "ns/c"))),
+            ],
+            &mut jobs,
+            &mut cronjobs,
+        );
+        let now = Instant::now();
+        assert_eq!(jobs.take(now), ["ns/a", "ns/b"]);
+        assert_eq!(cronjobs.take(now), ["ns/nightly", "ns/hourly"]);
+    }
+
+    #[test]
+    fn the_collector_runs_for_deletions_orphans_and_ttls_only() {
+        let store = Store::new();
+        let mut job = Job::default();
+        job.metadata.name = Some("ttl".into());
+        job.metadata.namespace = Some("ns".into());
+        job.spec = Some(k8s_openapi::api::batch::v1::JobSpec {
+            ttl_seconds_after_finished: Some(60),
+            ..Default::default()
+        });
+        store.create(job).unwrap();
+        let mut plain = Job::default();
+        plain.metadata.name = Some("plain".into());
+        plain.metadata.namespace = Some("ns".into());
+        store.create(plain).unwrap();
+
+        let pod_of = |job: &str| touch(Resource::Pods, "ns/p", Some(("Job", job)));
+        assert!(!needs_collecting(&store, &[pod_of("ns/plain")]));
+        assert!(!needs_collecting(
+            &store,
+            &[touch(Resource::Jobs, "ns/plain", None)]
+        ));
+        // Its Job is gone: an orphan to collect.
+        assert!(needs_collecting(&store, &[pod_of("ns/gone")]));
+        assert!(needs_collecting(
+            &store,
+            &[touch(Resource::Jobs, "ns/ttl", None)]
+        ));
+        let mut deleted = pod_of("ns/plain");
+        deleted.deleting = true;
+        assert!(needs_collecting(&store, &[deleted]));
+    }
 }

@@ -7,6 +7,7 @@
 //! has stopped running).
 
 pub mod backend;
+mod touched;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::api::pod as podutil;
 pub use backend::Backend;
+pub use touched::{Touch, Touched};
 
 /// Store errors; messages follow the API server's.
 #[derive(Debug, thiserror::Error)]
@@ -352,6 +354,8 @@ pub struct Store {
     /// One live feed per resource, as the API server keeps a watch cache per resource:
     /// a Job watcher never falls behind because of a burst of pod changes.
     feeds: [broadcast::Sender<WatchEvent>; 5],
+    /// The controllers' work-queue sources (see [`Store::track`]).
+    trackers: Mutex<Vec<std::sync::Weak<Touched>>>,
     backend: Box<dyn Backend>,
 }
 
@@ -412,6 +416,7 @@ impl Store {
             last_event_nanos: Mutex::new(0),
             revision: watch::channel(rev).0,
             feeds: std::array::from_fn(|_| broadcast::channel(16_384).0),
+            trackers: Mutex::new(Vec::new()),
             backend,
         })
     }
@@ -480,6 +485,25 @@ impl Store {
         self.revision.subscribe()
     }
 
+    /// Records the key of every object of `resources` written from now on (and of its
+    /// controller), for a controller to sync only what changed. It starts empty: the
+    /// caller looks at everything once first.
+    pub fn track(&self, resources: &[Resource]) -> Arc<Touched> {
+        let touched = Arc::new(Touched::new(resources));
+        let mut trackers = self.trackers.lock().expect("trackers lock poisoned");
+        trackers.retain(|t| t.strong_count() > 0);
+        trackers.push(Arc::downgrade(&touched));
+        touched
+    }
+
+    fn touch<K: Object>(&self, key: &str, obj: &K, previous: Option<&K>, removed: bool) {
+        let trackers = self.trackers.lock().expect("trackers lock poisoned");
+        for t in trackers.iter().filter_map(std::sync::Weak::upgrade) {
+            let before = previous.map(|p| p.metadata());
+            t.touch(K::RESOURCE, key, obj.metadata(), before, removed);
+        }
+    }
+
     /// Replays the changes to `resource` after revision `from` and subscribes to the ones
     /// to come, with no gap between them; `Err` when `from` is older than the history kept.
     pub fn watch(
@@ -497,9 +521,13 @@ impl Store {
                 oldest: s.oldest,
             });
         } else {
+            // The history is in revision order: only its tail after `from` is read, so a
+            // hundred watches resuming at once do not each scan 50,000 changes under the
+            // lock every writer needs.
+            let start = s.history.partition_point(|e| e.revision <= from);
             s.history
-                .iter()
-                .filter(|e| e.revision > from && e.resource == resource)
+                .range(start..)
+                .filter(|e| e.resource == resource)
                 .cloned()
                 .collect()
         };
@@ -662,6 +690,7 @@ impl Store {
         s.revision += 1;
         let rev = s.revision;
         obj.metadata_mut().resource_version = Some(rev.to_string());
+        self.touch(key, &obj, K::map(s).get(key).map(|p| &**p), false);
         K::index(s, key, Some(&obj));
         let obj = Arc::new(obj);
         K::map_mut(s).insert(key.to_string(), obj.clone());
@@ -676,6 +705,7 @@ impl Store {
         let rev = s.revision;
         let mut obj = Arc::unwrap_or_clone(obj);
         obj.metadata_mut().resource_version = Some(rev.to_string());
+        self.touch(key, &obj, None, true);
         self.publish(s, key, &obj, EventType::Deleted, rev);
         obj
     }
