@@ -63,6 +63,9 @@ pub enum Error {
     /// Another server holds the data directory.
     #[error("another wasmjob serve is already using the data directory {0}")]
     Locked(PathBuf),
+    /// The controllers' and the kubelet's threads could not be started.
+    #[error("failed to start the control plane's threads: {0}")]
+    Threads(std::io::Error),
     /// A file or directory could not be used.
     #[error("{path}: {cause}")]
     Io {
@@ -112,7 +115,65 @@ pub struct Running {
     pub store: Arc<Store>,
     shutdown: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Where the controllers and the kubelet run (dropped after `tasks`).
+    _control: ControlPlane,
     _lock: std::fs::File,
+}
+
+/// The controllers' and the kubelet's own runtimes. On a cluster they are other processes
+/// than kube-apiserver and each other; here each gets its own threads, so a flood of API
+/// requests queues on the API's workers, a thousand pods' work on the kubelet's, and a
+/// pod's start (the Job controller's sync, the kubelet's writes) waits only for the OS
+/// to give its thread a core.
+struct ControlPlane {
+    controllers: Option<tokio::runtime::Runtime>,
+    kubelet: Option<tokio::runtime::Runtime>,
+}
+
+impl ControlPlane {
+    fn start() -> Result<Self, Error> {
+        let runtime = |workers: usize, name: &str| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .thread_name(name)
+                .enable_all()
+                .build()
+                .map_err(Error::Threads)
+        };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(ControlPlane {
+            // The controllers' loop is one task: one worker, plus its blocking pool.
+            controllers: Some(runtime(1, "wasmjob-controllers")?),
+            kubelet: Some(runtime(cores, "wasmjob-kubelet")?),
+        })
+    }
+
+    fn controllers(&self) -> &tokio::runtime::Handle {
+        self.controllers
+            .as_ref()
+            .expect("only taken when dropped")
+            .handle()
+    }
+
+    fn kubelet(&self) -> &tokio::runtime::Handle {
+        self.kubelet
+            .as_ref()
+            .expect("only taken when dropped")
+            .handle()
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        // Without waiting: `Running` is dropped inside async code. The pods' tasks are
+        // dropped with it, which kills their guests.
+        for rt in [self.controllers.take(), self.kubelet.take()]
+            .into_iter()
+            .flatten()
+        {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl Running {
@@ -235,15 +296,17 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         token,
     });
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    let control = ControlPlane::start()?;
+    kubelet.run_pods_on(control.kubelet().clone());
     let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(controller::run_forever(
+    tasks.push(control.controllers().spawn(controller::run_forever(
         store.clone(),
         kubelet.clone(),
         options.settings,
         clock,
         shutdown_rx.clone(),
     )));
-    tasks.push(tokio::spawn(forget_deleted_pods(
+    tasks.push(control.controllers().spawn(forget_deleted_pods(
         store.clone(),
         kubelet.clone(),
         shutdown_rx.clone(),
@@ -264,6 +327,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         store,
         shutdown,
         tasks,
+        _control: control,
         _lock: lock,
     })
 }

@@ -44,6 +44,9 @@ pub const CANNOT_RUN_EXIT_CODE: i32 = 128;
 /// manager looks every 10 s; a guest writes fast, so a tenth of that.
 pub const STORAGE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Storage measurements (directory walks) running at once on the node.
+static STORAGE_WALKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// Kubelet settings.
 #[derive(Clone, Debug)]
 pub struct KubeletConfig {
@@ -88,6 +91,8 @@ pub struct Kubelet {
     kills: Mutex<HashMap<String, watch::Sender<Option<Kill>>>>,
     /// One permit per pod the node may hold at once (`maxPods`).
     admitted: Arc<tokio::sync::Semaphore>,
+    /// Where pods' tasks run, when not on the caller's runtime (see [`Kubelet::run_pods_on`]).
+    pods: std::sync::OnceLock<tokio::runtime::Handle>,
 }
 
 impl Kubelet {
@@ -115,7 +120,15 @@ impl Kubelet {
             resolve,
             clock,
             kills: Mutex::new(HashMap::new()),
+            pods: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Runs every pod's task on `runtime` from now on: `serve` gives the kubelet its own
+    /// threads, as a node's kubelet is its own process, so that thousands of pods' work
+    /// never delays the Job controller (and the other way round).
+    pub fn run_pods_on(&self, runtime: tokio::runtime::Handle) {
+        let _ = self.pods.set(runtime);
     }
 
     /// The node's container logs.
@@ -128,7 +141,7 @@ impl Kubelet {
         let (tx, rx) = watch::channel(None);
         self.kills.lock().expect("poisoned").insert(key.clone(), tx);
         let kubelet = self.clone();
-        tokio::spawn(async move {
+        let task = async move {
             kubelet.run_pod(&key, rx).await;
             kubelet.kills.lock().expect("poisoned").remove(&key);
             // An evicted pod's volumes are what it was evicted for: the space comes back
@@ -136,14 +149,19 @@ impl Kubelet {
             if kubelet.store.pod(&key).is_some_and(|p| {
                 p.status.as_ref().and_then(|s| s.reason.as_deref()) == Some(eviction::REASON)
             }) {
-                let _ = std::fs::remove_dir_all(kubelet.pod_dir(&key).join("volumes"));
+                let dir = kubelet.pod_dir(&key).join("volumes");
+                let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
             }
             // A pod deleted while running went away with its final status write (the
             // store's deletion rule); its logs and volumes go with it.
             if kubelet.store.pod(&key).is_none() {
                 kubelet.forget(&key);
             }
-        });
+        };
+        match self.pods.get() {
+            Some(runtime) => drop(runtime.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
     }
 
     /// Stops the pod's containers (the pod has been deleted).
@@ -166,8 +184,15 @@ impl Kubelet {
     pub fn forget(&self, key: &str) {
         self.logs.remove_pod(key);
         let dir = self.pod_dir(key);
-        if dir.exists() {
-            let _ = std::fs::remove_dir_all(dir);
+        let remove = move || {
+            if dir.exists() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        };
+        // A pod's tree can be big (its guest decided): off the async workers when on them.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(remove)),
+            Err(_) => remove(),
         }
     }
 
@@ -233,7 +258,7 @@ impl Kubelet {
             }
         }
 
-        let mounts = match self.volumes(&pod) {
+        let mounts = match self.volumes(&pod).await {
             Ok(m) => m,
             Err(message) => {
                 self.event(&pod, "Warning", "FailedMount", &message);
@@ -339,6 +364,12 @@ impl Kubelet {
                 tokio::time::sleep(kubelet.config.storage_check_interval).await;
                 let d = dirs.clone();
                 // Walking a tree is blocking IO, and a guest decides how big the tree is.
+                // A few walks at a time: a thousand pods' checks at once would otherwise
+                // take every thread of the blocking pool, and a starting pod's volumes
+                // would wait behind them.
+                let Ok(_walking) = STORAGE_WALKS.acquire().await else {
+                    return;
+                };
                 let Ok(volumes) = tokio::task::spawn_blocking(move || {
                     d.iter()
                         .map(|(name, dir)| (name.clone(), volumes::usage(dir)))
@@ -795,10 +826,15 @@ impl Kubelet {
     }
 
     /// Prepares the pod's volumes: `emptyDir` under the pod's directory, `hostPath` as the
-    /// node's policy allows.
-    fn volumes(&self, pod: &Pod) -> Result<HashMap<String, volumes::Volume>, String> {
+    /// node's policy allows. On the blocking pool: creating directories can take
+    /// milliseconds (ext4 searching for free inodes after many deletions), and the
+    /// kubelet's workers also run every other pod's status writes and the Job controller.
+    async fn volumes(&self, pod: &Pod) -> Result<HashMap<String, volumes::Volume>, String> {
         let dir = self.pod_dir(&podutil::key(pod));
-        volumes::prepare(pod, &dir, &self.config.host_paths)
+        let (pod, policy) = (pod.clone(), self.config.host_paths.clone());
+        tokio::task::spawn_blocking(move || volumes::prepare(&pod, &dir, &policy))
+            .await
+            .map_err(|e| format!("preparing the pod's volumes failed: {e}"))?
     }
 
     fn event(&self, pod: &Pod, type_: &str, reason: &str, message: &str) {
