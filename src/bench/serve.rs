@@ -195,6 +195,7 @@ impl Server {
             body: resp.into_body(),
             buf: Vec::new(),
             path: path.to_string(),
+            unparsable: 0,
         })
     }
 
@@ -226,9 +227,15 @@ pub(super) struct Watch {
     body: Incoming,
     buf: Vec<u8>,
     path: String,
+    unparsable: usize,
 }
 
 impl Watch {
+    /// Lines of the stream that were not a JSON event (skipped by [`Watch::next_event`]).
+    pub(super) fn unparsable(&self) -> usize {
+        self.unparsable
+    }
+
     /// The next event's object, `None` when the stream ends or [`PATIENCE`] runs out.
     pub(super) async fn next(&mut self) -> Option<Value> {
         loop {
@@ -247,7 +254,11 @@ impl Watch {
         loop {
             if let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=i).collect();
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
                 let Ok(mut event) = serde_json::from_slice::<Value>(&line) else {
+                    self.unparsable += 1;
                     continue;
                 };
                 let kind = event["type"].as_str().unwrap_or_default().to_string();

@@ -48,9 +48,9 @@ impl Drop for Tmpfs {
 }
 
 /// Fills `dir` until the filesystem refuses more; returns the filler file.
-fn fill(dir: &Path) -> std::path::PathBuf {
+fn fill(dir: &Path, name: &str) -> std::path::PathBuf {
     use std::io::Write;
-    let path = dir.join("filler");
+    let path = dir.join(name);
     let mut f = std::fs::File::create(&path).unwrap();
     let block = vec![0x5au8; 64 << 10];
     while f.write_all(&block).is_ok() {}
@@ -88,7 +88,7 @@ fn a_full_disk_fails_writes_loudly_and_loses_no_acknowledged_one() {
     let first = create(&c, "before");
     assert!(first.status.success(), "{first:?}");
 
-    let filler = fill(&c.data_dir());
+    let filler = fill(&c.data_dir(), "filler");
     let mut acknowledged = vec!["before".to_string()];
     let mut refusal = None;
     for i in 0..400 {
@@ -108,8 +108,25 @@ fn a_full_disk_fails_writes_loudly_and_loses_no_acknowledged_one() {
             && refusal.contains("No space left on device"),
         "{refusal}"
     );
-    // Not ready, saying why.
-    let err = c.err(&["get", "--raw", "/readyz"]);
+    // Not ready, saying why. The store retries a refused write, and a retry after redb
+    // reopened can find pages the failed commits freed (the write then becomes durable, as
+    // an etcd write whose request timed out may): readiness is the state now, so the disk
+    // is topped up and written again until the store is stuck.
+    let mut fillers = vec![filler];
+    let mut not_ready = None;
+    for attempt in 0..5 {
+        let out = c.kubectl(&["get", "--raw", "/readyz"]);
+        if !out.status.success() {
+            not_ready = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+            break;
+        }
+        fillers.push(fill(&c.data_dir(), &format!("filler-{attempt}")));
+        let name = format!("again-{attempt}");
+        if create(&c, &name).status.success() {
+            acknowledged.push(name);
+        }
+    }
+    let err = not_ready.expect("a full disk never made the server not ready");
     assert!(err.contains("[-]store failed"), "{err}");
     // A delete needs new pages too and is refused the same way; should the store's retry
     // have found pages its failed commits freed, it was durable when answered.
@@ -124,7 +141,9 @@ fn a_full_disk_fails_writes_loudly_and_loses_no_acknowledged_one() {
     assert!(c.ok(&["get", "jobs"]).contains("before"));
 
     // Space returns: the store recovers without a restart.
-    std::fs::remove_file(&filler).unwrap();
+    for f in &fillers {
+        std::fs::remove_file(f).unwrap();
+    }
     c.eventually("the store to recover", || {
         c.kubectl(&["get", "--raw", "/readyz"]).status.success()
     });
