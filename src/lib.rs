@@ -5,7 +5,8 @@
 //! ```text
 //!  manifest.rs ──► api::defaults / api::validation ──► store (Jobs, Pods, Events)
 //!                                                        │  ▲
-//!                          revision bumps (watch) ◄──────┘  │ writes
+//!             store::Touched (keys written, and their    │  │ writes
+//!             controllers) ──► controller::queue ◄───────┘  │
 //!                                   │                       │
 //!  controller::run_until_finished ──┴► controller::job::sync (pure: Job, Pods, now → Plan)
 //!                                          │
@@ -14,13 +15,18 @@
 //!  kubelet (pod lifecycle, restarts, logs) ──► runtime (the only wasmtime user)
 //!
 //!  kubectl ──HTTPS──► server (routes → handlers → store; watch feeds from the store)
-//!  serve: store (redb backend) + controller::run_forever (Job sync, gc, ttl) + kubelet + server
+//!  serve: store (redb backend) + controller::run_forever (Job sync, gc, ttl) + kubelet + server,
+//!         each on its own threads: API workers, one controllers' worker, the kubelet's
+//!         workers, the guests' niced workers, the store's writer
 //! ```
 //!
 //! - [`api`]: Kubernetes types' rules: defaulting, validation with upstream messages,
 //!   quantities, label/annotation keys, condition reasons, pod predicates.
 //! - [`controller::job`]: the Job controller's decisions as a pure function
 //!   `sync(&Job, &[Pod], now) -> Plan`; [`controller::apply`] is its only IO.
+//!   [`controller::queue`] holds the keys to sync: those a write touched (the store's
+//!   [`store::Touched`], as informer handlers enqueue keys) and those a plan's
+//!   `requeue_after` asked for, so a turn costs the Jobs that changed, not all of them.
 //! - [`kubelet`]: runs a pod's containers, reports phases, container states and restarts
 //!   as Kubernetes does, keeps logs, emits pod Events; volumes are opened as directory
 //!   handles (`kubelet::volumes`, nothing joined on the host), `kubelet::admission` decides

@@ -76,7 +76,7 @@ pub struct Outcome {
 pub enum InputError {
     /// A manifest could not be read or parsed.
     #[error("error: {0}")]
-    Manifest(#[from] manifest::Error),
+    Manifest(manifest::Error),
     /// Validation failed (already in kubectl's wording).
     #[error("{0}")]
     Invalid(String),
@@ -95,7 +95,21 @@ pub enum InputError {
     Duplicate(String),
     /// The runtime could not start.
     #[error("error: {0}")]
-    Runtime(#[from] runtime::Error),
+    Runtime(runtime::Error),
+}
+
+// By hand, not `#[from]` (which makes the cause a `#[source]` too): the message already
+// interpolates it, and `anyhow` would print it twice.
+impl From<manifest::Error> for InputError {
+    fn from(e: manifest::Error) -> Self {
+        InputError::Manifest(e)
+    }
+}
+
+impl From<runtime::Error> for InputError {
+    fn from(e: runtime::Error) -> Self {
+        InputError::Runtime(e)
+    }
 }
 
 /// Loads, defaults and validates every Job; reports every invalid Job, not just the first.

@@ -115,8 +115,8 @@ pub struct Running {
     pub store: Arc<Store>,
     shutdown: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    /// Where the controllers and the kubelet run (dropped after `tasks`).
-    _control: ControlPlane,
+    /// Where the controllers and the kubelet run (stopped after `tasks`).
+    control: ControlPlane,
     _lock: std::fs::File,
 }
 
@@ -146,6 +146,21 @@ impl ControlPlane {
             controllers: Some(runtime(1, "wasmjob-controllers")?),
             kubelet: Some(runtime(cores, "wasmjob-kubelet")?),
         })
+    }
+
+    /// Stops both runtimes and waits (a few seconds at most) until their tasks are gone.
+    async fn stop(&mut self) {
+        let runtimes: Vec<_> = [self.controllers.take(), self.kubelet.take()]
+            .into_iter()
+            .flatten()
+            .collect();
+        // Waiting blocks, so not on an async worker.
+        let _ = tokio::task::spawn_blocking(move || {
+            for rt in runtimes {
+                rt.shutdown_timeout(Duration::from_secs(5));
+            }
+        })
+        .await;
     }
 
     fn controllers(&self) -> &tokio::runtime::Handle {
@@ -178,11 +193,14 @@ impl Drop for ControlPlane {
 
 impl Running {
     /// Stops serving, waits for the tasks, and makes every write durable.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
         for t in self.tasks {
             let _ = t.await;
         }
+        // The pods' tasks go too (their guests are killed), and nothing writes after the
+        // flush below: whoever reads the data directory next sees it as it stays.
+        self.control.stop().await;
         if let Err(e) = self.store.flush() {
             tracing::error!(error = %e, "stopped with writes that are not durable");
         }
@@ -327,7 +345,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         store,
         shutdown,
         tasks,
-        _control: control,
+        control,
         _lock: lock,
     })
 }

@@ -58,12 +58,19 @@ pub enum Error {
     /// `wasmjob run` refused the generated Job.
     #[error(transparent)]
     Run(#[from] run::InputError),
-    /// A temporary file or a child process.
+    /// A temporary file or a child process. (Interpolated, not a `#[source]`: the cause
+    /// is printed once.)
     #[error("temporary files or child processes: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// A child process (`serve`, a density child, the peer) misbehaved.
     #[error("{0}")]
     Child(String),
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
 }
 
 /// One line of the report.
