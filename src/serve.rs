@@ -25,7 +25,7 @@ use crate::kubelet::{
 };
 use crate::runtime::{self, Runtime, RuntimeConfig, parse_image_ref};
 use crate::server::{self, ApiState, objects::ApiKind, objects::Ctx, tls};
-use crate::store::{self, EventType, Resource, Store, backend::Redb};
+use crate::store::{self, Resource, Store, backend::Redb};
 
 /// Options of `wasmjob serve`.
 #[derive(Clone, Debug)]
@@ -324,8 +324,11 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         clock,
         shutdown_rx.clone(),
     )));
+    // From the store's record of written keys, not a watch feed: a burst of deletions
+    // larger than a feed's buffer must not leave volumes and logs behind.
     tasks.push(control.controllers().spawn(forget_deleted_pods(
         store.clone(),
+        store.track(&[Resource::Pods]),
         kubelet.clone(),
         shutdown_rx.clone(),
     )));
@@ -436,22 +439,18 @@ fn recover_pods(store: &Store, clock: Clock) {
 /// Drops logs and volumes of pods once their objects are gone.
 async fn forget_deleted_pods(
     store: Arc<Store>,
+    touched: Arc<store::Touched>,
     kubelet: Arc<Kubelet>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let Ok((_, mut feed)) = store.watch(Resource::Pods, store.revision()) else {
-        return;
-    };
     loop {
+        for t in touched.drain() {
+            if t.deleting && !store.contains::<Pod>(&t.key) {
+                kubelet.forget(&t.key);
+            }
+        }
         tokio::select! {
-            e = feed.recv() => match e {
-                Ok(e) if e.resource == Resource::Pods && e.type_ == EventType::Deleted => {
-                    kubelet.forget(&format!("{}/{}", e.namespace, e.name));
-                }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => return,
-            },
+            _ = touched.changed() => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
     }

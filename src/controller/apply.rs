@@ -14,7 +14,14 @@ use crate::store::{self, Store};
 
 /// Applies `plan` to `job` in the order that keeps accounting exact: the checkpoint status
 /// first, then finalizer removals, deletions, creations, and the final status last.
-pub fn apply(store: &Store, kubelet: &Arc<Kubelet>, job: &Job, plan: &Plan, now: Timestamp) {
+/// `false` when a write failed (the next sync of the Job retries what is still needed).
+pub fn apply(
+    store: &Store,
+    kubelet: &Arc<Kubelet>,
+    job: &Job,
+    plan: &Plan,
+    now: Timestamp,
+) -> bool {
     let key = job_key(job);
     let ns = job
         .metadata
@@ -40,8 +47,9 @@ pub fn apply(store: &Store, kubelet: &Arc<Kubelet>, job: &Job, plan: &Plan, now:
         && let Err(e) = store.update_job_status(&key, cp.clone())
     {
         tracing::warn!(job = %key, error = %e, "job status checkpoint failed");
-        return;
+        return false;
     }
+    let mut ok = true;
     for name in &plan.remove_finalizers {
         store.remove_pod_finalizer(&pod_key(name), TRACKING_FINALIZER);
     }
@@ -73,7 +81,10 @@ pub fn apply(store: &Store, kubelet: &Arc<Kubelet>, job: &Job, plan: &Plan, now:
                 );
                 kubelet.start(pod_key(&name));
             }
-            Err(e) => event("Warning", "FailedCreate", &format!("Error creating: {e}")),
+            Err(e) => {
+                ok = false;
+                event("Warning", "FailedCreate", &format!("Error creating: {e}"));
+            }
         }
     }
     for e in &plan.events {
@@ -83,7 +94,9 @@ pub fn apply(store: &Store, kubelet: &Arc<Kubelet>, job: &Job, plan: &Plan, now:
         && let Err(e) = store.update_job_status(&key, status.clone())
     {
         tracing::warn!(job = %key, error = %e, "job status update failed");
+        ok = false;
     }
+    ok
 }
 
 /// Admits a Job created by a controller (the CronJob controller) the way the API server

@@ -102,12 +102,15 @@ pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Du
             Some(_) => {}
         }
     }
+    // Read again: the loop above may just have orphaned or removed the last of them, and
+    // no later write would bring the collector back to this CronJob.
+    let jobs_now = store.jobs_shared();
     for cj in cronjobs
         .values()
         .filter(|c| c.metadata.deletion_timestamp.is_some())
     {
         let uid = cj.metadata.uid.clone().unwrap_or_default();
-        let owns_any = jobs.iter().any(|j| {
+        let owns_any = jobs_now.iter().any(|j| {
             j.metadata
                 .owner_references
                 .iter()

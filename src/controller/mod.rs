@@ -17,7 +17,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use crate::api::job::{is_finished, key as job_key};
 use crate::clock::Clock;
 use crate::kubelet::Kubelet;
-use crate::store::{Resource, Store, Touch};
+use crate::store::{Controller, Resource, Store, Touch};
 use queue::WorkQueue;
 use tokio::time::Instant;
 
@@ -129,21 +129,34 @@ fn sync_job(
         let _span = tracing::debug_span!("sync job", job = %key).entered();
         job::sync(&j, &pods, now, settings)
     };
-    if !plan.is_noop() {
-        apply::apply(store, kubelet, &j, &plan, now);
+    let mut requeue = plan.requeue_after;
+    if !plan.is_noop() && !apply::apply(store, kubelet, &j, &plan, now) {
+        // A write failed (a pod's name taken, the store refusing): nothing else may touch
+        // this Job soon, so look again shortly, as upstream requeues a failed sync.
+        requeue = Some(requeue.map_or(RETRY_FAILED_SYNC, |r| r.min(RETRY_FAILED_SYNC)));
     }
-    plan.requeue_after
+    requeue
 }
 
 /// Whether a write concerns the garbage collector or the TTL controller: an object removed
-/// or being deleted (its dependents, its owner's finalizers), an object whose controller
-/// does not exist (an orphan to collect), or a Job with `ttlSecondsAfterFinished`.
+/// or being deleted (its dependents, its owner's finalizers), an object whose controller is
+/// gone, another object under the same name, being deleted, or of a kind no controller
+/// here runs (an orphan or a dependent to collect), or a Job with
+/// `ttlSecondsAfterFinished`.
 fn needs_collecting(store: &Store, touches: &[Touch]) -> bool {
+    fn settled<K: crate::store::Object>(store: &Store, c: &Controller) -> bool {
+        store.get_shared::<K>(&c.key).is_some_and(|o| {
+            o.metadata().uid.as_deref() == Some(c.uid.as_str())
+                && o.metadata().deletion_timestamp.is_none()
+        })
+    }
     touches.iter().any(|t| {
         t.deleting
-            || match t.controller.as_ref() {
-                Some((kind, key)) if kind == "Job" => !store.contains::<Job>(key),
-                Some((kind, key)) if kind == "CronJob" => !store.contains::<CronJob>(key),
+            || match (&t.controller, t.resource) {
+                (Some(c), _) if c.kind == "Job" => !settled::<Job>(store, c),
+                (Some(c), _) if c.kind == "CronJob" => !settled::<CronJob>(store, c),
+                // The collector deletes pods whose controller is not a Job.
+                (Some(_), Resource::Pods) => true,
                 _ => false,
             }
             || (t.resource == Resource::Jobs
@@ -154,6 +167,9 @@ fn needs_collecting(store: &Store, touches: &[Touch]) -> bool {
                 }))
     })
 }
+
+/// How soon a sync whose writes failed is retried.
+const RETRY_FAILED_SYNC: Duration = Duration::from_secs(1);
 
 /// Sleeps until `at`, or forever.
 async fn sleep_until(at: Option<Instant>) {
@@ -333,7 +349,11 @@ mod tests {
         Touch {
             resource,
             key: key.into(),
-            controller: controller.map(|(k, c)| (k.into(), c.into())),
+            controller: controller.map(|(kind, key)| Controller {
+                kind: kind.into(),
+                key: key.into(),
+                uid: format!("uid-{}", key.trim_start_matches("ns/")),
+            }),
             deleting: false,
         }
     }
@@ -366,6 +386,7 @@ mod tests {
         let mut job = Job::default();
         job.metadata.name = Some("ttl".into());
         job.metadata.namespace = Some("ns".into());
+        job.metadata.uid = Some("uid-ttl".into());
         job.spec = Some(k8s_openapi::api::batch::v1::JobSpec {
             ttl_seconds_after_finished: Some(60),
             ..Default::default()
@@ -374,7 +395,13 @@ mod tests {
         let mut plain = Job::default();
         plain.metadata.name = Some("plain".into());
         plain.metadata.namespace = Some("ns".into());
+        plain.metadata.uid = Some("uid-plain".into());
         store.create(plain).unwrap();
+        let mut other = Job::default();
+        other.metadata.name = Some("recreated".into());
+        other.metadata.namespace = Some("ns".into());
+        other.metadata.uid = Some("a-new-uid".into());
+        store.create(other).unwrap();
 
         let pod_of = |job: &str| touch(Resource::Pods, "ns/p", Some(("Job", job)));
         assert!(!needs_collecting(&store, &[pod_of("ns/plain")]));
@@ -382,13 +409,27 @@ mod tests {
             &store,
             &[touch(Resource::Jobs, "ns/plain", None)]
         ));
-        // Its Job is gone: an orphan to collect.
+        // Its Job is gone, or another Job has its name: an orphan to collect.
         assert!(needs_collecting(&store, &[pod_of("ns/gone")]));
+        assert!(needs_collecting(&store, &[pod_of("ns/recreated")]));
+        // Controlled by a kind no controller here runs.
+        assert!(needs_collecting(
+            &store,
+            &[touch(Resource::Pods, "ns/p", Some(("ReplicaSet", "ns/rs")))]
+        ));
+        // Its controller is being deleted (an orphaning delete clears the reference).
+        store.modify::<Job>("ns/plain", |j| {
+            j.metadata.deletion_timestamp = Some(
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH),
+            );
+            j.metadata.finalizers = Some(vec!["orphan".into()]);
+        });
+        assert!(needs_collecting(&store, &[pod_of("ns/plain")]));
         assert!(needs_collecting(
             &store,
             &[touch(Resource::Jobs, "ns/ttl", None)]
         ));
-        let mut deleted = pod_of("ns/plain");
+        let mut deleted = pod_of("ns/ttl");
         deleted.deleting = true;
         assert!(needs_collecting(&store, &[deleted]));
     }

@@ -259,6 +259,10 @@ impl Kubelet {
         }
 
         let mounts = match self.volumes(&pod).await {
+            // Deleted while its volumes were made (a pod not yet started goes at once):
+            // nothing may start for a pod that no longer exists. (One being deleted goes
+            // on: its containers see the kill and its status says how it ended.)
+            Ok(_) if !self.store.contains::<Pod>(key) => return,
             Ok(m) => m,
             Err(message) => {
                 self.event(&pod, "Warning", "FailedMount", &message);
@@ -367,10 +371,13 @@ impl Kubelet {
                 // A few walks at a time: a thousand pods' checks at once would otherwise
                 // take every thread of the blocking pool, and a starting pod's volumes
                 // would wait behind them.
-                let Ok(_walking) = STORAGE_WALKS.acquire().await else {
+                let Ok(walking) = STORAGE_WALKS.acquire().await else {
                     return;
                 };
+                // The permit goes with the walk: a check dropped with its pod still holds
+                // it until the walk itself is over.
                 let Ok(volumes) = tokio::task::spawn_blocking(move || {
+                    let _walking = walking;
                     d.iter()
                         .map(|(name, dir)| (name.clone(), volumes::usage(dir)))
                         .collect()

@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::api::pod as podutil;
 pub use backend::Backend;
-pub use touched::{Touch, Touched};
+pub use touched::{Controller, Touch, Touched};
 
 /// Store errors; messages follow the API server's.
 #[derive(Debug, thiserror::Error)]

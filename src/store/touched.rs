@@ -18,12 +18,23 @@ pub struct Touch {
     pub resource: Resource,
     /// Its `namespace/name`.
     pub key: String,
-    /// Its controller (the owner reference with `controller: true`) as `(kind, key)`;
-    /// a write that changed the controller records the old one too, as its own `Touch`.
-    pub controller: Option<(String, String)>,
+    /// Its controller (the owner reference with `controller: true`); a write that changed
+    /// the controller records the old one too, as its own `Touch`.
+    pub controller: Option<Controller>,
     /// Whether the write removed the object or it is being deleted (has a
     /// `deletionTimestamp`): what the garbage collector acts on.
     pub deleting: bool,
+}
+
+/// An object's controller, as its owner reference names it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Controller {
+    /// `Job`, `CronJob`, ...
+    pub kind: String,
+    /// `namespace/name` (the object's namespace and the reference's name).
+    pub key: String,
+    /// The uid the reference names: the object under `key` may be another one.
+    pub uid: String,
 }
 
 impl Touch {
@@ -31,8 +42,8 @@ impl Touch {
     pub fn controller_of(&self, kind: &str) -> Option<&str> {
         self.controller
             .as_ref()
-            .filter(|(k, _)| k == kind)
-            .map(|(_, key)| key.as_str())
+            .filter(|c| c.kind == kind)
+            .map(|c| c.key.as_str())
     }
 }
 
@@ -96,16 +107,17 @@ impl Touched {
     }
 }
 
-fn controller_of(meta: &ObjectMeta) -> Option<(String, String)> {
+fn controller_of(meta: &ObjectMeta) -> Option<Controller> {
     let owner = meta
         .owner_references
         .iter()
         .flatten()
         .find(|o| o.controller == Some(true))?;
-    Some((
-        owner.kind.clone(),
-        super::key(meta.namespace.as_deref(), Some(&owner.name)),
-    ))
+    Some(Controller {
+        kind: owner.kind.clone(),
+        key: super::key(meta.namespace.as_deref(), Some(&owner.name)),
+        uid: owner.uid.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -120,6 +132,7 @@ mod tests {
             owner_references: Some(vec![OwnerReference {
                 kind: "Job".into(),
                 name: job.into(),
+                uid: format!("uid-{job}"),
                 controller: Some(true),
                 ..Default::default()
             }]),
@@ -159,6 +172,11 @@ mod tests {
         );
         let mut controllers: Vec<_> = t.drain().into_iter().map(|t| t.controller).collect();
         controllers.sort();
-        assert_eq!(controllers, [None, Some(("Job".into(), "ns/a".into()))]);
+        let a = Controller {
+            kind: "Job".into(),
+            key: "ns/a".into(),
+            uid: "uid-a".into(),
+        };
+        assert_eq!(controllers, [None, Some(a)]);
     }
 }

@@ -839,6 +839,60 @@ fn a_suspended_job_never_started_may_change_its_template() {
     assert!(err.contains("field is immutable"), "{err}");
 }
 
+/// An orphaning delete of a CronJob clears its Jobs' owner references and then removes
+/// the CronJob. The collector once acted only after the write that cleared the last
+/// reference, and nothing brought it back: the CronJob stayed Terminating.
+#[test]
+fn an_orphaning_cronjob_delete_finishes_and_keeps_its_jobs() {
+    if !have_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    c.ok(&[
+        "create",
+        "cronjob",
+        "idle",
+        "--image=exerciser.wasm",
+        "--schedule=0 0 1 1 *",
+    ]);
+    c.ok(&[
+        "patch",
+        "cronjob",
+        "idle",
+        "-p",
+        r#"{"spec":{"suspend":true}}"#,
+    ]);
+    c.ok(&["create", "job", "made", "--from=cronjob/idle"]);
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/made",
+        "--timeout=60s",
+    ]);
+    c.ok(&[
+        "delete",
+        "cronjob",
+        "idle",
+        "--cascade=orphan",
+        "--timeout=20s",
+    ]);
+    assert!(
+        c.err(&["get", "cronjob", "idle"]).contains("NotFound"),
+        "the CronJob is gone"
+    );
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "job",
+            "made",
+            "-o",
+            "jsonpath={.metadata.ownerReferences}"
+        ]),
+        "",
+        "its Job stays, owned by nothing"
+    );
+}
+
 #[test]
 fn a_cronjob_runs_jobs_on_schedule_and_prunes_its_history() {
     if !have_kubectl() {
