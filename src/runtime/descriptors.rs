@@ -64,13 +64,14 @@ fn needs_growth(capacity: usize, occupied: usize) -> bool {
 
 /// The capacity before a WASI call that finds `occupied` entries in a table of
 /// `capacity`: unchanged while [`MIN_HEADROOM`] is free, else `occupied` plus a quarter
-/// (at least the headroom), by no more than the budget's `available` and never past
-/// [`MAX_OPEN_RESOURCES`]. Never smaller than `capacity` (see the module notes).
+/// (at least [`MAX_START_HEADROOM`], as one `poll_oneoff` can add dozens of pollables),
+/// by no more than the budget's `available` and never past [`MAX_OPEN_RESOURCES`]. Never
+/// smaller than `capacity` (see the module notes).
 pub fn grown_capacity(capacity: usize, occupied: usize, available: usize) -> usize {
     if !needs_growth(capacity, occupied) {
         return capacity;
     }
-    let wanted = (occupied + MIN_HEADROOM.max(occupied / 4)).min(MAX_OPEN_RESOURCES);
+    let wanted = (occupied + MAX_START_HEADROOM.max(occupied / 4)).min(MAX_OPEN_RESOURCES);
     capacity + wanted.saturating_sub(capacity).min(available)
 }
 
@@ -109,6 +110,9 @@ impl DescriptorBudget {
         DescriptorGrant {
             budget: self.clone(),
             capacity,
+            // A busy node's smaller starting headroom is by design; short is less than the
+            // least a call may need.
+            short: capacity < (initial + MIN_HEADROOM).min(MAX_OPEN_RESOURCES.max(initial)),
         }
     }
 }
@@ -118,6 +122,9 @@ impl DescriptorBudget {
 pub struct DescriptorGrant {
     budget: Arc<DescriptorBudget>,
     capacity: usize,
+    /// Whether the budget ever gave less than the container asked for: only then is the
+    /// node to blame when the table fills.
+    short: bool,
 }
 
 impl DescriptorGrant {
@@ -129,6 +136,11 @@ impl DescriptorGrant {
     /// The node budget this grant comes from.
     pub fn budget(&self) -> &DescriptorBudget {
         &self.budget
+    }
+
+    /// Whether the budget ever gave this container less than it asked for.
+    pub fn was_short(&self) -> bool {
+        self.short
     }
 
     /// Grows the grant for a table holding `occupied` entries (see [`grown_capacity`]);
@@ -144,6 +156,7 @@ impl DescriptorGrant {
             occupied,
             self.budget.total.saturating_sub(*held),
         );
+        self.short |= grown < grown_capacity(self.capacity, occupied, usize::MAX);
         *held += grown - self.capacity;
         self.capacity = grown;
         grown
@@ -189,9 +202,10 @@ mod tests {
             // Headroom left: unchanged.
             (200, 184, 10_000, 200),
             (67, 3, 10_000, 67),
-            // Running out: the use plus a quarter, at least the headroom.
-            (200, 185, 10_000, 231),
-            (19, 19, 10_000, 35),
+            // Running out: the use plus a quarter, at least the start headroom.
+            (200, 185, 10_000, 249),
+            (400, 390, 10_000, 487),
+            (19, 19, 10_000, 83),
             // The budget bounds the growth.
             (200, 200, 30, 230),
             (200, 200, 0, 200),
@@ -212,6 +226,23 @@ mod tests {
                 "capacity {capacity}, occupied {occupied}, available {available}"
             );
         }
+    }
+
+    #[test]
+    fn a_grant_knows_whether_the_budget_held_it_back() {
+        let roomy = DescriptorBudget::new(100_000);
+        let mut g = roomy.grant(3);
+        g.rebalance(g.capacity());
+        assert!(!g.was_short());
+        let tight = DescriptorBudget::new(10);
+        let mut g = tight.grant(3);
+        assert!(g.was_short(), "started with less headroom than it wanted");
+        let tighter = DescriptorBudget::new(70);
+        let mut h = tighter.grant(3);
+        assert!(!h.was_short());
+        h.rebalance(h.capacity());
+        assert!(h.was_short(), "grew by less than it wanted");
+        g.rebalance(0);
     }
 
     #[test]

@@ -78,6 +78,8 @@ pub(super) struct Files {
     pub capacity: usize,
     /// The node's budget for all guests (`usize::MAX`: none).
     pub node_total: usize,
+    /// Whether the budget ever gave the container less than it asked for.
+    pub node_short: bool,
 }
 
 impl Default for Files {
@@ -85,6 +87,7 @@ impl Default for Files {
         Files {
             capacity: MAX_OPEN_RESOURCES,
             node_total: usize::MAX,
+            node_short: false,
         }
     }
 }
@@ -96,10 +99,17 @@ impl Files {
             format!(
                 "too many open files: a container holds at most {MAX_OPEN_RESOURCES} open descriptors and other WASI resources at once"
             )
-        } else {
+        } else if self.node_short {
             format!(
                 "too many open files: the node's containers hold at most {} open descriptors and other WASI resources together, and this one held its share of {}",
                 self.node_total, self.capacity
+            )
+        } else {
+            // The node had room; one call added more entries at once than the table's
+            // headroom (it is grown before each call, never during one).
+            format!(
+                "too many open files: one WASI call opened more at once than the room this container's table had ({} entries; a container holds at most {MAX_OPEN_RESOURCES})",
+                self.capacity
             )
         }
     }
@@ -220,6 +230,31 @@ mod tests {
         assert_eq!(
             classify(Err(e), true, Files::default()).reason,
             ExitReason::OomKilled
+        );
+    }
+
+    #[test]
+    fn descriptor_exhaustion_names_the_bound_it_met() {
+        let files = |capacity, node_short| Files {
+            capacity,
+            node_total: 5_000,
+            node_short,
+        };
+        assert!(
+            files(MAX_OPEN_RESOURCES, false)
+                .exhausted()
+                .contains("at most 1024")
+        );
+        assert!(
+            files(200, true)
+                .exhausted()
+                .contains("at most 5000 open descriptors and other WASI resources together, and this one held its share of 200")
+        );
+        // The node had room: the node is not blamed.
+        let m = files(83, false).exhausted();
+        assert!(
+            m.contains("one WASI call opened more at once") && !m.contains("5000"),
+            "{m}"
         );
     }
 }

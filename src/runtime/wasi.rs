@@ -70,6 +70,7 @@ pub(crate) trait Descriptors {
             Some(g) => Files {
                 capacity: g.capacity(),
                 node_total: g.budget().total(),
+                node_short: g.was_short(),
             },
             None => Files::default(),
         }
