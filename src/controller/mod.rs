@@ -101,8 +101,9 @@ async fn sync_jobs(
             Some(after) => queue.add_after(&key, Instant::now() + after),
             None => queue.forget(&key),
         }
-        // A burst of keys (start-up, a thousand pods finishing) lets the API's tasks on
-        // this worker run between syncs.
+        // A burst of keys (start-up, a thousand pods finishing) lets the tasks sharing
+        // this worker run between syncs (under `run` the kubelet's, under `serve` the
+        // forgetting of deleted pods).
         if i % 64 == 63 {
             tokio::task::yield_now().await;
         }
