@@ -55,6 +55,8 @@ pub mod api;
 pub mod bench;
 pub mod clock;
 pub mod controller;
+pub mod cron;
+pub mod go;
 pub mod kubelet;
 pub mod manifest;
 pub mod private_fs;

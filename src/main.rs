@@ -153,38 +153,13 @@ struct RunArgs {
     cache_dir: Option<PathBuf>,
 }
 
-/// `100ms`, `10s`, `5m`, `1h`, or combinations like `1m30s`.
+/// A flag's duration as kube components take them (Go's `time.ParseDuration`: `100ms`,
+/// `10s`, `1m30s`, `1h`), not negative.
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let mut total = Duration::ZERO;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("missing unit in duration {s:?} (use ms, s, m or h)"))?;
-        let (num, tail) = rest.split_at(digits);
-        let value: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let secs = match unit {
-            "ms" => value / 1000.0,
-            "s" => value,
-            "m" => value * 60.0,
-            "h" => value * 3600.0,
-            _ => {
-                return Err(format!(
-                    "unknown unit {unit:?} in duration {s:?} (use ms, s, m or h)"
-                ));
-            }
-        };
-        total += Duration::from_secs_f64(secs);
-        rest = tail;
-    }
-    Ok(total)
+    let nanos = wasmjob::go::parse_duration(s)?;
+    u64::try_from(nanos)
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("negative duration {s:?}"))
 }
 
 fn parse_memory(s: &str) -> Result<u64, String> {
@@ -386,5 +361,6 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("-1s").is_err());
     }
 }

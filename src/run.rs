@@ -14,9 +14,10 @@ use tokio::sync::mpsc;
 
 use crate::api::host_path::HostPathPolicy;
 use crate::api::job::{is_complete, is_failed, is_finished};
+use crate::api::meta::new_uid;
 use crate::api::{defaults, pod as podutil, validation};
 use crate::clock::Clock;
-use crate::controller::{self, apply::new_uid, job::Backoff, job::Settings};
+use crate::controller::{self, job::Backoff, job::Settings};
 use crate::kubelet::{
     ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP, real_path_or_given,
 };
@@ -130,7 +131,7 @@ pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Vec<LoadedJob>, Inpu
         if job.metadata.name.is_none()
             && let Some(prefix) = job.metadata.generate_name.clone()
         {
-            job.metadata.name = Some(format!("{prefix}{}", &new_uid()[..5]));
+            job.metadata.name = Some(crate::api::meta::generated_name(&prefix));
         }
         defaults::default_job(job);
         let errors = validation::validate_job(job);

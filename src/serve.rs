@@ -364,7 +364,7 @@ fn ensure_namespaces(store: &Store, clock: Clock) {
                 },
                 ..Default::default()
             };
-            ns.metadata.uid = Some(crate::controller::apply::new_uid());
+            ns.metadata.uid = Some(crate::api::meta::new_uid());
             ns.metadata.creation_timestamp = Some(Time(clock.now()));
             let ctx = Ctx {
                 image_dir: Path::new("/"),

@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::defaults::default_job;
 use super::validation::{FieldError, FieldPath, validate_job};
-use crate::controller::schedule::Schedule;
+use crate::cron::Schedule;
 
 /// Applies the API server's defaults to a CronJob.
 pub fn default_cronjob(cj: &mut CronJob) {
@@ -72,14 +72,14 @@ pub fn validate_cronjob(cj: &CronJob) -> Vec<FieldError> {
     } else {
         // Upstream reports a parse error and the TZ rule separately (validateScheduleFormat).
         match Schedule::parse(&spec.schedule) {
-            Err(crate::controller::schedule::ParseError::TimeZoneInSchedule) | Ok(_) => {}
+            Err(crate::cron::ParseError::TimeZoneInSchedule) | Ok(_) => {}
             Err(e) => errors.push(FieldError::invalid(
                 &sched,
                 spec.schedule.as_str(),
                 e.to_string(),
             )),
         }
-        if crate::controller::schedule::has_timezone_prefix(&spec.schedule) {
+        if crate::cron::has_timezone_prefix(&spec.schedule) {
             errors.push(FieldError::invalid(
                 &sched,
                 spec.schedule.as_str(),

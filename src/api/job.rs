@@ -10,8 +10,6 @@ pub const INDEX_FAILURE_COUNT_KEY: &str = "batch.kubernetes.io/job-index-failure
 /// Annotation with the number of ignored failures of an index, when above zero.
 pub const INDEX_IGNORED_FAILURE_COUNT_KEY: &str =
     "batch.kubernetes.io/job-index-ignored-failure-count";
-/// Finalizer that keeps a finished pod until the Job controller has counted it (KEP-2307).
-pub const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
 /// Label with the Job's name (legacy form).
 pub const JOB_NAME_LABEL_LEGACY: &str = "job-name";
 /// Label with the Job's name.
@@ -114,9 +112,8 @@ pub fn is_indexed(job: &Job) -> bool {
 
 /// `namespace/name`, the way objects are named in messages and logs.
 pub fn key(job: &Job) -> String {
-    format!(
-        "{}/{}",
-        job.metadata.namespace.as_deref().unwrap_or("default"),
-        job.metadata.name.as_deref().unwrap_or("")
+    super::meta::namespaced_key(
+        job.metadata.namespace.as_deref(),
+        job.metadata.name.as_deref(),
     )
 }

@@ -6,6 +6,7 @@ pub mod defaults;
 pub mod host_path;
 pub mod intervals;
 pub mod job;
+pub mod meta;
 pub mod pod;
 pub mod quantity;
 pub mod validation;

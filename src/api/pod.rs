@@ -73,10 +73,9 @@ pub fn controller_uid(pod: &Pod) -> Option<&str> {
 
 /// `namespace/name`.
 pub fn key(pod: &Pod) -> String {
-    format!(
-        "{}/{}",
-        pod.metadata.namespace.as_deref().unwrap_or("default"),
-        pod.metadata.name.as_deref().unwrap_or("")
+    super::meta::namespaced_key(
+        pod.metadata.namespace.as_deref(),
+        pod.metadata.name.as_deref(),
     )
 }
 

@@ -165,7 +165,7 @@ impl FieldError {
         let detail = if valid.is_empty() {
             String::new()
         } else {
-            let quoted: Vec<String> = valid.iter().map(|v| go_quote(v)).collect();
+            let quoted: Vec<String> = valid.iter().map(|v| crate::go::quote(v)).collect();
             format!("supported values: {}", quoted.join(", "))
         };
         Self::new(ErrorType::NotSupported, path, Some(value.into()), detail)
@@ -248,7 +248,7 @@ impl std::error::Error for FieldError {}
 /// else as compact JSON (Go's encoder escapes `<`, `>` and `&`).
 fn render_value(v: &Value) -> String {
     match v {
-        Value::String(s) => go_quote(s),
+        Value::String(s) => crate::go::quote(s),
         Value::Null => "null".to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
@@ -261,39 +261,6 @@ fn render_value(v: &Value) -> String {
                 .replace('\u{2029}', "\\u2029")
         }
     }
-}
-
-/// Quotes a string like Go's `strconv.Quote` (`%q`).
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || c == '\u{feff}' => {
-                let n = c as u32;
-                if n > 0xffff {
-                    out.push_str(&format!("\\U{n:08x}"));
-                } else {
-                    out.push_str(&format!("\\u{n:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Error messages with duplicates removed, first occurrence kept (`ToAggregate` semantics).
@@ -312,7 +279,7 @@ fn distinct_messages<'a>(items: impl Iterator<Item = String> + 'a) -> Vec<String
 /// `Job.batch "pi" is invalid: <err>` or, for several distinct errors, `... is invalid: [<e1>, <e2>]`.
 pub fn invalid_message(qualified_kind: &str, name: &str, errors: &[FieldError]) -> String {
     let msgs = distinct_messages(errors.iter().map(|e| e.to_string()));
-    let head = format!("{} {} is invalid", qualified_kind, go_quote(name));
+    let head = format!("{} {} is invalid", qualified_kind, crate::go::quote(name));
     match msgs.len() {
         0 => head,
         1 => format!("{head}: {}", msgs[0]),
@@ -361,7 +328,7 @@ pub fn kubectl_message(kind: &str, name: &str, errors: &[FieldError]) -> String 
     let head = if kind.is_empty() && name.is_empty() {
         "The request is invalid".to_string()
     } else {
-        format!("The {} {} is invalid", kind, go_quote(name))
+        format!("The {} {} is invalid", kind, crate::go::quote(name))
     };
     let msgs = distinct_messages(errors.iter().map(|e| format!("{}: {}", e.field, e.body())));
     match msgs.len() {
@@ -754,7 +721,7 @@ fn parse_quantity(s: &str) -> Result<Quantity, &'static str> {
         _ => {
             let exp = suffix
                 .strip_prefix(['e', 'E'])
-                .and_then(atoi)
+                .and_then(|s| crate::go::atoi(s).ok())
                 .and_then(|e| i32::try_from(e).ok());
             match exp {
                 Some(e) => (e, 0),
@@ -1033,12 +1000,6 @@ const LEGACY_CONTROLLER_UID_LABEL: &str = "controller-uid";
 const JOB_NAME_LABEL: &str = "batch.kubernetes.io/job-name";
 const LEGACY_JOB_NAME_LABEL: &str = "job-name";
 
-/// Go's `%q` of a `[]string`: `["A" "B"]`.
-fn go_quote_list(items: &[&str]) -> String {
-    let q: Vec<String> = items.iter().map(|s| go_quote(s)).collect();
-    format!("[{}]", q.join(" "))
-}
-
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
@@ -1139,7 +1100,7 @@ fn validate_pod_failure_policy(spec: &JobSpec, path: &FieldPath, errs: &mut Vec<
                 &action_path,
                 format!(
                     "valid values: {}",
-                    go_quote_list(&POD_FAILURE_POLICY_ACTIONS)
+                    crate::go::quote_list(&POD_FAILURE_POLICY_ACTIONS)
                 ),
             ));
         } else if rule.action == "FailIndex" {
@@ -1163,7 +1124,10 @@ fn validate_pod_failure_policy(spec: &JobSpec, path: &FieldPath, errs: &mut Vec<
             if oec.operator.is_empty() {
                 errs.push(FieldError::required(
                     &op_path,
-                    format!("valid values: {}", go_quote_list(&ON_EXIT_CODES_OPERATORS)),
+                    format!(
+                        "valid values: {}",
+                        crate::go::quote_list(&ON_EXIT_CODES_OPERATORS)
+                    ),
                 ));
             } else if !ON_EXIT_CODES_OPERATORS.contains(&oec.operator.as_str()) {
                 errs.push(FieldError::not_supported(
@@ -1239,7 +1203,10 @@ fn validate_pod_failure_policy(spec: &JobSpec, path: &FieldPath, errs: &mut Vec<
                     None => {}
                     Some("") => errs.push(FieldError::required(
                         &pp.child("status"),
-                        format!("valid values: {}", go_quote_list(&CONDITION_STATUSES)),
+                        format!(
+                            "valid values: {}",
+                            crate::go::quote_list(&CONDITION_STATUSES)
+                        ),
                     )),
                     Some(s) if !CONDITION_STATUSES.contains(&s) => errs.push(
                         FieldError::not_supported(&pp.child("status"), s, &CONDITION_STATUSES),
@@ -1809,33 +1776,24 @@ pub fn parse_indexes(s: &str, completions: i32) -> Result<Vec<(i32, i32)>, Strin
     Ok(out)
 }
 
-/// Go's `strconv.Atoi` (decimal, optional sign, 64-bit range).
-fn atoi(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<i64>().ok()
-}
-
 /// upstream `parseIndexInterval`.
 fn parse_index_interval(interval: &str, completions: i32) -> Result<(i32, i32), String> {
     let limits: Vec<&str> = interval.split('-').collect();
     if limits.len() > 2 {
         return Err(format!(
             "the fragment {} violates the requirement that an index interval can have at most two parts separated by '-'",
-            go_quote(interval)
+            crate::go::quote(interval)
         ));
     }
     let parse = |p: &str| -> Result<i32, String> {
-        let v = atoi(p).ok_or_else(|| {
+        let v = crate::go::atoi(p).ok().ok_or_else(|| {
             format!(
                 "cannot convert string to integer for index: {}",
-                go_quote(p)
+                crate::go::quote(p)
             )
         })?;
         if v >= i64::from(completions) {
-            return Err(format!("too large index: {}", go_quote(p)));
+            return Err(format!("too large index: {}", crate::go::quote(p)));
         }
         // Below completions, so it fits; negative values cannot be written after the split.
         Ok(v as i32)

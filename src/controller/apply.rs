@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
-use rand::Rng;
 
-use super::job::{DeletionReason, NAME_SUFFIX_ALPHABET, Plan, new_pod};
-use crate::api::job::{TRACKING_FINALIZER, key as job_key};
+use super::job::{DeletionReason, Plan, new_pod};
+use crate::api::job::key as job_key;
+use crate::api::meta::{JOB_TRACKING_FINALIZER, generated_name, new_uid};
 use crate::kubelet::Kubelet;
-use crate::store::{self, Store};
+use crate::store::Store;
 
 /// Applies `plan` to `job` in the order that keeps accounting exact: the checkpoint status
 /// first, then finalizer removals, deletions, creations, and the final status last.
@@ -32,7 +32,7 @@ pub fn apply(
     let job_name = job.metadata.name.clone().unwrap_or_default();
     let event = |type_: &str, reason: &str, message: &str| {
         store.record_event(
-            store::job_ref(job),
+            crate::api::meta::reference_to(job),
             type_,
             reason,
             message,
@@ -51,13 +51,13 @@ pub fn apply(
     }
     let mut ok = true;
     for name in &plan.remove_finalizers {
-        store.remove_pod_finalizer(&pod_key(name), TRACKING_FINALIZER);
+        store.remove_pod_finalizer(&pod_key(name), JOB_TRACKING_FINALIZER);
     }
     for d in &plan.delete {
         let k = pod_key(&d.name);
         if d.reason != DeletionReason::JobFailed {
             // Not counted: the finalizer goes first so the pod's end is never tallied.
-            store.remove_pod_finalizer(&k, TRACKING_FINALIZER);
+            store.remove_pod_finalizer(&k, JOB_TRACKING_FINALIZER);
         }
         if store.delete_pod(&k, now).is_some() {
             event(
@@ -69,8 +69,7 @@ pub fn apply(
         kubelet.kill(&k);
     }
     for c in &plan.create {
-        let base = super::job::generate_name(&job_name, c.index);
-        let name = format!("{base}{}", random_suffix());
+        let name = generated_name(&super::job::generate_name(&job_name, c.index));
         let pod = new_pod(job, c, name.clone(), new_uid(), now);
         match store.create_pod(pod) {
             Ok(()) => {
@@ -117,26 +116,4 @@ pub fn create_job(store: &Store, mut job: Job, now: Timestamp) -> Result<Job, St
         ));
     }
     store.create(job).map_err(|e| e.to_string())
-}
-
-fn random_suffix() -> String {
-    let mut rng = rand::rng();
-    (0..5)
-        .map(|_| NAME_SUFFIX_ALPHABET[rng.random_range(0..NAME_SUFFIX_ALPHABET.len())] as char)
-        .collect()
-}
-
-/// A random (version 4) UUID, as the API server assigns to new objects.
-pub fn new_uid() -> String {
-    let b: [u8; 16] = rand::rng().random();
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-4{}-{:x}{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        (b[8] & 0x3) | 0x8,
-        &h[17..20],
-        &h[20..32]
-    )
 }

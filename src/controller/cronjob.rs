@@ -12,8 +12,8 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
 use super::job::JobEvent;
-use super::schedule::{Schedule, earliest_time, most_recent_schedule_time};
 use crate::api::job::{condition, find_condition, is_finished};
+use crate::cron::{Schedule, earliest_time, most_recent_schedule_time};
 
 /// Annotation with the time a Job was scheduled for, in the CronJob's time zone.
 pub const SCHEDULED_TIMESTAMP_KEY: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";

@@ -12,10 +12,9 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::ttl;
-use crate::api::job::TRACKING_FINALIZER;
+use crate::api::meta::{FOREGROUND_FINALIZER, JOB_TRACKING_FINALIZER, ORPHAN_FINALIZER};
 use crate::api::pod as podutil;
 use crate::kubelet::Kubelet;
-use crate::server::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
 use crate::store::{Store, remove_finalizer};
 
 /// One sweep. Returns when it next needs to run by itself (a TTL expiring).
@@ -46,7 +45,7 @@ pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Du
         match owner {
             // The owning Job is gone (Background deletion): delete the pod, uncounted.
             Some(None) => {
-                store.remove_pod_finalizer(&key, TRACKING_FINALIZER);
+                store.remove_pod_finalizer(&key, JOB_TRACKING_FINALIZER);
                 store.delete_pod(&key, now);
             }
             Some(Some(job)) if job.metadata.deletion_timestamp.is_some() => {
@@ -54,10 +53,10 @@ pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Du
                 if finalizers.iter().any(|f| f == ORPHAN_FINALIZER) {
                     store.update_pod(&key, |p| {
                         p.metadata.owner_references = None;
-                        remove_finalizer(&mut p.metadata, TRACKING_FINALIZER);
+                        remove_finalizer(&mut p.metadata, JOB_TRACKING_FINALIZER);
                     });
                 } else if finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) {
-                    store.remove_pod_finalizer(&key, TRACKING_FINALIZER);
+                    store.remove_pod_finalizer(&key, JOB_TRACKING_FINALIZER);
                     store.delete_pod(&key, now);
                 }
             }

@@ -6,7 +6,6 @@ pub mod cronjob;
 pub mod gc;
 pub mod job;
 pub mod queue;
-pub mod schedule;
 pub mod ttl;
 
 use std::sync::Arc;
@@ -287,14 +286,7 @@ fn apply_cron(store: &Store, cj: &CronJob, plan: cronjob::CronPlan, now: jiff::T
         .clone()
         .unwrap_or_else(|| "default".into());
     let key = format!("{ns}/{}", cj.metadata.name.as_deref().unwrap_or(""));
-    let reference = k8s_openapi::api::core::v1::ObjectReference {
-        api_version: Some("batch/v1".into()),
-        kind: Some("CronJob".into()),
-        name: cj.metadata.name.clone(),
-        namespace: Some(ns.clone()),
-        uid: cj.metadata.uid.clone(),
-        ..Default::default()
-    };
+    let reference = crate::api::meta::reference_to(cj);
     let mut status = plan.status;
     let mut events = plan.events;
     for name in &plan.delete {

@@ -24,16 +24,13 @@ use crate::api::pod as podutil;
 use crate::api::quantity;
 use crate::clock::Clock;
 use crate::runtime::{self, ContainerExit, ContainerSpec, ImageRef, Mount, Runtime};
-use crate::store::{self, Store};
+use crate::store::Store;
 pub use logs::LogStore;
 use status::{Terminated, TerminatedBy};
 pub use volumes::real_path_or_given;
 
 /// Resolves a container's `image` for a pod to a module file.
 pub type ImageResolver = Arc<dyn Fn(&Pod, &str) -> Result<ImageRef, String> + Send + Sync>;
-
-/// The name of this single node, as pods' `spec.nodeName` shows it.
-pub const NODE_NAME: &str = "wasmjob-node";
 
 /// Exit code reported for a container killed by the kubelet (128 + SIGKILL).
 pub const KILLED_EXIT_CODE: i32 = 137;
@@ -439,7 +436,7 @@ impl Kubelet {
             status::unschedulable(p, admission::TOO_MANY_PODS, now)
         });
         self.store.record_event(
-            store::pod_ref(pod),
+            crate::api::meta::reference_to(pod),
             "Warning",
             "FailedScheduling",
             admission::TOO_MANY_PODS,
@@ -451,10 +448,10 @@ impl Kubelet {
                 let name = pod.metadata.name.as_deref().unwrap_or("");
                 let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
                 self.store.record_event(
-                    store::pod_ref(pod),
+                    crate::api::meta::reference_to(pod),
                     "Normal",
                     "Scheduled",
-                    &format!("Successfully assigned {ns}/{name} to {NODE_NAME}"),
+                    &format!("Successfully assigned {ns}/{name} to {}", crate::api::meta::NODE_NAME),
                     "default-scheduler",
                     self.clock.now(),
                 );
@@ -659,7 +656,7 @@ impl Kubelet {
             let uid = pod.metadata.uid.as_deref().unwrap_or("");
             let message = format!(
                 "back-off {} restarting failed container={name} pod={pod_name}_{ns}({uid})",
-                humanize(backoff)
+                crate::go::std_duration_string(backoff)
             );
             self.write(&key, &mut writes, |p| {
                 status::container_crash_loop(p, &name, init, &message)
@@ -846,7 +843,7 @@ impl Kubelet {
 
     fn event(&self, pod: &Pod, type_: &str, reason: &str, message: &str) {
         self.store.record_event(
-            store::pod_ref(pod),
+            crate::api::meta::reference_to(pod),
             type_,
             reason,
             message,
@@ -873,28 +870,4 @@ struct PodWrites {
     pending_start: Option<jiff::Timestamp>,
     /// This container is the pod's only one: its end is the pod's end.
     finishes_pod: bool,
-}
-
-/// `10s`, `1m20s`, `5m0s` as Go's `time.Duration` prints them.
-fn humanize(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    if secs < 60 {
-        return format!("{secs}s");
-    }
-    format!("{}m{}s", secs / 60, secs % 60)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_print_like_go() {
-        assert_eq!(humanize(Duration::from_secs(10)), "10s");
-        assert_eq!(humanize(Duration::from_secs(300)), "5m0s");
-        assert_eq!(humanize(Duration::from_millis(100)), "100ms");
-    }
 }

@@ -130,7 +130,7 @@ pub(super) fn started(p: &mut Pod, now: Timestamp) {
     });
     if let Some(spec) = p.spec.as_mut() {
         spec.node_name
-            .get_or_insert_with(|| super::NODE_NAME.into());
+            .get_or_insert_with(|| crate::api::meta::NODE_NAME.into());
     }
     let s = status(p);
     s.phase = Some("Pending".into());

@@ -343,20 +343,14 @@ fn create_object<K: ApiKind>(
         if m.name.as_deref().unwrap_or("").is_empty()
             && let Some(prefix) = m.generate_name.clone()
         {
-            let suffix: String = (0..5)
-                .map(|_| {
-                    let a = crate::controller::job::NAME_SUFFIX_ALPHABET;
-                    a[rand::random_range(0..a.len())] as char
-                })
-                .collect();
-            m.name = Some(format!("{prefix}{suffix}"));
+            m.name = Some(crate::api::meta::generated_name(&prefix));
         }
         if m.resource_version.as_deref().is_some_and(|r| !r.is_empty()) {
             return Err(ApiError::bad_request(
                 "resourceVersion should not be set on objects to be created",
             ));
         }
-        m.uid = Some(crate::controller::apply::new_uid());
+        m.uid = Some(crate::api::meta::new_uid());
         m.creation_timestamp = Some(Time(now));
         m.generation = Some(1);
         m.resource_version = None;

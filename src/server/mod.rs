@@ -35,17 +35,13 @@ use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::net::TcpListener;
 
+use crate::api::meta::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
 use crate::clock::Clock;
 use crate::kubelet::LogStore;
 use crate::store::Store;
 use error::ApiError;
 use handlers::{delete_success, deleting, propagation};
 use objects::ApiKind;
-
-/// Finalizers of the garbage collector's propagation policies.
-pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
-/// See [`FOREGROUND_FINALIZER`].
-pub const ORPHAN_FINALIZER: &str = "orphan";
 
 /// What the handlers share.
 pub struct ApiState {

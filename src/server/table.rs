@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobCondition};
 use k8s_openapi::api::core::v1::{
     Container, ContainerState, Event, Namespace, Pod, PodCondition, PodSpec, PodStatus,
@@ -23,68 +23,6 @@ const DESC_JOB_SELECTOR: &str = "A label query over pods that should match the p
 /// The smallest `metav1.Time` Go can hold, which `IsZero` reports as unset.
 const GO_ZERO_TIME_SECONDS: i64 = -62_135_596_800;
 
-/// apimachinery `duration.HumanDuration`.
-pub fn human_duration(d: std::time::Duration) -> String {
-    let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-    human_signed(SignedDuration::from_secs(secs))
-}
-
-/// `HumanDuration` of a possibly negative span, as `time.Since` gives for clock skew.
-fn human_signed(d: SignedDuration) -> String {
-    // Go's `int(d.Seconds())` truncates toward zero, as `as_secs` does.
-    let seconds = d.as_secs();
-    // Upstream tolerates up to 2 s (excluded) of skew between machines as "now".
-    if seconds < -1 {
-        return "<invalid>".to_string();
-    }
-    if seconds < 0 {
-        return "0s".to_string();
-    }
-    if seconds < 60 * 2 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        if s == 0 {
-            return format!("{minutes}m");
-        }
-        return format!("{minutes}m{s}s");
-    }
-    if minutes < 60 * 3 {
-        return format!("{minutes}m");
-    }
-    let hours = seconds / 3600;
-    if hours < 8 {
-        let m = minutes % 60;
-        if m == 0 {
-            return format!("{hours}h");
-        }
-        return format!("{hours}h{m}m");
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        if h == 0 {
-            return format!("{}d", hours / 24);
-        }
-        return format!("{}d{h}h", hours / 24);
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        if dy == 0 {
-            return format!("{}y", hours / 24 / 365);
-        }
-        return format!("{}y{dy}d", hours / 24 / 365);
-    }
-    format!("{}y", hours / 24 / 365)
-}
-
 /// `metav1.Time.IsZero`: unset, or Go's zero time written out.
 fn is_zero(t: Option<Timestamp>) -> bool {
     t.is_none_or(|t| t.as_second() == GO_ZERO_TIME_SECONDS && t.subsec_nanosecond() == 0)
@@ -93,12 +31,12 @@ fn is_zero(t: Option<Timestamp>) -> bool {
 /// `translateTimestampSince` for any timestamp (`Time` and `MicroTime` alike).
 fn since(t: Option<Timestamp>, now: Timestamp) -> String {
     match t {
-        Some(t) if !is_zero(Some(t)) => human_signed(now.duration_since(t)),
+        Some(t) if !is_zero(Some(t)) => crate::go::human_signed_duration(now.duration_since(t)),
         _ => "<unknown>".to_string(),
     }
 }
 
-/// `"<unknown>"` for None, else human_duration(now - t) (translateTimestampSince).
+/// `"<unknown>"` for None, else crate::go::human_duration(now - t) (translateTimestampSince).
 pub fn age(t: Option<&Time>, now: Timestamp) -> String {
     since(t.map(|t| t.0), now)
 }
@@ -406,8 +344,10 @@ pub fn job_cells(job: &Job, now: Timestamp) -> Vec<Value> {
     let completion = status.completion_time.as_ref().map(|t| t.0);
     let duration = match (start, completion) {
         (None, _) => String::new(),
-        (Some(start), None) => human_signed(now.duration_since(start)),
-        (Some(start), Some(completion)) => human_signed(completion.duration_since(start)),
+        (Some(start), None) => crate::go::human_signed_duration(now.duration_since(start)),
+        (Some(start), Some(completion)) => {
+            crate::go::human_signed_duration(completion.duration_since(start))
+        }
     };
 
     let conditions = status.conditions.as_deref().unwrap_or_default();
@@ -929,6 +869,7 @@ pub fn wants_table(accept: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::SignedDuration;
     use std::time::Duration;
 
     #[test]
@@ -1023,13 +964,20 @@ mod tests {
             (8 * 365 * 86400, "8y"),
         ];
         for (secs, want) in cases {
-            assert_eq!(human_duration(Duration::from_secs(secs)), want, "{secs}s");
+            assert_eq!(
+                crate::go::human_duration(Duration::from_secs(secs)),
+                want,
+                "{secs}s"
+            );
         }
     }
 
     #[test]
     fn human_duration_truncates_fractions_of_a_second() {
-        assert_eq!(human_duration(Duration::from_millis(119_999)), "119s");
+        assert_eq!(
+            crate::go::human_duration(Duration::from_millis(119_999)),
+            "119s"
+        );
     }
 
     #[test]

@@ -309,7 +309,7 @@ impl Object for Pod {
             .insert(key.to_string());
         let entry = s.sync_index.entry(uid).or_default();
         let settled = podutil::phase(pod) == podutil::phase::SUCCEEDED
-            && !podutil::has_finalizer(pod, crate::api::job::TRACKING_FINALIZER);
+            && !podutil::has_finalizer(pod, crate::api::meta::JOB_TRACKING_FINALIZER);
         if settled {
             let t = crate::controller::job::finish_time(pod);
             if entry
@@ -327,7 +327,7 @@ impl Object for Pod {
 
 /// `namespace/name` (cluster-scoped objects: `/name`).
 pub fn key(namespace: Option<&str>, name: Option<&str>) -> String {
-    format!("{}/{}", namespace.unwrap_or("default"), name.unwrap_or(""))
+    crate::api::meta::namespaced_key(namespace, name)
 }
 
 fn object_key<K: Object>(obj: &K) -> String {
@@ -950,7 +950,7 @@ impl Store {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
                 namespace: Some(ns.clone()),
-                uid: Some(crate::controller::apply::new_uid()),
+                uid: Some(crate::api::meta::new_uid()),
                 creation_timestamp: Some(Time(now)),
                 ..Default::default()
             },
@@ -963,11 +963,11 @@ impl Store {
             count: Some(1),
             source: Some(k8s_openapi::api::core::v1::EventSource {
                 component: Some(source.into()),
-                host: (source == "kubelet").then(|| crate::kubelet::NODE_NAME.into()),
+                host: (source == "kubelet").then(|| crate::api::meta::NODE_NAME.into()),
             }),
             reporting_component: Some(source.into()),
             reporting_instance: Some(if source == "kubelet" {
-                crate::kubelet::NODE_NAME.into()
+                crate::api::meta::NODE_NAME.into()
             } else {
                 String::new()
             }),
@@ -1029,32 +1029,6 @@ pub fn remove_finalizer(meta: &mut ObjectMeta, finalizer: &str) {
         if f.is_empty() {
             meta.finalizers = None;
         }
-    }
-}
-
-/// A reference to `pod` for Events.
-pub fn pod_ref(pod: &Pod) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("Pod".into()),
-        name: pod.metadata.name.clone(),
-        namespace: pod.metadata.namespace.clone(),
-        uid: pod.metadata.uid.clone(),
-        resource_version: pod.metadata.resource_version.clone(),
-        field_path: None,
-    }
-}
-
-/// A reference to `job` for Events.
-pub fn job_ref(job: &Job) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("batch/v1".into()),
-        kind: Some("Job".into()),
-        name: job.metadata.name.clone(),
-        namespace: job.metadata.namespace.clone(),
-        uid: job.metadata.uid.clone(),
-        resource_version: job.metadata.resource_version.clone(),
-        field_path: None,
     }
 }
 
@@ -1212,7 +1186,7 @@ mod tests {
         for i in 0..1_000 {
             let message = format!("Created pod: a-{i}");
             s.record_event(
-                job_ref(&j),
+                crate::api::meta::reference_to(&j),
                 "Normal",
                 "SuccessfulCreate",
                 &message,

@@ -611,7 +611,11 @@ fn assert_evicted(c: &Cluster, job: &str, message: &str) {
         .join("volumes")
         .join(format!("default_{name}"))
         .join("volumes");
-    assert!(!volumes.exists(), "{} is still there", volumes.display());
+    // Removed after the eviction is reported, as the kubelet's volume manager does, so
+    // waited for.
+    c.eventually(&format!("{} to be removed", volumes.display()), || {
+        !volumes.exists()
+    });
 }
 
 /// 201 MB once went into a `10Mi` emptyDir and 100,000 files into a `1Mi` one. Both are

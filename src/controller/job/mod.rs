@@ -8,7 +8,7 @@ mod policies;
 mod sync;
 
 pub use backoff::{Backoff, failures_since_success, finish_time};
-pub use pod_template::{NAME_SUFFIX_ALPHABET, generate_name, new_pod};
+pub use pod_template::{generate_name, new_pod};
 pub use policies::{Action, match_failure_policy, match_success_policy};
 pub use sync::{
     DeletionReason, JobEvent, MAX_POD_CREATE_DELETE_PER_SYNC, NewPod, Plan, PodDeletion, Settings,

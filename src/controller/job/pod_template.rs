@@ -11,11 +11,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference,
 use super::NewPod;
 use crate::api::job::{
     COMPLETION_INDEX_ENV, COMPLETION_INDEX_KEY, INDEX_FAILURE_COUNT_KEY,
-    INDEX_IGNORED_FAILURE_COUNT_KEY, TRACKING_FINALIZER,
+    INDEX_IGNORED_FAILURE_COUNT_KEY,
 };
-
-/// Characters the API server uses for `generateName` suffixes (no vowels, no look-alikes).
-pub const NAME_SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+use crate::api::meta::JOB_TRACKING_FINALIZER;
 
 /// `generateName` for the pod: `<job>-` or, Indexed, `<job>-<index>-`, with the job part
 /// truncated so that the whole name fits in 63 characters after the 5-character suffix.
@@ -96,7 +94,7 @@ pub fn new_pod(job: &Job, new: &NewPod, name: String, uid: String, now: Timestam
             uid: Some(uid),
             labels: Some(labels),
             annotations: (!annotations.is_empty()).then_some(annotations),
-            finalizers: Some(vec![TRACKING_FINALIZER.into()]),
+            finalizers: Some(vec![JOB_TRACKING_FINALIZER.into()]),
             owner_references: Some(vec![OwnerReference {
                 api_version: "batch/v1".into(),
                 kind: "Job".into(),

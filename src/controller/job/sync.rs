@@ -18,9 +18,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use super::backoff::{Backoff, failures_since_success, finish_time};
 use super::policies::{Action, match_failure_policy, match_success_policy};
 use crate::api::job::{
-    INDEX_FAILURE_COUNT_KEY, INDEX_IGNORED_FAILURE_COUNT_KEY, JOB_CONTROLLER_NAME,
-    TRACKING_FINALIZER, condition, find_condition, is_finished, is_indexed, reason,
+    INDEX_FAILURE_COUNT_KEY, INDEX_IGNORED_FAILURE_COUNT_KEY, JOB_CONTROLLER_NAME, condition,
+    find_condition, is_finished, is_indexed, reason,
 };
+use crate::api::meta::JOB_TRACKING_FINALIZER;
 use crate::api::{intervals, pod as podutil};
 
 /// Upstream `MaxPodCreateDeletePerSync`.
@@ -195,7 +196,7 @@ fn sync_pods(job: &Job, pods: &[&Pod], now: Timestamp, settings: &Settings) -> P
         let succeeded = podutil::phase(pod) == podutil::phase::SUCCEEDED;
         let failed = podutil::phase(pod) == podutil::phase::FAILED
             || (!only_failed_replaced && deleting && !succeeded);
-        let tracked = podutil::has_finalizer(pod, TRACKING_FINALIZER);
+        let tracked = podutil::has_finalizer(pod, JOB_TRACKING_FINALIZER);
         let index = podutil::completion_index(pod);
         let valid_index = !indexed || index.is_some_and(|i| Some(i) < completions);
 
@@ -359,7 +360,7 @@ fn sync_pods(job: &Job, pods: &[&Pod], now: Timestamp, settings: &Settings) -> P
     if failure_target.is_some() {
         // Pods killed because the Job failed count as failed (§8, "Counting").
         for pod in &active {
-            if podutil::has_finalizer(pod, TRACKING_FINALIZER) {
+            if podutil::has_finalizer(pod, JOB_TRACKING_FINALIZER) {
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 if !plan.remove_finalizers.contains(&name) {
                     plan.remove_finalizers.push(name);

@@ -15,7 +15,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference,
 use proptest::prelude::*;
 
 use super::*;
-use crate::api::job::{COMPLETION_INDEX_KEY, TRACKING_FINALIZER};
+use crate::api::job::COMPLETION_INDEX_KEY;
+use crate::api::meta::JOB_TRACKING_FINALIZER;
 
 fn t(secs: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + secs).unwrap()
@@ -102,7 +103,7 @@ fn pod(name: &str) -> PodFixture {
             name: Some(name.into()),
             namespace: Some("default".into()),
             uid: Some(format!("uid-{name}")),
-            finalizers: Some(vec![TRACKING_FINALIZER.into()]),
+            finalizers: Some(vec![JOB_TRACKING_FINALIZER.into()]),
             owner_references: Some(vec![OwnerReference {
                 api_version: "batch/v1".into(),
                 kind: "Job".into(),

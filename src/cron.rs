@@ -130,12 +130,12 @@ pub enum ParseError {
         fields: Vec<String>,
     },
     /// A value, range end or step is not an integer (nor a name, where names are allowed).
-    #[error("failed to parse int from {expr}: strconv.Atoi: parsing {}: {reason}", strconv_quote(.expr))]
+    #[error("failed to parse int from {expr}: strconv.Atoi: parsing {}: {reason}", crate::go::quote(.expr))]
     NotAnInteger {
         /// The text that was not a number.
         expr: String,
         /// `strconv.Atoi`'s reason.
-        reason: IntError,
+        reason: crate::go::IntError,
     },
     /// A negative step (`*/-1`).
     #[error("negative number ({number}) not allowed: {expr}")]
@@ -220,17 +220,6 @@ pub enum ParseError {
     /// itself from `spec.timeZone`, so it is never a schedule here.
     #[error("cannot use TZ or CRON_TZ in schedule, use timeZone field instead")]
     TimeZoneInSchedule,
-}
-
-/// Why `strconv.Atoi` rejected a number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum IntError {
-    /// Not a decimal integer.
-    #[error("invalid syntax")]
-    InvalidSyntax,
-    /// Does not fit in an `int64`.
-    #[error("value out of range")]
-    OutOfRange,
 }
 
 /// Whether the validator must add `cannot use TZ or CRON_TZ in schedule, use timeZone field
@@ -336,10 +325,11 @@ fn parse_descriptor(spec: &str) -> Result<Schedule, ParseError> {
         });
     }
     if let Some(duration) = spec.strip_prefix("@every ") {
-        let nanos = parse_go_duration(duration).map_err(|message| ParseError::Duration {
-            spec: spec.to_string(),
-            message,
-        })?;
+        let nanos =
+            crate::go::parse_duration(duration).map_err(|message| ParseError::Duration {
+                spec: spec.to_string(),
+                message,
+            })?;
         // robfig `Every`: under a second becomes a second, then sub-second parts go.
         return Ok(Schedule {
             kind: Kind::Every {
@@ -446,7 +436,7 @@ fn parse_int_or_name(expr: &str, bounds: &Bounds) -> Result<u64, ParseError> {
 
 /// robfig `mustParseInt`: `strconv.Atoi`, then no negatives.
 fn must_parse_int(expr: &str) -> Result<u64, ParseError> {
-    match go_atoi(expr) {
+    match crate::go::atoi(expr) {
         Err(reason) => Err(ParseError::NotAnInteger {
             expr: expr.to_string(),
             reason,
@@ -456,34 +446,6 @@ fn must_parse_int(expr: &str) -> Result<u64, ParseError> {
             expr: expr.to_string(),
         }),
         Ok(number) => Ok(number.unsigned_abs()),
-    }
-}
-
-/// Go's `strconv.Atoi`: optional sign, decimal digits, `int64` range. Overflow is reported
-/// as soon as it happens, before any later bad character, as `ParseUint` does.
-fn go_atoi(s: &str) -> Result<i64, IntError> {
-    let (negative, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        return Err(IntError::InvalidSyntax);
-    }
-    let mut n: u64 = 0;
-    for c in digits.bytes() {
-        if !c.is_ascii_digit() {
-            return Err(IntError::InvalidSyntax);
-        }
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(c - b'0')))
-            .ok_or(IntError::OutOfRange)?;
-    }
-    if negative {
-        0i64.checked_sub_unsigned(n).ok_or(IntError::OutOfRange)
-    } else {
-        i64::try_from(n).map_err(|_| IntError::OutOfRange)
     }
 }
 
@@ -520,155 +482,6 @@ fn load_location(name: &str) -> Result<(), ParseError> {
     TimeZone::get(name)
         .map(|_| ())
         .map_err(|_| bad(format!("unknown time zone {name}")))
-}
-
-/// Go's `time.ParseDuration`, in nanoseconds, with its error messages.
-fn parse_go_duration(orig: &str) -> Result<i64, String> {
-    const LIMIT: u64 = 1 << 63;
-    let invalid = || format!("time: invalid duration {}", time_quote(orig));
-    let mut s = orig;
-    let mut negative = false;
-    if let Some(c @ (b'-' | b'+')) = s.as_bytes().first().copied() {
-        negative = c == b'-';
-        s = &s[1..];
-    }
-    if s == "0" {
-        return Ok(0);
-    }
-    if s.is_empty() {
-        return Err(invalid());
-    }
-    let mut d: u64 = 0;
-    while !s.is_empty() {
-        let first = s.as_bytes()[0];
-        if !(first == b'.' || first.is_ascii_digit()) {
-            return Err(invalid());
-        }
-        let before = s.len();
-        let (mut v, rest) = leading_int(s).ok_or_else(invalid)?;
-        s = rest;
-        let pre = before != s.len();
-        let (mut f, mut scale, mut post) = (0u64, 1f64, false);
-        if let Some(after_dot) = s.strip_prefix('.') {
-            let rest;
-            (f, scale, rest) = leading_fraction(after_dot);
-            post = rest.len() != after_dot.len();
-            s = rest;
-        }
-        if !pre && !post {
-            return Err(invalid());
-        }
-        let unit_len = s
-            .bytes()
-            .position(|c| c == b'.' || c.is_ascii_digit())
-            .unwrap_or(s.len());
-        if unit_len == 0 {
-            return Err(format!(
-                "time: missing unit in duration {}",
-                time_quote(orig)
-            ));
-        }
-        let (unit, rest) = s.split_at(unit_len);
-        s = rest;
-        let unit: u64 = match unit {
-            "ns" => 1,
-            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => {
-                return Err(format!(
-                    "time: unknown unit {} in duration {}",
-                    time_quote(unit),
-                    time_quote(orig)
-                ));
-            }
-        };
-        if v > LIMIT / unit {
-            return Err(invalid());
-        }
-        v *= unit;
-        if f > 0 {
-            // Go's own float arithmetic, kept so fractions round as they do on a cluster.
-            v = v.wrapping_add((f as f64 * (unit as f64 / scale)) as u64);
-            if v > LIMIT {
-                return Err(invalid());
-            }
-        }
-        d = d.wrapping_add(v);
-        if d > LIMIT {
-            return Err(invalid());
-        }
-    }
-    if negative {
-        return Ok((d as i64).wrapping_neg());
-    }
-    i64::try_from(d).map_err(|_| invalid())
-}
-
-/// Go's `time.leadingInt`: `None` on overflow past 2^63.
-fn leading_int(s: &str) -> Option<(u64, &str)> {
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    let mut x: u64 = 0;
-    for c in s[..digits].bytes() {
-        if x > (1 << 63) / 10 {
-            return None;
-        }
-        x = x * 10 + u64::from(c - b'0');
-        if x > 1 << 63 {
-            return None;
-        }
-    }
-    Some((x, &s[digits..]))
-}
-
-/// Go's `time.leadingFraction`: stops gaining precision on overflow instead of failing.
-fn leading_fraction(s: &str) -> (u64, f64, &str) {
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    let (mut x, mut scale, mut overflow) = (0u64, 1f64, false);
-    for c in s[..digits].bytes() {
-        if overflow {
-            continue;
-        }
-        if x > ((1 << 63) - 1) / 10 {
-            overflow = true;
-            continue;
-        }
-        let y = x * 10 + u64::from(c - b'0');
-        if y > 1 << 63 {
-            overflow = true;
-            continue;
-        }
-        x = y;
-        scale *= 10.0;
-    }
-    (x, scale, &s[digits..])
-}
-
-/// The `time` package's private `quote`: bytes outside printable ASCII become `\xNN`.
-fn time_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        if (c as u32) < 0x20 || (c as u32) >= 0x80 {
-            let mut buf = [0; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("\\x{b:02x}"));
-            }
-        } else {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `strconv.Quote`, as the API's validation messages use it.
-fn strconv_quote(s: &str) -> String {
-    crate::api::validation::go_quote(s)
 }
 
 /// Wall-clock fields of an instant in a zone, as Go's `Time` accessors give them.
