@@ -9,13 +9,11 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::sync::mpsc;
 
 use crate::api::host_path::HostPathPolicy;
 use crate::api::job::{is_complete, is_failed, is_finished};
-use crate::api::meta::new_uid;
-use crate::api::{defaults, pod as podutil, validation};
+use crate::api::{admit, pod as podutil, validation};
 use crate::clock::Clock;
 use crate::controller::{self, job::Backoff, job::Settings};
 use crate::kubelet::{
@@ -125,22 +123,17 @@ pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Vec<LoadedJob>, Inpu
         job.metadata
             .namespace
             .get_or_insert_with(|| "default".into());
-        job.metadata.uid = Some(new_uid());
-        job.metadata.creation_timestamp = Some(Time(clock.now()));
-        job.metadata.generation = Some(1);
-        if job.metadata.name.is_none()
-            && let Some(prefix) = job.metadata.generate_name.clone()
-        {
-            job.metadata.name = Some(crate::api::meta::generated_name(&prefix));
-        }
-        defaults::default_job(job);
-        let errors = validation::validate_job(job);
-        if !errors.is_empty() {
-            messages.push(validation::kubectl_message(
-                "Job",
-                job.metadata.name.as_deref().unwrap_or(""),
-                &errors,
-            ));
+        // The node's part of admission (hostPath) is checked once the node exists.
+        match admit::create(std::mem::take(job), &admit::Policy::default(), clock.now()) {
+            Ok(admitted) => *job = admitted,
+            Err(admit::Refusal::Invalid { name, errors, .. }) => {
+                messages.push(validation::kubectl_message("Job", &name, &errors));
+                continue;
+            }
+            Err(other) => {
+                messages.push(other.to_string());
+                continue;
+            }
         }
         // The Job controller leaves a Job managed by another controller alone, and `run`
         // has no other: it would wait forever.
@@ -255,6 +248,11 @@ pub async fn run_observed(
             .chain([real_path_or_given(volumes.path())])
             .collect(),
     );
+    // The Job controller's pods are admitted with the same rules.
+    let admission = Arc::new(admit::Policy {
+        host_paths: host_paths.clone(),
+        images: None,
+    });
     let mut refusals = Vec::new();
     for l in &loaded {
         let spec = l.job.spec.as_ref().and_then(|s| s.template.spec.as_ref());
@@ -320,6 +318,7 @@ pub async fn run_observed(
     controller::run_until_finished(
         store.clone(),
         kubelet.clone(),
+        admission,
         Settings {
             backoff: options.pod_backoff,
         },

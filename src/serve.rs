@@ -15,6 +15,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, PodCondition};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use tokio::net::TcpListener;
 
+use crate::api::admit::{self, Policy};
 use crate::api::host_path::HostPathPolicy;
 use crate::api::pod as podutil;
 use crate::clock::Clock;
@@ -24,7 +25,7 @@ use crate::kubelet::{
     ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP, real_path_or_given,
 };
 use crate::runtime::{self, Runtime, RuntimeConfig, parse_image_ref};
-use crate::server::{self, ApiState, objects::ApiKind, objects::Ctx, tls};
+use crate::server::{self, ApiState, tls};
 use crate::store::{self, Resource, Store, backend::Redb};
 
 /// Options of `wasmjob serve`.
@@ -254,6 +255,13 @@ pub async fn start(options: Options) -> Result<Running, Error> {
     let resolve_dir = image_dir.clone();
     let resolve: ImageResolver =
         Arc::new(move |_pod: &Pod, image: &str| parse_image_ref(image, &resolve_dir));
+    let check_dir = image_dir.clone();
+    let admission = Policy {
+        host_paths: host_paths.clone(),
+        images: Some(Arc::new(move |image: &str| {
+            parse_image_ref(image, &check_dir).map(|_| ())
+        })),
+    };
     let kubelet = Kubelet::new(
         store.clone(),
         runtime,
@@ -309,8 +317,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         store: store.clone(),
         logs: logs.clone(),
         clock,
-        image_dir,
-        host_paths,
+        admission: admission.clone(),
         token,
     });
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -320,6 +327,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
     tasks.push(control.controllers().spawn(controller::run_forever(
         store.clone(),
         kubelet.clone(),
+        Arc::new(admission),
         options.settings,
         clock,
         shutdown_rx.clone(),
@@ -357,22 +365,20 @@ pub async fn start(options: Options) -> Result<Running, Error> {
 fn ensure_namespaces(store: &Store, clock: Clock) {
     for name in ["default", "kube-system"] {
         if store.get::<Namespace>(&format!("/{name}")).is_none() {
-            let mut ns = Namespace {
+            let ns = Namespace {
                 metadata: ObjectMeta {
                     name: Some(name.into()),
                     ..Default::default()
                 },
                 ..Default::default()
             };
-            ns.metadata.uid = Some(crate::api::meta::new_uid());
-            ns.metadata.creation_timestamp = Some(Time(clock.now()));
-            let ctx = Ctx {
-                image_dir: Path::new("/"),
-                host_paths: &HostPathPolicy::default(),
-                now: clock.now(),
-            };
-            if ns.on_create(&ctx).is_ok() {
-                let _ = store.create(ns);
+            match admit::create(ns, &Policy::default(), clock.now()) {
+                Ok(ns) => {
+                    if let Err(e) = store.create(ns) {
+                        tracing::warn!(namespace = name, error = %e, "could not create a namespace");
+                    }
+                }
+                Err(e) => tracing::warn!(namespace = name, error = %e, "a namespace was refused"),
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The Kubernetes object model we serve: k8s-openapi's types plus the API server's rules
 //! for them (defaulting, validation, quantities, predicates). Pure data; no IO.
 
+pub mod admit;
 pub mod cronjob;
 pub mod defaults;
 pub mod host_path;

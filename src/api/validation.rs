@@ -515,7 +515,38 @@ fn validate_non_negative(value: i64, path: &FieldPath, errs: &mut Vec<FieldError
 
 /// `ValidateObjectMeta` for a namespaced object whose name must be a DNS-1123 subdomain. The
 /// namespace comes from the request path, so a missing one is not reported.
-fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, errs: &mut Vec<FieldError>) {
+pub fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, errs: &mut Vec<FieldError>) {
+    validate_meta_with(meta, path, dns1123_subdomain_errors, errs);
+    if let Some(ns) = meta.namespace.as_deref() {
+        if ns.is_empty() {
+            errs.push(FieldError::required(&path.child("namespace"), ""));
+        } else {
+            validate_dns_label(ns, &path.child("namespace"), errs);
+        }
+    }
+}
+
+/// `ValidateNamespace` on create: `ValidateObjectMeta` of a cluster-scoped object whose
+/// name must be a DNS-1123 label (`ValidateNamespaceName`).
+pub fn validate_namespace_meta(meta: &ObjectMeta) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    validate_meta_with(
+        meta,
+        &FieldPath::root("metadata"),
+        dns1123_label_errors,
+        &mut errs,
+    );
+    errs
+}
+
+/// The name, generateName, labels and annotations of `ValidateObjectMeta`, with the kind's
+/// name rule.
+fn validate_meta_with(
+    meta: &ObjectMeta,
+    path: &FieldPath,
+    name_errors: fn(&str) -> Vec<String>,
+    errs: &mut Vec<FieldError>,
+) {
     let name = meta.name.as_deref().unwrap_or("");
     if let Some(gn) = meta.generate_name.as_deref().filter(|g| !g.is_empty()) {
         // Prefix names may end in '-'; the check masks that dash.
@@ -523,7 +554,7 @@ fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, errs: &mut Vec<Fiel
             Some(rest) if !rest.is_empty() => format!("{rest}a"),
             _ => gn.to_string(),
         };
-        for m in dns1123_subdomain_errors(&masked) {
+        for m in name_errors(&masked) {
             errs.push(FieldError::invalid(&path.child("generateName"), gn, m));
         }
     }
@@ -536,15 +567,8 @@ fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, errs: &mut Vec<Fiel
             "name or generateName is required",
         ));
     } else {
-        for m in dns1123_subdomain_errors(name) {
+        for m in name_errors(name) {
             errs.push(FieldError::invalid(&path.child("name"), name, m));
-        }
-    }
-    if let Some(ns) = meta.namespace.as_deref() {
-        if ns.is_empty() {
-            errs.push(FieldError::required(&path.child("namespace"), ""));
-        } else {
-            validate_dns_label(ns, &path.child("namespace"), errs);
         }
     }
     validate_labels(meta.labels.as_ref(), &path.child("labels"), errs);

@@ -1,14 +1,18 @@
-//! Carries out a [`Plan`]: the only place the Job controller writes to the store or talks
-//! to the kubelet.
+//! Carries out the controllers' plans: the only place the Job and CronJob controllers
+//! write to the store or talk to the kubelet. What they create goes through admission.
 
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
 
+use k8s_openapi::api::batch::v1::CronJob;
+
+use super::cronjob::CronPlan;
 use super::job::{DeletionReason, Plan, new_pod};
+use crate::api::admit::{self, Policy};
 use crate::api::job::key as job_key;
-use crate::api::meta::{JOB_TRACKING_FINALIZER, generated_name, new_uid};
+use crate::api::meta::JOB_TRACKING_FINALIZER;
 use crate::kubelet::Kubelet;
 use crate::store::Store;
 
@@ -18,6 +22,7 @@ use crate::store::Store;
 pub fn apply(
     store: &Store,
     kubelet: &Arc<Kubelet>,
+    admission: &Policy,
     job: &Job,
     plan: &Plan,
     now: Timestamp,
@@ -29,7 +34,6 @@ pub fn apply(
         .clone()
         .unwrap_or_else(|| "default".into());
     let pod_key = |name: &str| format!("{ns}/{name}");
-    let job_name = job.metadata.name.clone().unwrap_or_default();
     let event = |type_: &str, reason: &str, message: &str| {
         store.record_event(
             crate::api::meta::reference_to(job),
@@ -69,10 +73,17 @@ pub fn apply(
         kubelet.kill(&k);
     }
     for c in &plan.create {
-        let name = generated_name(&super::job::generate_name(&job_name, c.index));
-        let pod = new_pod(job, c, name.clone(), new_uid(), now);
-        match store.create_pod(pod) {
-            Ok(()) => {
+        let created = admit::create(new_pod(job, c), admission, now)
+            .map_err(|e| e.to_string())
+            .and_then(|pod| {
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                store
+                    .create_pod(pod)
+                    .map(|()| name)
+                    .map_err(|e| e.to_string())
+            });
+        match created {
+            Ok(name) => {
                 event(
                     "Normal",
                     "SuccessfulCreate",
@@ -99,21 +110,68 @@ pub fn apply(
 }
 
 /// Admits a Job created by a controller (the CronJob controller) the way the API server
-/// admits one from a client: uid, timestamps, defaults and validation.
-pub fn create_job(store: &Store, mut job: Job, now: Timestamp) -> Result<Job, String> {
-    job.metadata.uid = Some(new_uid());
-    job.metadata.creation_timestamp =
-        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now));
-    job.metadata.generation = Some(1);
-    crate::api::defaults::default_job(&mut job);
-    let errors = crate::api::validation::validate_job(&job);
-    if !errors.is_empty() {
-        let name = job.metadata.name.clone().unwrap_or_default();
-        return Err(crate::api::validation::invalid_message(
-            "Job.batch",
-            &name,
-            &errors,
-        ));
-    }
+/// admits one from a client, then stores it.
+pub fn create_job(
+    store: &Store,
+    admission: &Policy,
+    job: Job,
+    now: Timestamp,
+) -> Result<Job, String> {
+    let job = admit::create(job, admission, now).map_err(|e| e.to_string())?;
     store.create(job).map_err(|e| e.to_string())
+}
+
+/// Carries out a CronJob's plan: history deletions, the new Job (through admission), the
+/// Events, then the status.
+pub fn apply_cron(store: &Store, admission: &Policy, cj: &CronJob, plan: CronPlan, now: Timestamp) {
+    let ns = cj
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let key = format!("{ns}/{}", cj.metadata.name.as_deref().unwrap_or(""));
+    let reference = crate::api::meta::reference_to(cj);
+    let mut status = plan.status;
+    let mut events = plan.events;
+    for name in &plan.delete {
+        store.remove::<Job>(&format!("{ns}/{name}"));
+    }
+    if let Some(job) = plan.create {
+        let name = job.metadata.name.clone().unwrap_or_default();
+        match create_job(store, admission, job, now) {
+            Ok(created) => {
+                if let Some(st) = status.as_mut() {
+                    super::cronjob::record_uid(
+                        st,
+                        &name,
+                        created.metadata.uid.as_deref().unwrap_or(""),
+                    );
+                }
+            }
+            Err(e) => {
+                events.retain(|ev| ev.reason != "SuccessfulCreate");
+                events.push(super::job::JobEvent {
+                    type_: "Warning",
+                    reason: "FailedCreate".into(),
+                    message: format!("Error creating job: {e}"),
+                });
+                if let Some(active) = status.as_mut().and_then(|s| s.active.as_mut()) {
+                    active.retain(|r| r.name.as_deref() != Some(name.as_str()));
+                }
+            }
+        }
+    }
+    for e in events {
+        store.record_event(
+            reference.clone(),
+            e.type_,
+            &e.reason,
+            &e.message,
+            "cronjob-controller",
+            now,
+        );
+    }
+    if let Some(st) = status {
+        store.modify::<CronJob>(&key, |c| c.status = Some(st));
+    }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 
+use crate::api::admit::Policy;
 use crate::api::job::{is_finished, key as job_key};
 use crate::clock::Clock;
 use crate::kubelet::Kubelet;
@@ -26,6 +27,7 @@ use tokio::time::Instant;
 pub async fn run_until_finished(
     store: Arc<Store>,
     kubelet: Arc<Kubelet>,
+    admission: Arc<Policy>,
     settings: job::Settings,
     clock: Clock,
 ) {
@@ -36,7 +38,7 @@ pub async fn run_until_finished(
     }
     loop {
         route(touched.drain(), &mut jobs, &mut WorkQueue::new());
-        sync_jobs(&store, &kubelet, &settings, clock, &mut jobs).await;
+        sync_jobs(&store, &kubelet, &admission, &settings, clock, &mut jobs).await;
         if !progressing(&store) {
             return;
         }
@@ -91,12 +93,13 @@ fn route(touches: Vec<Touch>, jobs: &mut WorkQueue, cronjobs: &mut WorkQueue) {
 async fn sync_jobs(
     store: &Store,
     kubelet: &Arc<Kubelet>,
+    admission: &Policy,
     settings: &job::Settings,
     clock: Clock,
     queue: &mut WorkQueue,
 ) {
     for (i, key) in queue.take(Instant::now()).into_iter().enumerate() {
-        match sync_job(store, kubelet, settings, clock, &key) {
+        match sync_job(store, kubelet, admission, settings, clock, &key) {
             Some(after) => queue.add_after(&key, Instant::now() + after),
             None => queue.forget(&key),
         }
@@ -113,6 +116,7 @@ async fn sync_jobs(
 fn sync_job(
     store: &Store,
     kubelet: &Arc<Kubelet>,
+    admission: &Policy,
     settings: &job::Settings,
     clock: Clock,
     key: &str,
@@ -130,7 +134,7 @@ fn sync_job(
         job::sync(&j, &pods, now, settings)
     };
     let mut requeue = plan.requeue_after;
-    if !plan.is_noop() && !apply::apply(store, kubelet, &j, &plan, now) {
+    if !plan.is_noop() && !apply::apply(store, kubelet, admission, &j, &plan, now) {
         // A write failed (a pod's name taken, the store refusing): nothing else may touch
         // this Job soon, so look again shortly, as upstream requeues a failed sync.
         requeue = Some(requeue.map_or(RETRY_FAILED_SYNC, |r| r.min(RETRY_FAILED_SYNC)));
@@ -184,6 +188,7 @@ async fn sleep_until(at: Option<Instant>) {
 pub async fn run_forever(
     store: Arc<Store>,
     kubelet: Arc<Kubelet>,
+    admission: Arc<Policy>,
     settings: job::Settings,
     clock: Clock,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -217,8 +222,8 @@ pub async fn run_forever(
         let touches = touched.drain();
         let collect = needs_collecting(&store, &touches);
         route(touches, &mut jobs, &mut cronjobs);
-        sync_jobs(&store, &kubelet, &settings, clock, &mut jobs).await;
-        sync_cronjobs(&store, clock, &local, &mut cronjobs);
+        sync_jobs(&store, &kubelet, &admission, &settings, clock, &mut jobs).await;
+        sync_cronjobs(&store, &admission, clock, &local, &mut cronjobs);
         // The collector looks at the whole store: after the writes it acts on, or when a
         // TTL it found is due.
         if collect || gc_at.is_some_and(|at| at <= Instant::now()) {
@@ -238,9 +243,15 @@ pub async fn run_forever(
 
 /// The CronJob controller's turn: syncs the CronJobs that are due, each with the Jobs it
 /// owns.
-fn sync_cronjobs(store: &Store, clock: Clock, local: &jiff::tz::TimeZone, queue: &mut WorkQueue) {
+fn sync_cronjobs(
+    store: &Store,
+    admission: &Policy,
+    clock: Clock,
+    local: &jiff::tz::TimeZone,
+    queue: &mut WorkQueue,
+) {
     for key in queue.take(Instant::now()) {
-        match sync_cronjob(store, clock, local, &key) {
+        match sync_cronjob(store, admission, clock, local, &key) {
             Some(after) => queue.add_after(&key, Instant::now() + after),
             None => queue.forget(&key),
         }
@@ -249,6 +260,7 @@ fn sync_cronjobs(store: &Store, clock: Clock, local: &jiff::tz::TimeZone, queue:
 
 fn sync_cronjob(
     store: &Store,
+    admission: &Policy,
     clock: Clock,
     local: &jiff::tz::TimeZone,
     key: &str,
@@ -271,61 +283,12 @@ fn sync_cronjob(
     let now = clock.now();
     let plan = cronjob::sync(&cj, &owned, now, local);
     let next = plan.requeue_after;
-    apply_cron(store, &cj, plan, now);
+    apply::apply_cron(store, admission, &cj, plan, now);
     next
 }
 
 fn object_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     crate::store::key(meta.namespace.as_deref(), meta.name.as_deref())
-}
-
-fn apply_cron(store: &Store, cj: &CronJob, plan: cronjob::CronPlan, now: jiff::Timestamp) {
-    let ns = cj
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
-    let key = format!("{ns}/{}", cj.metadata.name.as_deref().unwrap_or(""));
-    let reference = crate::api::meta::reference_to(cj);
-    let mut status = plan.status;
-    let mut events = plan.events;
-    for name in &plan.delete {
-        store.remove::<Job>(&format!("{ns}/{name}"));
-    }
-    if let Some(job) = plan.create {
-        let name = job.metadata.name.clone().unwrap_or_default();
-        match apply::create_job(store, job, now) {
-            Ok(created) => {
-                if let Some(st) = status.as_mut() {
-                    cronjob::record_uid(st, &name, created.metadata.uid.as_deref().unwrap_or(""));
-                }
-            }
-            Err(e) => {
-                events.retain(|ev| ev.reason != "SuccessfulCreate");
-                events.push(job::JobEvent {
-                    type_: "Warning",
-                    reason: "FailedCreate".into(),
-                    message: format!("Error creating job: {e}"),
-                });
-                if let Some(active) = status.as_mut().and_then(|s| s.active.as_mut()) {
-                    active.retain(|r| r.name.as_deref() != Some(name.as_str()));
-                }
-            }
-        }
-    }
-    for e in events {
-        store.record_event(
-            reference.clone(),
-            e.type_,
-            &e.reason,
-            &e.message,
-            "cronjob-controller",
-            now,
-        );
-    }
-    if let Some(st) = status {
-        store.modify::<CronJob>(&key, |c| c.status = Some(st));
-    }
 }
 
 fn is_paused(job: &k8s_openapi::api::batch::v1::Job) -> bool {

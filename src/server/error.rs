@@ -229,6 +229,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::api::admit::Refusal> for ApiError {
+    fn from(r: crate::api::admit::Refusal) -> Self {
+        use crate::api::admit::Refusal;
+        match r {
+            Refusal::Invalid { kind, name, errors } => ApiError::invalid(kind, &name, &errors),
+            Refusal::Forbidden(message) => ApiError::forbidden(message),
+            Refusal::BadRequest(message) => ApiError::bad_request(message),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,14 +9,13 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::ApiState;
 use super::error::ApiError;
-use super::objects::{ApiKind, Ctx, list_kind, unknown_fields};
+use super::objects::{ApiKind, list_kind, unknown_fields};
 use super::patch::{self, PatchType};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::table::{self, IncludeObject};
@@ -279,14 +278,6 @@ pub fn dry_run(q: &Query) -> Result<bool, ApiError> {
     }
 }
 
-fn ctx(state: &ApiState) -> Ctx<'_> {
-    Ctx {
-        image_dir: &state.image_dir,
-        host_paths: &state.host_paths,
-        now: state.clock.now(),
-    }
-}
-
 fn check_namespace(state: &ApiState, ns: &str) -> Result<(), ApiError> {
     let exists = state
         .store
@@ -337,27 +328,7 @@ fn create_object<K: ApiKind>(
         m.namespace = Some(ns.clone());
         check_namespace(state, &ns)?;
     }
-    let now = state.clock.now();
-    {
-        let m = obj.metadata_mut();
-        if m.name.as_deref().unwrap_or("").is_empty()
-            && let Some(prefix) = m.generate_name.clone()
-        {
-            m.name = Some(crate::api::meta::generated_name(&prefix));
-        }
-        if m.resource_version.as_deref().is_some_and(|r| !r.is_empty()) {
-            return Err(ApiError::bad_request(
-                "resourceVersion should not be set on objects to be created",
-            ));
-        }
-        m.uid = Some(crate::api::meta::new_uid());
-        m.creation_timestamp = Some(Time(now));
-        m.generation = Some(1);
-        m.resource_version = None;
-        m.deletion_timestamp = None;
-        m.managed_fields = None;
-    }
-    obj.on_create(&ctx(state))?;
+    let obj = obj.admit_create(&state.admission, state.clock.now())?;
     if dry_run {
         let m = obj.metadata();
         let name = m.name.clone().unwrap_or_default();
@@ -452,8 +423,7 @@ fn write_update<K: ApiKind>(
             nm.generation = om.generation;
             nm.managed_fields = None;
         }
-        K::on_update(&mut new, &old, &ctx(state))?;
-        new
+        new.admit_update(&old, &state.admission)?
     };
     if dry_run {
         if let Some(rv) = expected_rv

@@ -18,7 +18,6 @@ pub mod table;
 pub mod tls;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,10 +50,8 @@ pub struct ApiState {
     pub logs: Arc<LogStore>,
     /// Time.
     pub clock: Clock,
-    /// Where images resolve.
-    pub image_dir: PathBuf,
-    /// Which `hostPath` volumes admission accepts.
-    pub host_paths: crate::api::host_path::HostPathPolicy,
+    /// The node's validating admission (images, `hostPath`), shared with the controllers.
+    pub admission: crate::api::admit::Policy,
     /// The bearer token required on every request but discovery's `/version` and health;
     /// `None` serves without authentication (plain-HTTP development mode).
     pub token: Option<String>,

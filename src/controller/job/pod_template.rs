@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod, PodStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use super::NewPod;
 use crate::api::job::{
@@ -36,9 +35,9 @@ fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-/// Builds the pod for `index` from the Job's template. `name` is the full generated name
-/// and `uid` the pod's uid, both chosen by the caller (they are random).
-pub fn new_pod(job: &Job, new: &NewPod, name: String, uid: String, now: Timestamp) -> Pod {
+/// Builds the pod for `index` from the Job's template, as the Job controller sends it to
+/// the API: with `generateName` and no name or uid, which admission gives it.
+pub fn new_pod(job: &Job, new: &NewPod) -> Pod {
     let index = new.index;
     let spec = job.spec.clone().unwrap_or_default();
     let template = spec.template;
@@ -88,10 +87,8 @@ pub fn new_pod(job: &Job, new: &NewPod, name: String, uid: String, now: Timestam
     };
     Pod {
         metadata: ObjectMeta {
-            name: Some(name),
             generate_name: Some(generate_name(&job_name, index)),
             namespace: job.metadata.namespace.clone(),
-            uid: Some(uid),
             labels: Some(labels),
             annotations: (!annotations.is_empty()).then_some(annotations),
             finalizers: Some(vec![JOB_TRACKING_FINALIZER.into()]),
@@ -103,7 +100,6 @@ pub fn new_pod(job: &Job, new: &NewPod, name: String, uid: String, now: Timestam
                 controller: Some(true),
                 block_owner_deletion: Some(true),
             }]),
-            creation_timestamp: Some(Time(now)),
             ..Default::default()
         },
         spec: Some(pod_spec),
