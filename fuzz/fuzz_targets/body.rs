@@ -5,7 +5,7 @@
 use http::{HeaderMap, HeaderValue, header::CONTENT_TYPE};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use libfuzzer_sys::fuzz_target;
-use wasmjob::api::{cronjob, defaults::default_job, validation::validate_job};
+use wasmjob::api::admit::{self, Policy};
 
 const TYPES: [&str; 4] = [
     "application/json",
@@ -26,12 +26,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(value) = wasmjob::server::handlers::decode_body(&headers, body) else {
         return;
     };
-    if let Ok(mut job) = serde_json::from_value::<Job>(value.clone()) {
-        default_job(&mut job);
-        let _ = validate_job(&job);
+    let now = jiff::Timestamp::UNIX_EPOCH;
+    if let Ok(job) = serde_json::from_value::<Job>(value.clone())
+        && let Ok(admitted) = admit::create(job, &Policy::default(), now)
+    {
+        // An admitted object updated to itself is admitted again, unchanged in generation.
+        let again = admit::update(admitted.clone(), &admitted, &Policy::default())
+            .expect("an admitted Job refused as its own update");
+        assert_eq!(again.metadata.generation, admitted.metadata.generation);
     }
-    if let Ok(mut cj) = serde_json::from_value::<CronJob>(value) {
-        cronjob::default_cronjob(&mut cj);
-        let _ = cronjob::validate_cronjob(&cj);
+    if let Ok(cj) = serde_json::from_value::<CronJob>(value) {
+        let _ = admit::create(cj, &Policy::default(), now);
     }
 });

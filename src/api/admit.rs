@@ -264,6 +264,9 @@ impl Admit for CronJob {
     fn validate(&self) -> Vec<FieldError> {
         cronjob::validate_cronjob(self)
     }
+    fn validate_update(&self, old: &Self) -> Vec<FieldError> {
+        cronjob::validate_cronjob_update(self, old)
+    }
     fn pod_spec(&self) -> Option<(&PodSpec, FieldPath)> {
         let job = self.spec.as_ref()?.job_template.spec.as_ref()?;
         let path = FieldPath::root("spec")

@@ -1,11 +1,10 @@
 //! Defaulting and validation of batch/v1 CronJobs, as kube-apiserver does them
 //! (pkg/apis/batch/v1/defaults.go `SetDefaults_CronJob`, validation.go `ValidateCronJob`).
 
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec};
 
-use super::defaults::default_job;
-use super::validation::{FieldError, FieldPath, validate_job};
+use super::defaults::default_pod_spec;
+use super::validation::{FieldError, FieldPath, validate_job_template_spec, validate_object_meta};
 use crate::cron::Schedule;
 
 /// Applies the API server's defaults to a CronJob.
@@ -24,116 +23,83 @@ pub fn default_cronjob(cj: &mut CronJob) {
         .as_mut()
         .and_then(|s| s.template.spec.as_mut())
     {
-        pod.restart_policy.get_or_insert_with(|| "Always".into());
-        pod.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
-        pod.scheduler_name
-            .get_or_insert_with(|| "default-scheduler".into());
-        pod.security_context.get_or_insert_with(Default::default);
-        pod.termination_grace_period_seconds.get_or_insert(30);
-        for c in pod.containers.iter_mut() {
-            c.termination_message_path
-                .get_or_insert_with(|| "/dev/termination-log".into());
-            c.termination_message_policy
-                .get_or_insert_with(|| "File".into());
-            c.resources.get_or_insert_with(Default::default);
-            if c.image_pull_policy.is_none() {
-                let tagged = c.image.as_deref().is_some_and(|i| {
-                    i.contains('@')
-                        || i.rsplit('/')
-                            .next()
-                            .is_some_and(|l| l.contains(':') && !l.ends_with(":latest"))
-                });
-                c.image_pull_policy = Some(if tagged { "IfNotPresent" } else { "Always" }.into());
-            }
-        }
+        default_pod_spec(pod);
     }
 }
 
-/// Validation of a defaulted CronJob: all field errors at once.
+/// `ValidateCronJobCreate` of a defaulted CronJob: all field errors, in upstream's order.
 pub fn validate_cronjob(cj: &CronJob) -> Vec<FieldError> {
+    // CronJobs and ReplicationControllers share the name rule (a DNS-1123 subdomain).
     let mut errors = Vec::new();
     let meta = FieldPath::root("metadata");
-    let name = cj.metadata.name.clone().unwrap_or_default();
+    validate_object_meta(&cj.metadata, &meta, &mut errors);
+    validate_spec(cj, None, &mut errors);
+    let name = cj.metadata.name.as_deref().unwrap_or("");
+    // The controller appends an 11-character `-<minutes>` suffix for each Job's name.
     if name.len() > 52 {
         errors.push(FieldError::invalid(
             &meta.child("name"),
-            name.as_str(),
+            name,
             "must be no more than 52 characters",
         ));
     }
+    errors
+}
+
+/// `ValidateCronJobUpdate`: the spec as on create, except that a schedule whose old
+/// version used `TZ` may keep it and an unchanged `timeZone` is not checked again; no
+/// name-length rule, so that older CronJobs stay editable.
+pub fn validate_cronjob_update(new: &CronJob, old: &CronJob) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    validate_spec(new, Some(old), &mut errors);
+    errors
+}
+
+/// `validateCronJobSpec`.
+fn validate_spec(cj: &CronJob, old: Option<&CronJob>, errors: &mut Vec<FieldError>) {
     let spec_path = FieldPath::root("spec");
-    let Some(spec) = cj.spec.as_ref() else {
-        errors.push(FieldError::required(&spec_path, ""));
-        return errors;
-    };
+    let default_spec = CronJobSpec::default();
+    let spec = cj.spec.as_ref().unwrap_or(&default_spec);
+    let old_spec = old.map(|o| o.spec.as_ref().unwrap_or(&default_spec));
     let sched = spec_path.child("schedule");
     if spec.schedule.is_empty() {
         errors.push(FieldError::required(&sched, ""));
     } else {
-        // Upstream reports a parse error and the TZ rule separately (validateScheduleFormat).
-        match Schedule::parse(&spec.schedule) {
-            Err(crate::cron::ParseError::TimeZoneInSchedule) | Ok(_) => {}
-            Err(e) => errors.push(FieldError::invalid(
-                &sched,
-                spec.schedule.as_str(),
-                e.to_string(),
-            )),
-        }
-        if crate::cron::has_timezone_prefix(&spec.schedule) {
-            errors.push(FieldError::invalid(
-                &sched,
-                spec.schedule.as_str(),
-                "cannot use TZ or CRON_TZ in schedule, use timeZone field instead",
-            ));
-        }
+        let allow_tz = old_spec.is_some_and(|o| o.schedule.contains("TZ"));
+        schedule_format(
+            &spec.schedule,
+            allow_tz,
+            spec.time_zone.as_deref(),
+            &sched,
+            errors,
+        );
     }
-    if let Some(tz) = spec.time_zone.as_deref() {
-        let path = spec_path.child("timeZone");
-        if tz == "Local" || tz.is_empty() {
-            errors.push(FieldError::invalid(&path, tz, "unknown time zone Local"));
-        } else if jiff::tz::TimeZone::get(tz).is_err() {
-            errors.push(FieldError::invalid(
-                &path,
-                tz,
-                format!("unknown time zone {tz}"),
-            ));
-        }
+    if let Some(v) = spec.starting_deadline_seconds {
+        non_negative(v, &spec_path.child("startingDeadlineSeconds"), errors);
     }
-    match spec.concurrency_policy.as_deref() {
-        Some("Allow" | "Forbid" | "Replace") => {}
-        Some(other) => errors.push(FieldError::not_supported(
-            &spec_path.child("concurrencyPolicy"),
+    if old_spec.is_none_or(|o| o.time_zone != spec.time_zone) {
+        time_zone(
+            spec.time_zone.as_deref(),
+            &spec_path.child("timeZone"),
+            errors,
+        );
+    }
+    let policy = spec_path.child("concurrencyPolicy");
+    match spec.concurrency_policy.as_deref().unwrap_or("") {
+        "Allow" | "Forbid" | "Replace" => {}
+        "" => errors.push(FieldError::required(&policy, "")),
+        other => errors.push(FieldError::not_supported(
+            &policy,
             other,
             &["Allow", "Forbid", "Replace"],
         )),
-        None => errors.push(FieldError::required(
-            &spec_path.child("concurrencyPolicy"),
-            "",
-        )),
     }
-    for (field, v) in [
-        ("startingDeadlineSeconds", spec.starting_deadline_seconds),
-        (
-            "successfulJobsHistoryLimit",
-            spec.successful_jobs_history_limit.map(i64::from),
-        ),
-        (
-            "failedJobsHistoryLimit",
-            spec.failed_jobs_history_limit.map(i64::from),
-        ),
-    ] {
-        if let Some(v) = v
-            && v < 0
-        {
-            errors.push(FieldError::invalid(
-                &spec_path.child(field),
-                v,
-                "must be greater than or equal to 0",
-            ));
-        }
-    }
+    // `ValidateJobTemplateSpec`: the Job spec's own rules, called directly, then the
+    // selector the controller will generate.
     let template = spec_path.child("jobTemplate").child("spec");
-    let job_spec = spec.job_template.spec.clone().unwrap_or_default();
+    let default_job_spec = JobSpec::default();
+    let job_spec = spec.job_template.spec.as_ref().unwrap_or(&default_job_spec);
+    errors.extend(validate_job_template_spec(job_spec, &template));
     if job_spec.selector.is_some() {
         errors.push(FieldError::invalid(
             &template.child("selector"),
@@ -148,26 +114,104 @@ pub fn validate_cronjob(cj: &CronJob) -> Vec<FieldError> {
             &["nil", "false"],
         ));
     }
-    // The template must make a valid Job: validate one as the controller would create it,
-    // and report its spec errors under the template's path.
-    let mut job = Job {
-        metadata: ObjectMeta {
-            name: Some("x".into()),
-            namespace: cj.metadata.namespace.clone(),
-            uid: Some("00000000-0000-0000-0000-000000000000".into()),
-            ..Default::default()
-        },
-        spec: Some(job_spec),
-        status: None,
-    };
-    default_job(&mut job);
-    for mut e in validate_job(&job) {
-        if let Some(rest) = e.field.strip_prefix("spec.") {
-            e.field = format!("{template}.{rest}");
-            errors.push(e);
-        }
+    // Zero is a valid history limit.
+    if let Some(v) = spec.successful_jobs_history_limit {
+        non_negative(
+            v.into(),
+            &spec_path.child("successfulJobsHistoryLimit"),
+            errors,
+        );
     }
-    errors
+    if let Some(v) = spec.failed_jobs_history_limit {
+        non_negative(v.into(), &spec_path.child("failedJobsHistoryLimit"), errors);
+    }
+}
+
+fn non_negative(v: i64, path: &FieldPath, errors: &mut Vec<FieldError>) {
+    if v < 0 {
+        errors.push(FieldError::invalid(
+            path,
+            v,
+            "must be greater than or equal to 0",
+        ));
+    }
+}
+
+/// `validateScheduleFormat`: robfig's parse error, then the `TZ` rules.
+fn schedule_format(
+    schedule: &str,
+    allow_tz: bool,
+    time_zone: Option<&str>,
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
+    match Schedule::parse(schedule) {
+        // robfig accepts a `TZ=`/`CRON_TZ=` prefix; the rules below judge it.
+        Err(crate::cron::ParseError::TimeZoneInSchedule) | Ok(_) => {}
+        Err(e) => errors.push(FieldError::invalid(path, schedule, e.to_string())),
+    }
+    // Upstream's test is `strings.Contains(schedule, "TZ")`, not a prefix check.
+    let has_tz = crate::cron::has_timezone_prefix(schedule);
+    if allow_tz && has_tz && time_zone.is_some() {
+        errors.push(FieldError::invalid(
+            path,
+            schedule,
+            "cannot use both timeZone field and TZ or CRON_TZ in schedule",
+        ));
+    } else if !allow_tz && has_tz {
+        errors.push(FieldError::invalid(
+            path,
+            schedule,
+            "cannot use TZ or CRON_TZ in schedule, use timeZone field instead",
+        ));
+    }
+}
+
+/// `validateTimeZone`: IANA's naming rules, no `Local`, and a zone the database has.
+fn time_zone(tz: Option<&str>, path: &FieldPath, errors: &mut Vec<FieldError>) {
+    let Some(tz) = tz else { return };
+    if tz.is_empty() {
+        errors.push(FieldError::invalid(
+            path,
+            tz,
+            "timeZone must be nil or non-empty string",
+        ));
+        return;
+    }
+    // `^[A-Za-z\.\-_0-9+]{1,14}$` per component, and no `.`, `..` or leading `-`.
+    let bad_part = tz.split('/').any(|part| {
+        part == "."
+            || part == ".."
+            || part.starts_with('-')
+            || part.is_empty()
+            || part.len() > 14
+            || !part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'))
+    });
+    if bad_part {
+        errors.push(FieldError::invalid(
+            path,
+            tz,
+            format!("unknown time zone {tz}"),
+        ));
+        return;
+    }
+    if tz.eq_ignore_ascii_case("Local") {
+        errors.push(FieldError::invalid(
+            path,
+            tz,
+            "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones",
+        ));
+    }
+    // Go's `LoadLocation("Local")` succeeds; any other name must be in the database.
+    if tz != "Local" && jiff::tz::TimeZone::get(tz).is_err() {
+        errors.push(FieldError::invalid(
+            path,
+            tz,
+            format!("unknown time zone {tz}"),
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +239,38 @@ mod tests {
     }
 
     #[test]
+    fn init_containers_of_the_template_get_the_core_defaults() {
+        let c = cj(&OK.replace(
+            "          restartPolicy: OnFailure",
+            "          restartPolicy: OnFailure\n          initContainers: [{name: i, image: i.wasm}]",
+        ));
+        let pod = c
+            .spec
+            .unwrap()
+            .job_template
+            .spec
+            .unwrap()
+            .template
+            .spec
+            .unwrap();
+        let init = &pod.init_containers.unwrap()[0];
+        assert_eq!(init.termination_message_policy.as_deref(), Some("File"));
+        assert_eq!(init.image_pull_policy.as_deref(), Some("Always"));
+    }
+
+    #[test]
+    fn an_update_may_keep_a_tz_schedule_it_already_had() {
+        let old = cj(&OK.replace("\"*/1 * * * *\"", "\"TZ=UTC */1 * * * *\""));
+        let new = old.clone();
+        assert_eq!(validate_cronjob_update(&new, &old), vec![]);
+        let fresh = cj(OK);
+        assert_eq!(
+            validate_cronjob_update(&new, &fresh)[0].to_string(),
+            "spec.schedule: Invalid value: \"TZ=UTC */1 * * * *\": cannot use TZ or CRON_TZ in schedule, use timeZone field instead"
+        );
+    }
+
+    #[test]
     fn bad_schedules_time_zones_and_templates_are_reported_by_path() {
         let c = cj(&OK.replace("\"*/1 * * * *\"", "\"TZ=UTC * * * * *\""));
         assert_eq!(
@@ -211,6 +287,24 @@ mod tests {
             validate_cronjob(&c)[0]
                 .to_string()
                 .starts_with("spec.timeZone: Invalid value: \"Mars/Olympus\"")
+        );
+        let c = cj(&OK.replace("  jobTemplate:", "  timeZone: Local\n  jobTemplate:"));
+        assert_eq!(
+            validate_cronjob(&c)[0].to_string(),
+            "spec.timeZone: Invalid value: \"Local\": timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+        );
+        let c = cj(&OK.replace("  jobTemplate:", "  timeZone: \"\"\n  jobTemplate:"));
+        assert_eq!(
+            validate_cronjob(&c)[0].to_string(),
+            "spec.timeZone: Invalid value: \"\": timeZone must be nil or non-empty string"
+        );
+        let c = cj(&OK.replace("name: hello", "name: Hello_World"));
+        assert!(
+            validate_cronjob(&c)[0].to_string().starts_with(
+                "metadata.name: Invalid value: \"Hello_World\": a lowercase RFC 1123 subdomain"
+            ),
+            "{:?}",
+            validate_cronjob(&c)
         );
         let c = cj(&OK.replace("name: hello", &format!("name: {}", "a".repeat(53))));
         assert!(

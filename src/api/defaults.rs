@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Container, PodSecurityContext, ResourceRequirements};
+use k8s_openapi::api::core::v1::{Container, PodSecurityContext, PodSpec, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::job::{
@@ -75,22 +75,8 @@ pub fn default_job(job: &mut Job) {
         }
     }
 
-    // The pod template's core/v1 defaults.
     if let Some(pod) = spec.template.spec.as_mut() {
-        pod.restart_policy.get_or_insert_with(|| "Always".into());
-        pod.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
-        pod.scheduler_name
-            .get_or_insert_with(|| "default-scheduler".into());
-        pod.security_context
-            .get_or_insert_with(PodSecurityContext::default);
-        pod.termination_grace_period_seconds.get_or_insert(30);
-        for c in pod
-            .containers
-            .iter_mut()
-            .chain(pod.init_containers.iter_mut().flatten())
-        {
-            default_container(c);
-        }
+        default_pod_spec(pod);
     }
 
     // defaults.go: a Job without labels takes its template's.
@@ -100,6 +86,25 @@ pub fn default_job(job: &mut Job) {
             .as_ref()
             .and_then(|s| s.template.metadata.as_ref())
             .and_then(|m| m.labels.clone());
+    }
+}
+
+/// core/v1 `SetDefaults_PodSpec` and `SetDefaults_Container`, for every pod template (a
+/// Job's, a CronJob's job template's) and its init and app containers.
+pub fn default_pod_spec(pod: &mut PodSpec) {
+    pod.restart_policy.get_or_insert_with(|| "Always".into());
+    pod.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
+    pod.scheduler_name
+        .get_or_insert_with(|| "default-scheduler".into());
+    pod.security_context
+        .get_or_insert_with(PodSecurityContext::default);
+    pod.termination_grace_period_seconds.get_or_insert(30);
+    for c in pod
+        .containers
+        .iter_mut()
+        .chain(pod.init_containers.iter_mut().flatten())
+    {
+        default_container(c);
     }
 }
 

@@ -1,7 +1,167 @@
 //! Kubernetes resource quantities (`64Mi`, `1G`, `500m`, `1.5`) as the API server reads them.
 
-/// Parses a quantity into its value scaled by `10^-scale_exp`... in practice callers want
-/// bytes or millicores, so two entry points are offered: [`to_bytes`] and [`to_millis`].
+/// Why a quantity does not parse (`resource.ErrFormatWrong`, `ErrSuffix`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QuantityError {
+    /// Not of the grammar (a negative amount where a size is wanted reads the same).
+    #[error(
+        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+    )]
+    Format,
+    /// Of the grammar but with no such suffix (`1kk`).
+    #[error("unable to parse quantity's suffix")]
+    Suffix,
+}
+
+/// A parsed resource quantity: `mantissa * 10^exp10` (binary suffixes folded into the mantissa),
+/// or `None` in the mantissa when it did not fit and only the float approximation is known.
+#[derive(Clone, Copy, Debug)]
+pub struct Quantity {
+    /// The digits with binary suffixes applied; `None` past 128 bits.
+    mantissa: Option<i128>,
+    /// The decimal exponent.
+    exp10: i32,
+    /// The value as a float, for what does not fit.
+    approx: f64,
+}
+
+impl Quantity {
+    /// Below zero.
+    pub fn is_negative(&self) -> bool {
+        match self.mantissa {
+            Some(m) => m < 0,
+            None => self.approx < 0.0,
+        }
+    }
+
+    /// `Quantity.Cmp`: exact while both fit, else by the approximations.
+    pub fn compare(&self, other: &Quantity) -> std::cmp::Ordering {
+        if let (Some(a), Some(b)) = (self.mantissa, other.mantissa) {
+            let (mut a, mut b) = (a, b);
+            let (ea, eb) = (self.exp10, other.exp10);
+            let scaled = if ea > eb {
+                10i128
+                    .checked_pow((ea - eb) as u32)
+                    .and_then(|f| a.checked_mul(f))
+                    .map(|x| a = x)
+            } else {
+                10i128
+                    .checked_pow((eb - ea) as u32)
+                    .and_then(|f| b.checked_mul(f))
+                    .map(|x| b = x)
+            };
+            if scaled.is_some() {
+                return a.cmp(&b);
+            }
+        }
+        self.approx
+            .partial_cmp(&other.approx)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+impl Quantity {
+    /// `resource.ParseQuantity`, with upstream's error messages.
+    pub fn parse(s: &str) -> Result<Quantity, QuantityError> {
+        let (neg, rest) = match s.as_bytes().first() {
+            Some(b'-') => (true, &s[1..]),
+            Some(b'+') => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (num, suffix) = rest.split_at(num_end);
+        let (int_part, frac_part) = match num.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (num, ""),
+        };
+        if int_part.is_empty() && frac_part.is_empty() || frac_part.contains('.') {
+            return Err(QuantityError::Format);
+        }
+        // The suffix must match `[eEinumkKMGTP]*[-+]?[0-9]*` to get past the format check.
+        let letters_end = suffix
+            .find(|c: char| !"eEinumkKMGTP".contains(c))
+            .unwrap_or(suffix.len());
+        let tail = &suffix[letters_end..];
+        let tail_digits = tail.strip_prefix(['+', '-']).unwrap_or(tail);
+        if !tail_digits.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(QuantityError::Format);
+        }
+        let (exp10, pow2): (i32, u32) = match suffix {
+            "" => (0, 0),
+            "n" => (-9, 0),
+            "u" => (-6, 0),
+            "m" => (-3, 0),
+            "k" => (3, 0),
+            "M" => (6, 0),
+            "G" => (9, 0),
+            "T" => (12, 0),
+            "P" => (15, 0),
+            "E" => (18, 0),
+            "Ki" => (0, 10),
+            "Mi" => (0, 20),
+            "Gi" => (0, 30),
+            "Ti" => (0, 40),
+            "Pi" => (0, 50),
+            "Ei" => (0, 60),
+            _ => {
+                let exp = suffix
+                    .strip_prefix(['e', 'E'])
+                    .and_then(|s| crate::go::atoi(s).ok())
+                    .and_then(|e| i32::try_from(e).ok());
+                match exp {
+                    Some(e) => (e, 0),
+                    None => return Err(QuantityError::Suffix),
+                }
+            }
+        };
+        let digits = format!("{int_part}{frac_part}");
+        let exp10 = exp10 - frac_part.len() as i32;
+        let mantissa = digits
+            .parse::<i128>()
+            .ok()
+            .and_then(|m| m.checked_mul(1i128 << pow2))
+            .map(|m| if neg { -m } else { m });
+        let approx_digits: f64 = digits.parse().unwrap_or(0.0);
+        let mut approx = approx_digits * 10f64.powi(exp10) * 2f64.powi(pow2 as i32);
+        if neg {
+            approx = -approx;
+        }
+        Ok(Quantity {
+            mantissa,
+            exp10,
+            approx,
+        })
+    }
+}
+
+impl Quantity {
+    /// The value times `10^shift`, rounded up (as the API server rounds fractional bytes
+    /// and millicores); `None` below zero.
+    fn ceil_scaled(&self, shift: i32) -> Option<u64> {
+        if self.is_negative() {
+            return None;
+        }
+        let exact = self.mantissa.and_then(|m| {
+            let e = self.exp10 + shift;
+            let pow = 10i128.checked_pow(e.unsigned_abs())?;
+            let v = if e >= 0 {
+                m.checked_mul(pow)?
+            } else {
+                // Ceiling division of a non-negative mantissa.
+                m / pow + i128::from(m % pow != 0)
+            };
+            u64::try_from(v).ok()
+        });
+        exact.or_else(|| {
+            let v = (self.approx * 10f64.powi(shift)).ceil();
+            (v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then_some(v as u64)
+        })
+    }
+}
+
+/// A memory quantity in bytes, rounded up as Kubernetes does for fractional bytes.
 ///
 /// ```
 /// use wasmjob::api::quantity::{to_bytes, to_millis};
@@ -10,76 +170,17 @@
 /// assert_eq!(to_millis("500m"), Ok(500));
 /// assert_eq!(to_millis("2"), Ok(2000));
 /// ```
-fn parse(q: &str) -> Result<f64, QuantityError> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(q.len());
-    let (number, suffix) = q.split_at(split);
-    // `1e3` style exponents are part of the suffix grammar upstream.
-    let (number, suffix) = if let Some(exp) = suffix.strip_prefix(['e', 'E']) {
-        if !exp.is_empty()
-            && exp
-                .trim_start_matches(['+', '-'])
-                .chars()
-                .all(|c| c.is_ascii_digit())
-        {
-            (format!("{number}e{exp}"), "")
-        } else {
-            (number.to_string(), suffix)
-        }
-    } else {
-        (number.to_string(), suffix)
-    };
-    let value: f64 = number.parse().map_err(|_| QuantityError)?;
-    let multiplier = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        _ => return Err(QuantityError),
-    };
-    if !value.is_finite() {
-        return Err(QuantityError);
-    }
-    Ok(value * multiplier)
-}
-
-/// The quantity does not match the Kubernetes grammar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-)]
-pub struct QuantityError;
-
-/// A memory quantity in bytes, rounded up as Kubernetes does for fractional bytes.
 pub fn to_bytes(q: &str) -> Result<u64, QuantityError> {
-    let v = parse(q)?;
-    if v < 0.0 {
-        return Err(QuantityError);
-    }
-    Ok(v.ceil() as u64)
+    Quantity::parse(q)?
+        .ceil_scaled(0)
+        .ok_or(QuantityError::Format)
 }
 
 /// A CPU quantity in millicores, rounded up.
 pub fn to_millis(q: &str) -> Result<u64, QuantityError> {
-    let v = parse(q)?;
-    if v < 0.0 {
-        return Err(QuantityError);
-    }
-    Ok((v * 1000.0).ceil() as u64)
+    Quantity::parse(q)?
+        .ceil_scaled(3)
+        .ok_or(QuantityError::Format)
 }
 
 #[cfg(test)]
@@ -94,6 +195,8 @@ mod tests {
         assert_eq!(to_bytes("129e6"), Ok(129_000_000));
         assert_eq!(to_bytes("129M"), Ok(129_000_000));
         assert_eq!(to_bytes("1k"), Ok(1000));
+        assert_eq!(to_bytes("1.5"), Ok(2), "fractional bytes round up");
+        assert_eq!(to_bytes("8Ei"), Ok(8 << 60));
     }
 
     #[test]
@@ -104,10 +207,26 @@ mod tests {
     }
 
     #[test]
+    fn quantity_parsing() {
+        use std::cmp::Ordering::*;
+        let p = |s: &str| Quantity::parse(s).unwrap();
+        assert_eq!(p("1Gi").compare(&p("1073741824")), Equal);
+        assert_eq!(p("100m").compare(&p("0.1")), Equal);
+        assert_eq!(p("2").compare(&p("1500m")), Greater);
+        assert_eq!(p("1e-3").compare(&p("1m")), Equal);
+        assert!(p("-1").is_negative());
+        assert_eq!(Quantity::parse("1.2.3").unwrap_err(), QuantityError::Format);
+        assert_eq!(Quantity::parse("").unwrap_err(), QuantityError::Format);
+        assert_eq!(Quantity::parse("1kk").unwrap_err(), QuantityError::Suffix);
+        assert_eq!(Quantity::parse("1x").unwrap_err(), QuantityError::Format);
+    }
+
+    #[test]
     fn garbage_is_refused() {
         assert!(to_bytes("lots").is_err());
         assert!(to_bytes("12Qi").is_err());
         assert!(to_bytes("-1Mi").is_err());
         assert!(to_bytes("").is_err());
+        assert!(to_bytes(" 1Mi").is_err(), "no whitespace, as upstream");
     }
 }

@@ -13,6 +13,8 @@ use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde_json::Value;
 
+use super::quantity::Quantity;
+
 // ---------------------------------------------------------------------------------------------
 // Field errors
 // ---------------------------------------------------------------------------------------------
@@ -361,9 +363,6 @@ const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist 
 const ENV_VAR_NAME_MSG: &str = "a valid environment variable name must consist only of printable ASCII characters other than '='";
 const NON_NEGATIVE_MSG: &str = "must be greater than or equal to 0";
 const IMMUTABLE_MSG: &str = "field is immutable";
-const QUANTITY_FORMAT_MSG: &str =
-    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
-const QUANTITY_SUFFIX_MSG: &str = "unable to parse quantity's suffix";
 
 fn max_len_error(n: usize) -> String {
     format!("must be no more than {n} characters")
@@ -653,126 +652,6 @@ fn selector_matches(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Quantities
-// ---------------------------------------------------------------------------------------------
-
-/// A parsed resource quantity: `mantissa * 10^exp10` (binary suffixes folded into the mantissa),
-/// or `None` in the mantissa when it did not fit and only the float approximation is known.
-#[derive(Clone, Copy, Debug)]
-struct Quantity {
-    mantissa: Option<i128>,
-    exp10: i32,
-    approx: f64,
-}
-
-impl Quantity {
-    fn is_negative(&self) -> bool {
-        match self.mantissa {
-            Some(m) => m < 0,
-            None => self.approx < 0.0,
-        }
-    }
-
-    fn cmp(&self, other: &Quantity) -> std::cmp::Ordering {
-        if let (Some(a), Some(b)) = (self.mantissa, other.mantissa) {
-            let (mut a, mut b) = (a, b);
-            let (ea, eb) = (self.exp10, other.exp10);
-            let scaled = if ea > eb {
-                10i128
-                    .checked_pow((ea - eb) as u32)
-                    .and_then(|f| a.checked_mul(f))
-                    .map(|x| a = x)
-            } else {
-                10i128
-                    .checked_pow((eb - ea) as u32)
-                    .and_then(|f| b.checked_mul(f))
-                    .map(|x| b = x)
-            };
-            if scaled.is_some() {
-                return a.cmp(&b);
-            }
-        }
-        self.approx
-            .partial_cmp(&other.approx)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    }
-}
-
-/// Parses a quantity like `resource.ParseQuantity`; the error is upstream's message.
-fn parse_quantity(s: &str) -> Result<Quantity, &'static str> {
-    let (neg, rest) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let num_end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(rest.len());
-    let (num, suffix) = rest.split_at(num_end);
-    let (int_part, frac_part) = match num.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (num, ""),
-    };
-    if int_part.is_empty() && frac_part.is_empty() || frac_part.contains('.') {
-        return Err(QUANTITY_FORMAT_MSG);
-    }
-    // The suffix must match `[eEinumkKMGTP]*[-+]?[0-9]*` to get past the format check.
-    let letters_end = suffix
-        .find(|c: char| !"eEinumkKMGTP".contains(c))
-        .unwrap_or(suffix.len());
-    let tail = &suffix[letters_end..];
-    let tail_digits = tail.strip_prefix(['+', '-']).unwrap_or(tail);
-    if !tail_digits.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(QUANTITY_FORMAT_MSG);
-    }
-    let (exp10, pow2): (i32, u32) = match suffix {
-        "" => (0, 0),
-        "n" => (-9, 0),
-        "u" => (-6, 0),
-        "m" => (-3, 0),
-        "k" => (3, 0),
-        "M" => (6, 0),
-        "G" => (9, 0),
-        "T" => (12, 0),
-        "P" => (15, 0),
-        "E" => (18, 0),
-        "Ki" => (0, 10),
-        "Mi" => (0, 20),
-        "Gi" => (0, 30),
-        "Ti" => (0, 40),
-        "Pi" => (0, 50),
-        "Ei" => (0, 60),
-        _ => {
-            let exp = suffix
-                .strip_prefix(['e', 'E'])
-                .and_then(|s| crate::go::atoi(s).ok())
-                .and_then(|e| i32::try_from(e).ok());
-            match exp {
-                Some(e) => (e, 0),
-                None => return Err(QUANTITY_SUFFIX_MSG),
-            }
-        }
-    };
-    let digits = format!("{int_part}{frac_part}");
-    let exp10 = exp10 - frac_part.len() as i32;
-    let mantissa = digits
-        .parse::<i128>()
-        .ok()
-        .and_then(|m| m.checked_mul(1i128 << pow2))
-        .map(|m| if neg { -m } else { m });
-    let approx_digits: f64 = digits.parse().unwrap_or(0.0);
-    let mut approx = approx_digits * 10f64.powi(exp10) * 2f64.powi(pow2 as i32);
-    if neg {
-        approx = -approx;
-    }
-    Ok(Quantity {
-        mantissa,
-        exp10,
-        approx,
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
 // Pod template
 // ---------------------------------------------------------------------------------------------
 
@@ -795,15 +674,15 @@ fn validate_resources(c: &Container, path: &FieldPath, errs: &mut Vec<FieldError
                 "must be a standard resource for containers",
             ));
         }
-        match parse_quantity(q) {
+        match Quantity::parse(q) {
             Ok(v) => {
                 if v.is_negative() {
                     errs.push(FieldError::invalid(p, q, NON_NEGATIVE_MSG));
                 }
                 Some(v)
             }
-            Err(m) => {
-                errs.push(FieldError::invalid(p, q, m));
+            Err(e) => {
+                errs.push(FieldError::invalid(p, q, e.to_string()));
                 None
             }
         }
@@ -818,7 +697,7 @@ fn validate_resources(c: &Container, path: &FieldPath, errs: &mut Vec<FieldError
             continue;
         };
         if let Some((lim, lim_str)) = limits.get(name)
-            && v.cmp(lim) == std::cmp::Ordering::Greater
+            && v.compare(lim) == std::cmp::Ordering::Greater
         {
             errs.push(FieldError::invalid(
                 &req_path,
@@ -1362,6 +1241,13 @@ fn validate_domain_prefixed_path(value: &str, path: &FieldPath, errs: &mut Vec<F
     }
 }
 
+/// `validateJobSpec` of a Job template (a CronJob's `jobTemplate.spec`), under `path`.
+pub fn validate_job_template_spec(spec: &JobSpec, path: &FieldPath) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    validate_job_spec_fields(spec, path, &mut errs);
+    errs
+}
+
 /// The private `validateJobSpec`: everything about the spec except the selector.
 fn validate_job_spec_fields(spec: &JobSpec, path: &FieldPath, errs: &mut Vec<FieldError>) {
     if let Some(v) = spec.parallelism {
@@ -1836,6 +1722,7 @@ fn parse_index_interval(interval: &str, completions: i32) -> Result<(i32, i32), 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::quantity::QuantityError;
     use k8s_openapi::api::batch::v1::{
         PodFailurePolicy, PodFailurePolicyOnExitCodesRequirement,
         PodFailurePolicyOnPodConditionsPattern, PodFailurePolicyRule, SuccessPolicy,
@@ -2847,7 +2734,10 @@ mod tests {
         assert_eq!(
             msgs(&j),
             [
-                format!("{r}.limits[cpu]: Invalid value: \"abc\": {QUANTITY_FORMAT_MSG}"),
+                format!(
+                    "{r}.limits[cpu]: Invalid value: \"abc\": {}",
+                    QuantityError::Format
+                ),
                 format!(
                     "{r}.requests[cpu]: Invalid value: \"-1\": must be greater than or equal to 0"
                 ),
@@ -2859,7 +2749,11 @@ mod tests {
                 ),
             ]
         );
-        assert!(QUANTITY_FORMAT_MSG.ends_with("'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+        assert!(
+            QuantityError::Format
+                .to_string()
+                .ends_with("'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+        );
 
         let mut j = valid_job();
         pod(&mut j).containers[0].resources = Some(ResourceRequirements {
@@ -2874,21 +2768,6 @@ mod tests {
             claims: None,
         });
         assert!(msgs(&j).is_empty());
-    }
-
-    #[test]
-    fn quantity_parsing() {
-        use std::cmp::Ordering::*;
-        let p = |s: &str| parse_quantity(s).unwrap();
-        assert_eq!(p("1Gi").cmp(&p("1073741824")), Equal);
-        assert_eq!(p("100m").cmp(&p("0.1")), Equal);
-        assert_eq!(p("2").cmp(&p("1500m")), Greater);
-        assert_eq!(p("1e-3").cmp(&p("1m")), Equal);
-        assert!(p("-1").is_negative());
-        assert_eq!(parse_quantity("1.2.3").unwrap_err(), QUANTITY_FORMAT_MSG);
-        assert_eq!(parse_quantity("").unwrap_err(), QUANTITY_FORMAT_MSG);
-        assert_eq!(parse_quantity("1kk").unwrap_err(), QUANTITY_SUFFIX_MSG);
-        assert_eq!(parse_quantity("1x").unwrap_err(), QUANTITY_FORMAT_MSG);
     }
 
     #[test]
