@@ -25,7 +25,7 @@ use super::host_path::HostPathPolicy;
 use super::validation::{
     self, FieldError, FieldPath, validate_job, validate_job_update, validate_namespace_meta,
 };
-use super::{cronjob, defaults, meta};
+use super::{defaults, meta};
 
 /// Checks an `image:` the way the node will resolve it (`Err` is the reason it cannot).
 pub type ImageCheck = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -259,13 +259,13 @@ impl Admit for CronJob {
         self.status = old.status.clone();
     }
     fn default(&mut self) {
-        cronjob::default_cronjob(self);
+        defaults::default_cronjob(self);
     }
     fn validate(&self) -> Vec<FieldError> {
-        cronjob::validate_cronjob(self)
+        validation::validate_cronjob(self)
     }
     fn validate_update(&self, old: &Self) -> Vec<FieldError> {
-        cronjob::validate_cronjob_update(self, old)
+        validation::validate_cronjob_update(self, old)
     }
     fn pod_spec(&self) -> Option<(&PodSpec, FieldPath)> {
         let job = self.spec.as_ref()?.job_template.spec.as_ref()?;

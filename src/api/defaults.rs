@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Container, PodSecurityContext, PodSpec, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
@@ -136,6 +136,26 @@ fn default_container(c: &mut Container) {
         .get_or_insert_with(ResourceRequirements::default);
     for p in c.ports.iter_mut().flatten() {
         p.protocol.get_or_insert_with(|| "TCP".into());
+    }
+}
+
+/// Applies the API server's defaults to a CronJob.
+pub fn default_cronjob(cj: &mut CronJob) {
+    let spec = cj.spec.get_or_insert_with(Default::default);
+    spec.concurrency_policy
+        .get_or_insert_with(|| "Allow".into());
+    spec.suspend.get_or_insert(false);
+    spec.successful_jobs_history_limit.get_or_insert(3);
+    spec.failed_jobs_history_limit.get_or_insert(1);
+    // The job template's pod template gets the core defaults (not the Job's own defaults,
+    // which apply when each Job is created).
+    if let Some(pod) = spec
+        .job_template
+        .spec
+        .as_mut()
+        .and_then(|s| s.template.spec.as_mut())
+    {
+        default_pod_spec(pod);
     }
 }
 

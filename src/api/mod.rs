@@ -2,7 +2,6 @@
 //! for them (defaulting, validation, quantities, predicates). Pure data; no IO.
 
 pub mod admit;
-pub mod cronjob;
 pub mod defaults;
 pub mod host_path;
 pub mod intervals;

@@ -1,5 +1,6 @@
 //! Pod predicates shared by the Job controller and the kubelet.
 
+use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::job::COMPLETION_INDEX_KEY;
@@ -122,4 +123,32 @@ pub fn qos_class(spec: &k8s_openapi::api::core::v1::PodSpec) -> &'static str {
     } else {
         "Burstable"
     }
+}
+/// When a pod finished, as upstream's `getFinishedTime`: the latest container finish time
+/// if all containers terminated, else the deletion time, else the creation time.
+pub fn finish_time(pod: &Pod) -> Option<Timestamp> {
+    let status = pod.status.as_ref();
+    let statuses = status.and_then(|s| s.container_statuses.as_ref());
+    if let Some(cs) = statuses {
+        let finished: Option<Vec<Timestamp>> = cs
+            .iter()
+            .map(|c| {
+                c.state
+                    .as_ref()
+                    .and_then(|s| s.terminated.as_ref())
+                    .and_then(|t| t.finished_at.as_ref())
+                    .map(|t| t.0)
+            })
+            .collect();
+        if let Some(times) = finished
+            && let Some(latest) = times.into_iter().max()
+        {
+            return Some(latest);
+        }
+    }
+    pod.metadata
+        .deletion_timestamp
+        .as_ref()
+        .or(pod.metadata.creation_timestamp.as_ref())
+        .map(|t| t.0)
 }

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::validation::{is_label_value, is_qualified_name};
+
 /// One requirement of a label selector.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Requirement {
@@ -100,37 +102,6 @@ fn split_top(s: &str) -> Vec<String> {
     } else {
         parts
     }
-}
-
-fn is_name_part(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && s.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
-}
-
-/// A label key: `[prefix/]name`, the prefix a DNS subdomain.
-fn is_qualified_name(s: &str) -> bool {
-    match s.split_once('/') {
-        Some((prefix, name)) => {
-            !prefix.is_empty()
-                && prefix.len() <= 253
-                && prefix.split('.').all(|l| {
-                    !l.is_empty()
-                        && l.bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                })
-                && is_name_part(name)
-        }
-        None => is_name_part(s),
-    }
-}
-
-/// A label value: empty, or a name part.
-fn is_label_value(s: &str) -> bool {
-    s.is_empty() || is_name_part(s)
 }
 
 impl LabelSelector {

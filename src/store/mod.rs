@@ -311,7 +311,7 @@ impl Object for Pod {
         let settled = podutil::phase(pod) == podutil::phase::SUCCEEDED
             && !podutil::has_finalizer(pod, crate::api::meta::JOB_TRACKING_FINALIZER);
         if settled {
-            let t = crate::controller::job::finish_time(pod);
+            let t = crate::api::pod::finish_time(pod);
             if entry
                 .latest_success
                 .as_ref()

@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Pod;
 
 /// Back-off settings; upstream's are 10 s and 10 min (the docs' "6 min" is obsolete).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,35 +53,6 @@ impl Backoff {
         let elapsed = Duration::try_from(elapsed).unwrap_or(Duration::ZERO);
         delay.saturating_sub(elapsed)
     }
-}
-
-/// When a pod finished, as upstream's `getFinishedTime`: the latest container finish time
-/// if all containers terminated, else the deletion time, else the creation time.
-pub fn finish_time(pod: &Pod) -> Option<Timestamp> {
-    let status = pod.status.as_ref();
-    let statuses = status.and_then(|s| s.container_statuses.as_ref());
-    if let Some(cs) = statuses {
-        let finished: Option<Vec<Timestamp>> = cs
-            .iter()
-            .map(|c| {
-                c.state
-                    .as_ref()
-                    .and_then(|s| s.terminated.as_ref())
-                    .and_then(|t| t.finished_at.as_ref())
-                    .map(|t| t.0)
-            })
-            .collect();
-        if let Some(times) = finished
-            && let Some(latest) = times.into_iter().max()
-        {
-            return Some(latest);
-        }
-    }
-    pod.metadata
-        .deletion_timestamp
-        .as_ref()
-        .or(pod.metadata.creation_timestamp.as_ref())
-        .map(|t| t.0)
 }
 
 /// Failures after the latest success, and the time of the latest of them. `outcomes` are

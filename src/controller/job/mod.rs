@@ -7,7 +7,7 @@ mod pod_template;
 mod policies;
 mod sync;
 
-pub use backoff::{Backoff, failures_since_success, finish_time};
+pub use backoff::{Backoff, failures_since_success};
 pub use pod_template::{generate_name, new_pod};
 pub use policies::{Action, match_failure_policy, match_success_policy};
 pub use sync::{

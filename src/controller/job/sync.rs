@@ -15,13 +15,14 @@ use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTermina
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::backoff::{Backoff, failures_since_success, finish_time};
+use super::backoff::{Backoff, failures_since_success};
 use super::policies::{Action, match_failure_policy, match_success_policy};
 use crate::api::job::{
     INDEX_FAILURE_COUNT_KEY, INDEX_IGNORED_FAILURE_COUNT_KEY, JOB_CONTROLLER_NAME, condition,
     find_condition, is_finished, is_indexed, reason,
 };
 use crate::api::meta::JOB_TRACKING_FINALIZER;
+use crate::api::pod::finish_time;
 use crate::api::{intervals, pod as podutil};
 
 /// Upstream `MaxPodCreateDeletePerSync`.

@@ -1,31 +1,12 @@
-//! Defaulting and validation of batch/v1 CronJobs, as kube-apiserver does them
-//! (pkg/apis/batch/v1/defaults.go `SetDefaults_CronJob`, validation.go `ValidateCronJob`).
+//! batch/v1 CronJob validation (`ValidateCronJobCreate`, `ValidateCronJobUpdate`), with
+//! the Job template checked by the Job's own rules.
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec};
 
-use super::defaults::default_pod_spec;
-use super::validation::{FieldError, FieldPath, validate_job_template_spec, validate_object_meta};
+use super::field::{FieldError, FieldPath};
+use super::job::validate_job_template_spec;
+use super::meta::validate_object_meta;
 use crate::cron::Schedule;
-
-/// Applies the API server's defaults to a CronJob.
-pub fn default_cronjob(cj: &mut CronJob) {
-    let spec = cj.spec.get_or_insert_with(Default::default);
-    spec.concurrency_policy
-        .get_or_insert_with(|| "Allow".into());
-    spec.suspend.get_or_insert(false);
-    spec.successful_jobs_history_limit.get_or_insert(3);
-    spec.failed_jobs_history_limit.get_or_insert(1);
-    // The job template's pod template gets the core defaults (not the Job's own defaults,
-    // which apply when each Job is created).
-    if let Some(pod) = spec
-        .job_template
-        .spec
-        .as_mut()
-        .and_then(|s| s.template.spec.as_mut())
-    {
-        default_pod_spec(pod);
-    }
-}
 
 /// `ValidateCronJobCreate` of a defaulted CronJob: all field errors, in upstream's order.
 pub fn validate_cronjob(cj: &CronJob) -> Vec<FieldError> {
@@ -217,6 +198,7 @@ fn time_zone(tz: Option<&str>, path: &FieldPath, errors: &mut Vec<FieldError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::defaults::default_cronjob;
 
     fn cj(yaml: &str) -> CronJob {
         let mut c: CronJob = serde_yaml::from_str(yaml).unwrap();
