@@ -56,6 +56,7 @@ pub mod bench;
 pub mod clock;
 pub mod controller;
 pub mod cron;
+pub mod events;
 pub mod go;
 pub mod kubelet;
 pub mod manifest;

@@ -316,13 +316,10 @@ pub async fn run_observed(
     let (logs_done, logs_done_rx) = tokio::sync::oneshot::channel();
     let log_printer = tokio::spawn(print_logs(log_rx, logs_done_rx));
     controller::run_until_finished(
-        store.clone(),
-        kubelet.clone(),
-        admission,
+        controller::Context::new(store.clone(), kubelet.clone(), admission, clock),
         Settings {
             backoff: options.pod_backoff,
         },
-        clock,
     )
     .await;
     let _ = logs_done.send(());

@@ -325,11 +325,8 @@ pub async fn start(options: Options) -> Result<Running, Error> {
     kubelet.run_pods_on(control.kubelet().clone());
     let mut tasks = Vec::new();
     tasks.push(control.controllers().spawn(controller::run_forever(
-        store.clone(),
-        kubelet.clone(),
-        Arc::new(admission),
+        controller::Context::new(store.clone(), kubelet.clone(), Arc::new(admission), clock),
         options.settings,
-        clock,
         shutdown_rx.clone(),
     )));
     // From the store's record of written keys, not a watch feed: a burst of deletions

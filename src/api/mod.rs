@@ -9,4 +9,5 @@ pub mod job;
 pub mod meta;
 pub mod pod;
 pub mod quantity;
+pub mod resource;
 pub mod validation;

@@ -1,32 +1,23 @@
 //! Carries out the controllers' plans: the only place the Job and CronJob controllers
 //! write to the store or talk to the kubelet. What they create goes through admission.
 
-use std::sync::Arc;
-
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
 
 use k8s_openapi::api::batch::v1::CronJob;
 
+use super::Context;
 use super::cronjob::CronPlan;
 use super::job::{DeletionReason, Plan, new_pod};
-use crate::api::admit::{self, Policy};
+use crate::api::admit;
 use crate::api::job::key as job_key;
 use crate::api::meta::JOB_TRACKING_FINALIZER;
-use crate::kubelet::Kubelet;
-use crate::store::Store;
 
 /// Applies `plan` to `job` in the order that keeps accounting exact: the checkpoint status
 /// first, then finalizer removals, deletions, creations, and the final status last.
 /// `false` when a write failed (the next sync of the Job retries what is still needed).
-pub fn apply(
-    store: &Store,
-    kubelet: &Arc<Kubelet>,
-    admission: &Policy,
-    job: &Job,
-    plan: &Plan,
-    now: Timestamp,
-) -> bool {
+pub fn apply(cx: &Context, job: &Job, plan: &Plan, now: Timestamp) -> bool {
+    let (store, kubelet, admission) = (&cx.store, &cx.kubelet, &*cx.admission);
     let key = job_key(job);
     let ns = job
         .metadata
@@ -35,12 +26,11 @@ pub fn apply(
         .unwrap_or_else(|| "default".into());
     let pod_key = |name: &str| format!("{ns}/{name}");
     let event = |type_: &str, reason: &str, message: &str| {
-        store.record_event(
+        cx.job_events.event(
             crate::api::meta::reference_to(job),
             type_,
             reason,
             message,
-            "job-controller",
             now,
         );
     };
@@ -111,19 +101,15 @@ pub fn apply(
 
 /// Admits a Job created by a controller (the CronJob controller) the way the API server
 /// admits one from a client, then stores it.
-pub fn create_job(
-    store: &Store,
-    admission: &Policy,
-    job: Job,
-    now: Timestamp,
-) -> Result<Job, String> {
-    let job = admit::create(job, admission, now).map_err(|e| e.to_string())?;
-    store.create(job).map_err(|e| e.to_string())
+pub fn create_job(cx: &Context, job: Job, now: Timestamp) -> Result<Job, String> {
+    let job = admit::create(job, &cx.admission, now).map_err(|e| e.to_string())?;
+    cx.store.create(job).map_err(|e| e.to_string())
 }
 
 /// Carries out a CronJob's plan: history deletions, the new Job (through admission), the
 /// Events, then the status.
-pub fn apply_cron(store: &Store, admission: &Policy, cj: &CronJob, plan: CronPlan, now: Timestamp) {
+pub fn apply_cron(cx: &Context, cj: &CronJob, plan: CronPlan, now: Timestamp) {
+    let store = &cx.store;
     let ns = cj
         .metadata
         .namespace
@@ -138,7 +124,7 @@ pub fn apply_cron(store: &Store, admission: &Policy, cj: &CronJob, plan: CronPla
     }
     if let Some(job) = plan.create {
         let name = job.metadata.name.clone().unwrap_or_default();
-        match create_job(store, admission, job, now) {
+        match create_job(cx, job, now) {
             Ok(created) => {
                 if let Some(st) = status.as_mut() {
                     super::cronjob::record_uid(
@@ -162,14 +148,8 @@ pub fn apply_cron(store: &Store, admission: &Policy, cj: &CronJob, plan: CronPla
         }
     }
     for e in events {
-        store.record_event(
-            reference.clone(),
-            e.type_,
-            &e.reason,
-            &e.message,
-            "cronjob-controller",
-            now,
-        );
+        cx.cronjob_events
+            .event(reference.clone(), e.type_, &e.reason, &e.message, now);
     }
     if let Some(st) = status {
         store.modify::<CronJob>(&key, |c| c.status = Some(st));

@@ -16,21 +16,53 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use crate::api::admit::Policy;
 use crate::api::job::{is_finished, key as job_key};
 use crate::clock::Clock;
+use crate::events::Recorder;
 use crate::kubelet::Kubelet;
 use crate::store::{Controller, Resource, Store, Touch};
 use queue::WorkQueue;
 use tokio::time::Instant;
 
+/// What the controllers act with: the store, the node's kubelet, admission for what they
+/// create, their Event recorders (each controller is its own component upstream), time.
+pub struct Context {
+    /// The objects.
+    pub store: Arc<Store>,
+    /// The node the pods run on.
+    pub kubelet: Arc<Kubelet>,
+    /// Admission of the Jobs and pods the controllers create.
+    pub admission: Arc<Policy>,
+    /// `job-controller`'s Events.
+    pub job_events: Recorder,
+    /// `cronjob-controller`'s Events.
+    pub cronjob_events: Recorder,
+    /// Time.
+    pub clock: Clock,
+}
+
+impl Context {
+    /// The controllers' context over `store`.
+    pub fn new(
+        store: Arc<Store>,
+        kubelet: Arc<Kubelet>,
+        admission: Arc<Policy>,
+        clock: Clock,
+    ) -> Self {
+        Context {
+            job_events: Recorder::new(store.clone(), "job-controller"),
+            cronjob_events: Recorder::new(store.clone(), "cronjob-controller"),
+            store,
+            kubelet,
+            admission,
+            clock,
+        }
+    }
+}
+
 /// Runs the Job controller until every Job in the store is finished, or until the only
 /// unfinished Jobs are paused (`suspend: true` or `parallelism: 0`) with no pod left
 /// running: nothing more can happen to them without an update, which `run` cannot receive.
-pub async fn run_until_finished(
-    store: Arc<Store>,
-    kubelet: Arc<Kubelet>,
-    admission: Arc<Policy>,
-    settings: job::Settings,
-    clock: Clock,
-) {
+pub async fn run_until_finished(cx: Context, settings: job::Settings) {
+    let store = &cx.store;
     let touched = store.track(&[Resource::Jobs, Resource::Pods]);
     let mut jobs = WorkQueue::new();
     for j in store.jobs_shared() {
@@ -38,8 +70,8 @@ pub async fn run_until_finished(
     }
     loop {
         route(touched.drain(), &mut jobs, &mut WorkQueue::new());
-        sync_jobs(&store, &kubelet, &admission, &settings, clock, &mut jobs).await;
-        if !progressing(&store) {
+        sync_jobs(&cx, &settings, &mut jobs).await;
+        if !progressing(store) {
             return;
         }
         tokio::select! {
@@ -90,16 +122,9 @@ fn route(touches: Vec<Touch>, jobs: &mut WorkQueue, cronjobs: &mut WorkQueue) {
 /// Syncs the Jobs that are due, one key at a time (upstream's job controller syncs a key
 /// per worker): a write touches one Job, so the cost of a turn is that Job and its pods,
 /// not every Job stored.
-async fn sync_jobs(
-    store: &Store,
-    kubelet: &Arc<Kubelet>,
-    admission: &Policy,
-    settings: &job::Settings,
-    clock: Clock,
-    queue: &mut WorkQueue,
-) {
+async fn sync_jobs(cx: &Context, settings: &job::Settings, queue: &mut WorkQueue) {
     for (i, key) in queue.take(Instant::now()).into_iter().enumerate() {
-        match sync_job(store, kubelet, admission, settings, clock, &key) {
+        match sync_job(cx, settings, &key) {
             Some(after) => queue.add_after(&key, Instant::now() + after),
             None => queue.forget(&key),
         }
@@ -113,14 +138,8 @@ async fn sync_jobs(
 }
 
 /// One Job's sync and apply; returns when to look again.
-fn sync_job(
-    store: &Store,
-    kubelet: &Arc<Kubelet>,
-    admission: &Policy,
-    settings: &job::Settings,
-    clock: Clock,
-    key: &str,
-) -> Option<Duration> {
+fn sync_job(cx: &Context, settings: &job::Settings, key: &str) -> Option<Duration> {
+    let store = &cx.store;
     let j = store.get_shared::<Job>(key)?;
     // Jobs being deleted create nothing more; the garbage collector handles them.
     if is_finished(&j) || j.metadata.deletion_timestamp.is_some() {
@@ -128,13 +147,13 @@ fn sync_job(
     }
     let uid = j.metadata.uid.as_deref().unwrap_or_default();
     let pods = store.pods_for_sync(uid);
-    let now = clock.now();
+    let now = cx.clock.now();
     let plan = {
         let _span = tracing::debug_span!("sync job", job = %key).entered();
         job::sync(&j, &pods, now, settings)
     };
     let mut requeue = plan.requeue_after;
-    if !plan.is_noop() && !apply::apply(store, kubelet, admission, &j, &plan, now) {
+    if !plan.is_noop() && !apply::apply(cx, &j, &plan, now) {
         // A write failed (a pod's name taken, the store refusing): nothing else may touch
         // this Job soon, so look again shortly, as upstream requeues a failed sync.
         requeue = Some(requeue.map_or(RETRY_FAILED_SYNC, |r| r.min(RETRY_FAILED_SYNC)));
@@ -186,13 +205,11 @@ async fn sleep_until(at: Option<Instant>) {
 /// Runs the Job controller, the CronJob controller, the garbage collector and the TTL
 /// controller until `shutdown` turns true (`wasmjob serve`).
 pub async fn run_forever(
-    store: Arc<Store>,
-    kubelet: Arc<Kubelet>,
-    admission: Arc<Policy>,
+    cx: Context,
     settings: job::Settings,
-    clock: Clock,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let (store, kubelet, clock) = (&cx.store, &cx.kubelet, cx.clock);
     // CronJobs without `timeZone` follow the controller's zone, as upstream.
     let local = jiff::tz::TimeZone::system();
     let touched = store.track(&[Resource::Jobs, Resource::Pods, Resource::CronJobs]);
@@ -220,14 +237,14 @@ pub async fn run_forever(
             continue;
         }
         let touches = touched.drain();
-        let collect = needs_collecting(&store, &touches);
+        let collect = needs_collecting(store, &touches);
         route(touches, &mut jobs, &mut cronjobs);
-        sync_jobs(&store, &kubelet, &admission, &settings, clock, &mut jobs).await;
-        sync_cronjobs(&store, &admission, clock, &local, &mut cronjobs);
+        sync_jobs(&cx, &settings, &mut jobs).await;
+        sync_cronjobs(&cx, &local, &mut cronjobs);
         // The collector looks at the whole store: after the writes it acts on, or when a
         // TTL it found is due.
         if collect || gc_at.is_some_and(|at| at <= Instant::now()) {
-            gc_at = gc::sweep(&store, &kubelet, clock.now()).map(|d| Instant::now() + d);
+            gc_at = gc::sweep(store, kubelet, clock.now()).map(|d| Instant::now() + d);
         }
         let next = [jobs.next_due(), cronjobs.next_due(), gc_at]
             .into_iter()
@@ -243,28 +260,17 @@ pub async fn run_forever(
 
 /// The CronJob controller's turn: syncs the CronJobs that are due, each with the Jobs it
 /// owns.
-fn sync_cronjobs(
-    store: &Store,
-    admission: &Policy,
-    clock: Clock,
-    local: &jiff::tz::TimeZone,
-    queue: &mut WorkQueue,
-) {
+fn sync_cronjobs(cx: &Context, local: &jiff::tz::TimeZone, queue: &mut WorkQueue) {
     for key in queue.take(Instant::now()) {
-        match sync_cronjob(store, admission, clock, local, &key) {
+        match sync_cronjob(cx, local, &key) {
             Some(after) => queue.add_after(&key, Instant::now() + after),
             None => queue.forget(&key),
         }
     }
 }
 
-fn sync_cronjob(
-    store: &Store,
-    admission: &Policy,
-    clock: Clock,
-    local: &jiff::tz::TimeZone,
-    key: &str,
-) -> Option<Duration> {
+fn sync_cronjob(cx: &Context, local: &jiff::tz::TimeZone, key: &str) -> Option<Duration> {
+    let store = &cx.store;
     let cj = store.get::<CronJob>(key)?;
     let uid = cj.metadata.uid.as_deref().unwrap_or_default();
     let (jobs, _) =
@@ -280,10 +286,10 @@ fn sync_cronjob(
         })
         .map(|j| Job::clone(j))
         .collect();
-    let now = clock.now();
+    let now = cx.clock.now();
     let plan = cronjob::sync(&cj, &owned, now, local);
     let next = plan.requeue_after;
-    apply::apply_cron(store, admission, &cj, plan, now);
+    apply::apply_cron(cx, &cj, plan, now);
     next
 }
 

@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use crate::api::pod as podutil;
 use crate::api::quantity;
 use crate::clock::Clock;
+use crate::events::Recorder;
 use crate::runtime::{self, ContainerExit, ContainerSpec, ImageRef, Mount, Runtime};
 use crate::store::Store;
 pub use logs::LogStore;
@@ -80,6 +81,11 @@ enum Kill {
 /// The kubelet of this single node.
 pub struct Kubelet {
     store: Arc<Store>,
+    /// The kubelet's Events (`source.host` is the node).
+    events: Recorder,
+    /// The scheduler's Events about this node's pods (`Scheduled`, `FailedScheduling`),
+    /// until the binder records its own.
+    scheduler_events: Recorder,
     runtime: Runtime,
     logs: Arc<LogStore>,
     config: KubeletConfig,
@@ -110,6 +116,8 @@ impl Kubelet {
         ));
         Arc::new(Kubelet {
             admitted,
+            events: Recorder::on_node(store.clone(), "kubelet", crate::api::meta::NODE_NAME),
+            scheduler_events: Recorder::new(store.clone(), "default-scheduler"),
             store,
             runtime,
             logs,
@@ -435,24 +443,22 @@ impl Kubelet {
         self.store.update_pod(&key, |p| {
             status::unschedulable(p, admission::TOO_MANY_PODS, now)
         });
-        self.store.record_event(
+        self.scheduler_events.event(
             crate::api::meta::reference_to(pod),
             "Warning",
             "FailedScheduling",
             admission::TOO_MANY_PODS,
-            "default-scheduler",
             now,
         );
         tokio::select! {
             permit = self.admitted.clone().acquire_owned() => {
                 let name = pod.metadata.name.as_deref().unwrap_or("");
                 let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
-                self.store.record_event(
+                self.scheduler_events.event(
                     crate::api::meta::reference_to(pod),
                     "Normal",
                     "Scheduled",
                     &format!("Successfully assigned {ns}/{name} to {}", crate::api::meta::NODE_NAME),
-                    "default-scheduler",
                     self.clock.now(),
                 );
                 Some(permit.expect("the admission semaphore is never closed"))
@@ -842,12 +848,11 @@ impl Kubelet {
     }
 
     fn event(&self, pod: &Pod, type_: &str, reason: &str, message: &str) {
-        self.store.record_event(
+        self.events.event(
             crate::api::meta::reference_to(pod),
             type_,
             reason,
             message,
-            "kubelet",
             self.clock.now(),
         );
     }

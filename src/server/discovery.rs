@@ -72,16 +72,31 @@ pub async fn apis() -> Json<Value> {
     }))
 }
 
-const ALL_VERBS: [&str; 8] = [
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
+/// An `APIResourceList`'s entries for `group`, from the resource table: each resource,
+/// then its subresources.
+fn resource_list(group: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for r in crate::api::resource::in_group(group) {
+        let mut entry = json!({
+            "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
+            "kind": r.kind, "verbs": r.verbs,
+        });
+        if !r.short_names.is_empty() {
+            entry["shortNames"] = json!(r.short_names);
+        }
+        if !r.categories.is_empty() {
+            entry["categories"] = json!(r.categories);
+        }
+        out.push(entry);
+        for (sub, verbs) in r.subresources {
+            out.push(json!({
+                "name": format!("{}/{sub}", r.plural), "singularName": "",
+                "namespaced": r.namespaced, "kind": r.kind, "verbs": verbs,
+            }));
+        }
+    }
+    out
+}
 
 /// `/apis/batch/v1`.
 pub async fn batch_v1() -> Json<Value> {
@@ -89,16 +104,7 @@ pub async fn batch_v1() -> Json<Value> {
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": "batch/v1",
-        "resources": [
-            {"name": "cronjobs", "singularName": "cronjob", "namespaced": true, "kind": "CronJob",
-             "verbs": ALL_VERBS, "shortNames": ["cj"], "categories": ["all"]},
-            {"name": "cronjobs/status", "singularName": "", "namespaced": true, "kind": "CronJob",
-             "verbs": ["get", "patch", "update"]},
-            {"name": "jobs", "singularName": "job", "namespaced": true, "kind": "Job",
-             "verbs": ALL_VERBS, "categories": ["all"]},
-            {"name": "jobs/status", "singularName": "", "namespaced": true, "kind": "Job",
-             "verbs": ["get", "patch", "update"]}
-        ]
+        "resources": resource_list("batch"),
     }))
 }
 
@@ -107,15 +113,7 @@ pub async fn core_v1() -> Json<Value> {
     Json(json!({
         "kind": "APIResourceList",
         "groupVersion": "v1",
-        "resources": [
-            {"name": "events", "singularName": "event", "namespaced": true, "kind": "Event",
-             "verbs": ["get", "list", "watch"], "shortNames": ["ev"]},
-            {"name": "namespaces", "singularName": "namespace", "namespaced": false, "kind": "Namespace",
-             "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"], "shortNames": ["ns"]},
-            {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
-             "verbs": ["delete", "get", "list", "watch"], "shortNames": ["po"], "categories": ["all"]},
-            {"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]}
-        ]
+        "resources": resource_list(""),
     }))
 }
 

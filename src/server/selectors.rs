@@ -32,48 +32,8 @@ pub fn selectable_fields(
     &'static [&'static str],
     &'static [(&'static str, &'static str)],
 ) {
-    use crate::store::Resource;
-    match resource {
-        Resource::Jobs => (
-            &["metadata.name", "metadata.namespace"],
-            &[("status.successful", "status.succeeded")],
-        ),
-        Resource::Pods => (
-            &[
-                "metadata.name",
-                "metadata.namespace",
-                "spec.nodeName",
-                "spec.restartPolicy",
-                "spec.schedulerName",
-                "spec.serviceAccountName",
-                "spec.hostNetwork",
-                "status.phase",
-                "status.podIP",
-                "status.nominatedNodeName",
-            ],
-            &[],
-        ),
-        Resource::Events => (
-            &[
-                "metadata.name",
-                "metadata.namespace",
-                "involvedObject.kind",
-                "involvedObject.namespace",
-                "involvedObject.name",
-                "involvedObject.uid",
-                "involvedObject.apiVersion",
-                "involvedObject.resourceVersion",
-                "involvedObject.fieldPath",
-                "reason",
-                "reportingComponent",
-                "source",
-                "type",
-            ],
-            &[("source", "source.component")],
-        ),
-        Resource::Namespaces => (&["metadata.name", "status.phase"], &[]),
-        Resource::CronJobs => (&["metadata.name", "metadata.namespace"], &[]),
-    }
+    let info = resource.info();
+    (info.field_labels, info.field_aliases)
 }
 
 /// Splits on commas that are not inside parentheses.

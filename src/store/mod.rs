@@ -14,13 +14,14 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobStatus};
-use k8s_openapi::api::core::v1::{Event, Namespace, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{broadcast, watch};
 
 use crate::api::pod as podutil;
+pub use crate::api::resource::Resource;
 pub use backend::Backend;
 pub use touched::{Controller, Touch, Touched};
 
@@ -59,57 +60,6 @@ pub enum Error {
     /// Writes cannot be made durable now (the backend's commits fail).
     #[error("{0}; writes are refused until it can")]
     Unavailable(String),
-}
-
-/// The kinds of object the store holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Resource {
-    /// batch/v1 Jobs.
-    Jobs,
-    /// v1 Pods.
-    Pods,
-    /// v1 Events.
-    Events,
-    /// v1 Namespaces.
-    Namespaces,
-    /// batch/v1 CronJobs.
-    CronJobs,
-}
-
-impl Resource {
-    /// The plural resource name.
-    pub fn plural(self) -> &'static str {
-        match self {
-            Resource::Jobs => "jobs",
-            Resource::Pods => "pods",
-            Resource::Events => "events",
-            Resource::Namespaces => "namespaces",
-            Resource::CronJobs => "cronjobs",
-        }
-    }
-
-    /// The name used in messages (`jobs.batch`, `pods`).
-    pub fn qualified(self) -> &'static str {
-        match self {
-            Resource::Jobs => "jobs.batch",
-            Resource::Pods => "pods",
-            Resource::Events => "events",
-            Resource::Namespaces => "namespaces",
-            Resource::CronJobs => "cronjobs.batch",
-        }
-    }
-
-    fn from_plural(s: &str) -> Option<Self> {
-        [
-            Resource::Jobs,
-            Resource::Pods,
-            Resource::Events,
-            Resource::Namespaces,
-            Resource::CronJobs,
-        ]
-        .into_iter()
-        .find(|r| r.plural() == s)
-    }
 }
 
 /// A watch event type.
@@ -344,12 +294,6 @@ pub struct Store {
     state: Mutex<State>,
     /// Whether watches are served (JSON history kept); off for `wasmjob run`.
     watchable: bool,
-    /// Aggregation key → stored Event, for counting repeats.
-    event_index: Mutex<std::collections::HashMap<String, String>>,
-    event_counter: std::sync::atomic::AtomicU64,
-    /// The time part of the newest Event name: names stay unique and in time order even
-    /// when one sync records thousands of Events at the same instant.
-    last_event_nanos: Mutex<u64>,
     revision: watch::Sender<u64>,
     /// One live feed per resource, as the API server keeps a watch cache per resource:
     /// a Job watcher never falls behind because of a burst of pod changes.
@@ -411,14 +355,16 @@ impl Store {
         Ok(Store {
             state: Mutex::new(state),
             watchable: true,
-            event_index: Mutex::new(std::collections::HashMap::new()),
-            event_counter: std::sync::atomic::AtomicU64::new(0),
-            last_event_nanos: Mutex::new(0),
             revision: watch::channel(rev).0,
             feeds: std::array::from_fn(|_| broadcast::channel(16_384).0),
             trackers: Mutex::new(Vec::new()),
             backend,
         })
+    }
+
+    /// Whether watches (and so Events) are served: false for `wasmjob run`'s store.
+    pub fn is_watchable(&self) -> bool {
+        self.watchable
     }
 
     /// Whether writes outlive the process (a crash can happen between two of them).
@@ -888,124 +834,6 @@ impl Store {
             }
         })
     }
-
-    /// Records an Event about `object`.
-    pub fn record_event(
-        &self,
-        object: ObjectReference,
-        type_: &str,
-        reason: &str,
-        message: &str,
-        source: &str,
-        now: Timestamp,
-    ) {
-        if !self.watchable {
-            // Nobody can read Events without the API (`wasmjob run`): skip the writes.
-            return;
-        }
-        let ns = object.namespace.clone().unwrap_or_else(|| "default".into());
-        // Identical events about one object are aggregated into one with a count, as
-        // client-go's event correlator does (`Created 3m (x5 over 5m)`).
-        let aggregate = format!(
-            "{ns}\u{0}{}\u{0}{}\u{0}{}\u{0}{type_}\u{0}{reason}\u{0}{message}\u{0}{source}",
-            object.kind.as_deref().unwrap_or(""),
-            object.name.as_deref().unwrap_or(""),
-            object.uid.as_deref().unwrap_or("")
-        );
-        let existing = self
-            .event_index
-            .lock()
-            .expect("poisoned")
-            .get(&aggregate)
-            .cloned();
-        if let Some(key) = existing
-            && self
-                .modify::<Event>(&key, |e| {
-                    e.count = Some(e.count.unwrap_or(1) + 1);
-                    e.last_timestamp = Some(Time(now));
-                })
-                .is_some()
-        {
-            return;
-        }
-        // Names sort by time, like the API server's `<object>.<unix nanos in hex>`.
-        let base = object.name.clone().unwrap_or_default();
-        let mut nanos = {
-            let mut last = self.last_event_nanos.lock().expect("poisoned");
-            *last = (*last + 1).max(now.as_nanosecond().max(0) as u64);
-            *last
-        };
-        // Only Events stored before a restart (or a clock set back) can still collide; the
-        // stamp then moves past them for good, so later Events do not probe again.
-        let name = loop {
-            let candidate = format!("{base}.{nanos:x}");
-            if !self.contains::<Event>(&format!("{ns}/{candidate}")) {
-                break candidate;
-            }
-            nanos += 1;
-            let mut last = self.last_event_nanos.lock().expect("poisoned");
-            *last = (*last).max(nanos);
-        };
-        let event = Event {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                namespace: Some(ns.clone()),
-                uid: Some(crate::api::meta::new_uid()),
-                creation_timestamp: Some(Time(now)),
-                ..Default::default()
-            },
-            involved_object: object,
-            type_: Some(type_.into()),
-            reason: Some(reason.into()),
-            message: Some(message.into()),
-            first_timestamp: Some(Time(now)),
-            last_timestamp: Some(Time(now)),
-            count: Some(1),
-            source: Some(k8s_openapi::api::core::v1::EventSource {
-                component: Some(source.into()),
-                host: (source == "kubelet").then(|| crate::api::meta::NODE_NAME.into()),
-            }),
-            reporting_component: Some(source.into()),
-            reporting_instance: Some(if source == "kubelet" {
-                crate::api::meta::NODE_NAME.into()
-            } else {
-                String::new()
-            }),
-            ..Default::default()
-        };
-        if self.create(event).is_ok() {
-            let mut index = self.event_index.lock().expect("poisoned");
-            index.insert(aggregate, format!("{ns}/{name}"));
-            if index.len() > MAX_EVENTS * 2 {
-                index.clear();
-            }
-        }
-        self.expire_events(now);
-    }
-
-    /// Events live an hour on the API server; older ones are dropped (checked every 256
-    /// events, so the scan costs little).
-    fn expire_events(&self, now: Timestamp) {
-        let n = self
-            .event_counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if !n.is_multiple_of(256) {
-            return;
-        }
-        let Ok(cutoff) = now.checked_sub(jiff::SignedDuration::from_secs(3600)) else {
-            return;
-        };
-        let old: Vec<String> = self.read(|s| {
-            s.events
-                .iter()
-                .filter(|(_, e)| e.last_timestamp.as_ref().is_some_and(|t| t.0 < cutoff))
-                .map(|(k, _)| k.clone())
-                .collect()
-        });
-        for k in old {
-            self.remove::<Event>(&k);
-        }
-    }
 }
 
 fn load_into<K: Object>(s: &mut State, key: &str, bytes: &[u8]) -> Result<(), serde_json::Error> {
@@ -1176,42 +1004,6 @@ mod tests {
         // Orphaning moves a pod out of its owner's set; the last pod takes the owner along.
         s.update_pod("default/c", |p| p.metadata.owner_references = None);
         assert_eq!(s.pod_owners(), ["u1"]);
-    }
-
-    #[test]
-    fn events_recorded_at_one_instant_get_distinct_names_in_order() {
-        let s = Store::new();
-        let j = s.create(job("a")).unwrap();
-        let now = Timestamp::from_second(1_000_000).unwrap();
-        for i in 0..1_000 {
-            let message = format!("Created pod: a-{i}");
-            s.record_event(
-                crate::api::meta::reference_to(&j),
-                "Normal",
-                "SuccessfulCreate",
-                &message,
-                "job-controller",
-                now,
-            );
-        }
-        let (events, _) = s.list::<Event>(None);
-        assert_eq!(events.len(), 1_000);
-        let mut by_name: Vec<&Event> = events.iter().collect();
-        by_name.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-        let messages: Vec<&str> = by_name
-            .iter()
-            .filter_map(|e| e.message.as_deref())
-            .collect();
-        let expected: Vec<String> = (0..1_000).map(|i| format!("Created pod: a-{i}")).collect();
-        assert_eq!(messages, expected, "names sort in recording order");
-        assert!(
-            by_name[0]
-                .metadata
-                .name
-                .as_deref()
-                .unwrap()
-                .starts_with("a.")
-        );
     }
 
     #[test]

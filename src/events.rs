@@ -1,0 +1,296 @@
+//! The Event recorder: client-go's `record.EventRecorder` with its correlator, one per
+//! component (the Job controller, the CronJob controller, the kubelet, the scheduler), over
+//! the store as over the API.
+//!
+//! Repeats of one Event about one object are counted on the stored Event (`count`,
+//! `lastTimestamp`), as the correlator aggregates them; names are `<object>.<nanos in
+//! hex>` as the API server's are, so they sort in recording order; Events live an hour, as
+//! kube-apiserver's `--event-ttl` keeps them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+
+use crate::store::Store;
+
+/// Aggregation entries kept before the index starts over (twice the store's Event cap).
+const MAX_INDEX: usize = 40_000;
+/// How long an Event lives (kube-apiserver's `--event-ttl` default).
+const EVENT_TTL_SECONDS: i64 = 3600;
+/// Events recorded between two scans for expired ones.
+const EXPIRE_EVERY: u64 = 256;
+
+/// Records Events for one component.
+pub struct Recorder {
+    store: Arc<Store>,
+    component: &'static str,
+    /// The node a node component (the kubelet) runs on: `source.host` and
+    /// `reportingInstance`.
+    host: Option<String>,
+    /// Aggregation key → the stored Event's key, for counting repeats.
+    index: Mutex<HashMap<String, String>>,
+    recorded: AtomicU64,
+    /// The time part of the newest Event name: names stay unique and in time order even
+    /// when one sync records thousands of Events at the same instant.
+    last_nanos: Mutex<u64>,
+}
+
+impl Recorder {
+    /// A control-plane component's recorder (`job-controller`, `cronjob-controller`).
+    pub fn new(store: Arc<Store>, component: &'static str) -> Self {
+        Recorder {
+            store,
+            component,
+            host: None,
+            index: Mutex::new(HashMap::new()),
+            recorded: AtomicU64::new(0),
+            last_nanos: Mutex::new(0),
+        }
+    }
+
+    /// A node component's recorder (`kubelet` on `node`).
+    pub fn on_node(store: Arc<Store>, component: &'static str, node: &str) -> Self {
+        Recorder {
+            host: Some(node.to_owned()),
+            ..Recorder::new(store, component)
+        }
+    }
+
+    /// Records an Event about `object`.
+    pub fn event(
+        &self,
+        object: ObjectReference,
+        type_: &str,
+        reason: &str,
+        message: &str,
+        now: Timestamp,
+    ) {
+        if !self.store.is_watchable() {
+            // Nobody can read Events without the API (`wasmjob run`): skip the writes.
+            return;
+        }
+        let ns = object.namespace.clone().unwrap_or_else(|| "default".into());
+        let aggregate = format!(
+            "{ns}\u{0}{}\u{0}{}\u{0}{}\u{0}{type_}\u{0}{reason}\u{0}{message}",
+            object.kind.as_deref().unwrap_or(""),
+            object.name.as_deref().unwrap_or(""),
+            object.uid.as_deref().unwrap_or("")
+        );
+        let existing = self
+            .index
+            .lock()
+            .expect("poisoned")
+            .get(&aggregate)
+            .cloned();
+        if let Some(key) = existing
+            && self
+                .store
+                .modify::<Event>(&key, |e| {
+                    e.count = Some(e.count.unwrap_or(1) + 1);
+                    e.last_timestamp = Some(Time(now));
+                })
+                .is_some()
+        {
+            return;
+        }
+        let name = self.name_for(&ns, object.name.as_deref().unwrap_or(""), now);
+        let event = Event {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(ns.clone()),
+                uid: Some(crate::api::meta::new_uid()),
+                creation_timestamp: Some(Time(now)),
+                ..Default::default()
+            },
+            involved_object: object,
+            type_: Some(type_.into()),
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            first_timestamp: Some(Time(now)),
+            last_timestamp: Some(Time(now)),
+            count: Some(1),
+            source: Some(EventSource {
+                component: Some(self.component.into()),
+                host: self.host.clone(),
+            }),
+            reporting_component: Some(self.component.into()),
+            reporting_instance: Some(self.host.clone().unwrap_or_default()),
+            ..Default::default()
+        };
+        if self.store.create(event).is_ok() {
+            let mut index = self.index.lock().expect("poisoned");
+            index.insert(aggregate, format!("{ns}/{name}"));
+            if index.len() > MAX_INDEX {
+                index.clear();
+            }
+        }
+        self.expire(now);
+    }
+
+    /// `<object>.<unix nanos in hex>`, later than every name this recorder gave and free
+    /// in the store.
+    fn name_for(&self, ns: &str, base: &str, now: Timestamp) -> String {
+        let mut nanos = {
+            let mut last = self.last_nanos.lock().expect("poisoned");
+            *last = (*last + 1).max(now.as_nanosecond().max(0) as u64);
+            *last
+        };
+        // Only Events stored before a restart, by another component, or under a clock set
+        // back can still collide; the stamp then moves past them for good.
+        loop {
+            let candidate = format!("{base}.{nanos:x}");
+            if !self.store.contains::<Event>(&format!("{ns}/{candidate}")) {
+                return candidate;
+            }
+            nanos += 1;
+            let mut last = self.last_nanos.lock().expect("poisoned");
+            *last = (*last).max(nanos);
+        }
+    }
+
+    /// Drops Events older than the TTL (checked every [`EXPIRE_EVERY`] Events, so the
+    /// scan costs little).
+    fn expire(&self, now: Timestamp) {
+        let n = self.recorded.fetch_add(1, Ordering::Relaxed);
+        if !n.is_multiple_of(EXPIRE_EVERY) {
+            return;
+        }
+        let Ok(cutoff) = now.checked_sub(jiff::SignedDuration::from_secs(EVENT_TTL_SECONDS)) else {
+            return;
+        };
+        let (events, _) = self.store.list_shared::<Event>(None);
+        for e in events {
+            if e.last_timestamp.as_ref().is_some_and(|t| t.0 < cutoff) {
+                let key = crate::api::meta::namespaced_key(
+                    e.metadata.namespace.as_deref(),
+                    e.metadata.name.as_deref(),
+                );
+                self.store.remove::<Event>(&key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::batch::v1::Job;
+
+    fn job(store: &Store, name: &str) -> Job {
+        store
+            .create(Job {
+                metadata: ObjectMeta {
+                    name: Some(name.into()),
+                    namespace: Some("default".into()),
+                    uid: Some(format!("uid-{name}")),
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+            .unwrap()
+    }
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(s).unwrap()
+    }
+
+    #[test]
+    fn events_recorded_at_one_instant_get_distinct_names_in_order() {
+        let store = Arc::new(Store::new());
+        let j = job(&store, "a");
+        let events = Recorder::new(store.clone(), "job-controller");
+        for i in 0..1_000 {
+            let message = format!("Created pod: a-{i}");
+            let r = crate::api::meta::reference_to(&j);
+            events.event(r, "Normal", "SuccessfulCreate", &message, at(1_000_000));
+        }
+        let (stored, _) = store.list::<Event>(None);
+        assert_eq!(stored.len(), 1_000);
+        let mut by_name: Vec<&Event> = stored.iter().collect();
+        by_name.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        let messages: Vec<&str> = by_name
+            .iter()
+            .filter_map(|e| e.message.as_deref())
+            .collect();
+        let expected: Vec<String> = (0..1_000).map(|i| format!("Created pod: a-{i}")).collect();
+        assert_eq!(messages, expected, "names sort in recording order");
+        assert!(
+            by_name[0]
+                .metadata
+                .name
+                .as_deref()
+                .unwrap()
+                .starts_with("a.")
+        );
+        assert_eq!(
+            by_name[0].source.as_ref().unwrap().component.as_deref(),
+            Some("job-controller")
+        );
+    }
+
+    #[test]
+    fn repeats_are_counted_on_one_event_and_node_components_name_their_host() {
+        let store = Arc::new(Store::new());
+        let j = job(&store, "a");
+        let kubelet = Recorder::on_node(store.clone(), "kubelet", "node-1");
+        for s in 0..3 {
+            let r = crate::api::meta::reference_to(&j);
+            kubelet.event(r, "Warning", "BackOff", "Back-off", at(1_000_000 + s));
+        }
+        let (stored, _) = store.list::<Event>(None);
+        assert_eq!(stored.len(), 1);
+        let e = &stored[0];
+        assert_eq!(e.count, Some(3));
+        assert_eq!(e.first_timestamp, Some(Time(at(1_000_000))));
+        assert_eq!(e.last_timestamp, Some(Time(at(1_000_002))));
+        assert_eq!(e.source.as_ref().unwrap().host.as_deref(), Some("node-1"));
+        assert_eq!(e.reporting_instance.as_deref(), Some("node-1"));
+    }
+
+    #[test]
+    fn two_recorders_at_one_instant_never_overwrite_each_other() {
+        let store = Arc::new(Store::new());
+        let j = job(&store, "a");
+        let a = Recorder::new(store.clone(), "job-controller");
+        let b = Recorder::new(store.clone(), "cronjob-controller");
+        for r in [&a, &b] {
+            r.event(
+                crate::api::meta::reference_to(&j),
+                "Normal",
+                "X",
+                "m",
+                at(5),
+            );
+        }
+        assert_eq!(store.list::<Event>(None).0.len(), 2);
+    }
+
+    #[test]
+    fn events_older_than_an_hour_expire() {
+        let store = Arc::new(Store::new());
+        let j = job(&store, "a");
+        let events = Recorder::new(store.clone(), "job-controller");
+        let r = || crate::api::meta::reference_to(&j);
+        events.event(r(), "Normal", "Old", "old", at(1_000_000));
+        // The next scan comes after EXPIRE_EVERY recordings.
+        for i in 1..EXPIRE_EVERY {
+            events.event(
+                r(),
+                "Normal",
+                "New",
+                &format!("new {i}"),
+                at(1_000_000 + 3_000),
+            );
+        }
+        assert_eq!(store.list::<Event>(None).0.len(), EXPIRE_EVERY as usize);
+        events.event(r(), "Normal", "Later", "later", at(1_000_000 + 3_601));
+        let (stored, _) = store.list::<Event>(None);
+        assert!(stored.iter().all(|e| e.reason.as_deref() != Some("Old")));
+        assert_eq!(stored.len(), EXPIRE_EVERY as usize);
+    }
+}
