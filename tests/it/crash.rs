@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::guests;
-use crate::kubectl::have_kubectl;
+use crate::kubectl::needs_kubectl;
 
 pub(crate) struct Server {
     child: Child,
@@ -95,7 +95,7 @@ impl Node {
 
 #[test]
 fn kill_9_in_the_middle_of_a_job_loses_and_doubles_nothing() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let node = Node::new();
@@ -159,7 +159,7 @@ fn kill_9_in_the_middle_of_a_job_loses_and_doubles_nothing() {
 
 #[test]
 fn logs_are_served_after_a_restart_including_a_silent_containers_empty_one() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let node = Node::new();

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::crash::Node;
-use crate::kubectl::{Cluster, have_kubectl};
+use crate::kubectl::{Cluster, needs_kubectl};
 
 /// A small tmpfs the test mounts (and unmounts when dropped); `None` where this process
 /// may not mount (not root), which the test reports.
@@ -66,7 +66,7 @@ fn fill(dir: &Path, name: &str) -> std::path::PathBuf {
 /// returns the store recovers by itself. Every acknowledged write survives a restart.
 #[test]
 fn a_full_disk_fails_writes_loudly_and_loses_no_acknowledged_one() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -187,7 +187,7 @@ fn remount(at: &Path, mode: &str) {
 /// so a running server meets this as failed commits, the path the full-disk test takes.)
 #[test]
 fn a_read_only_data_dir_is_refused_at_start_and_loses_nothing() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -264,7 +264,7 @@ fn serve_once(data: &Path, images: &Path) -> (Option<i32>, String) {
 /// with every object in it.
 #[test]
 fn a_corrupt_store_is_refused_by_name_and_left_untouched() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let node = Node::new();
@@ -317,7 +317,7 @@ fn a_corrupt_store_is_refused_by_name_and_left_untouched() {
 /// durable; what was in flight may land or not, as on a real API server.)
 #[test]
 fn kill_9_during_commits_loses_no_acknowledged_write() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let node = Arc::new(Node::new());

@@ -6,7 +6,7 @@ use std::path::Path;
 use wasmjob::server::connections::Limits;
 
 use crate::common::{guests, jobs_from_yaml, wasmjob};
-use crate::kubectl::{Cluster, have_kubectl};
+use crate::kubectl::{Cluster, needs_kubectl};
 
 /// A guest that plants `link -> target` in its first preopened directory (fd 3) with
 /// WASI's `path_symlink`, exiting with the errno (0 when the link was made). cap-std lets
@@ -154,7 +154,7 @@ fn idle_and_slow_connections_are_timed_out_and_strangers_capped() {
     use std::io::{Read, Write};
     use std::net::TcpStream;
     use std::time::{Duration, Instant};
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let c = Cluster::start_with(|o| {
@@ -223,7 +223,7 @@ fn insecure_http_refuses_a_non_loopback_address() {
 /// one under `--allow-host-path`, and keeps its data directory owner-only.
 #[test]
 fn serve_admits_host_paths_only_under_allowed_directories() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let c = Cluster::start();
@@ -410,7 +410,7 @@ fn slow_patches_do_not_stall_the_api() {
 /// unschedulable with a FailedScheduling Event, and start when room frees up.
 #[test]
 fn pods_beyond_max_pods_wait_unschedulable_and_say_so() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let c = Cluster::start_with(|o| o.max_pods = Some(2));
@@ -449,7 +449,7 @@ fn pods_beyond_max_pods_wait_unschedulable_and_say_so() {
 /// it), so its Job fails with the reason instead of running unbounded.
 #[test]
 fn a_pod_needing_more_memory_than_the_node_has_is_rejected() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let c = Cluster::start();
@@ -489,7 +489,7 @@ fn a_failed_init_container_leaves_the_app_container_initializing() {
     // Counted as a failure (the Ignore rule on 137 did not match), so the Job failed.
     assert_eq!(job["status"]["failed"], 1, "{job}");
 
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let c = Cluster::start();
@@ -622,7 +622,7 @@ fn assert_evicted(c: &Cluster, job: &str, message: &str) {
 /// evicted now, with the kubelet's reason and message.
 #[test]
 fn an_empty_dir_beyond_its_size_limit_is_evicted() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let c = Cluster::start();
@@ -659,7 +659,7 @@ fn an_empty_dir_beyond_its_size_limit_is_evicted() {
 /// `limits.ephemeral-storage` bounds it (here 8Mi, by default 1Gi).
 #[test]
 fn the_node_default_bounds_a_pod_that_sets_no_limit() {
-    if !have_kubectl() {
+    if !needs_kubectl() {
         return;
     }
     let c = Cluster::start_with(|o| o.default_ephemeral_storage = Some(8 << 20));
