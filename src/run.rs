@@ -252,6 +252,7 @@ pub async fn run_observed(
     let admission = Arc::new(admit::Policy {
         host_paths: host_paths.clone(),
         images: None,
+        bind_to: Some(crate::api::meta::NODE_NAME.into()),
     });
     let mut refusals = Vec::new();
     for l in &loaded {
@@ -315,13 +316,17 @@ pub async fn run_observed(
         .then(|| tokio::spawn(progress(store.clone(), clock, seen.clone())));
     let (logs_done, logs_done_rx) = tokio::sync::oneshot::channel();
     let log_printer = tokio::spawn(print_logs(log_rx, logs_done_rx));
+    let (kubelet_stop, kubelet_stopped) = tokio::sync::watch::channel(false);
+    let kubelet_task = tokio::spawn(kubelet.clone().run(kubelet_stopped));
     controller::run_until_finished(
-        controller::Context::new(store.clone(), kubelet.clone(), admission, clock),
+        controller::Context::new(store.clone(), admission, clock),
         Settings {
             backoff: options.pod_backoff,
         },
     )
     .await;
+    let _ = kubelet_stop.send(true);
+    let _ = kubelet_task.await;
     let _ = logs_done.send(());
     let _ = log_printer.await;
     if let Some(p) = printer {

@@ -26,7 +26,7 @@ use crate::kubelet::{
 };
 use crate::runtime::{self, Runtime, RuntimeConfig, parse_image_ref};
 use crate::server::{self, ApiState, tls};
-use crate::store::{self, Resource, Store, backend::Redb};
+use crate::store::{self, Store, backend::Redb};
 
 /// Options of `wasmjob serve`.
 #[derive(Clone, Debug)]
@@ -261,6 +261,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         images: Some(Arc::new(move |image: &str| {
             parse_image_ref(image, &check_dir).map(|_| ())
         })),
+        bind_to: Some(crate::api::meta::NODE_NAME.into()),
     };
     let kubelet = Kubelet::new(
         store.clone(),
@@ -325,18 +326,18 @@ pub async fn start(options: Options) -> Result<Running, Error> {
     kubelet.run_pods_on(control.kubelet().clone());
     let mut tasks = Vec::new();
     tasks.push(control.controllers().spawn(controller::run_forever(
-        controller::Context::new(store.clone(), kubelet.clone(), Arc::new(admission), clock),
+        controller::Context::new(store.clone(), Arc::new(admission), clock),
         options.settings,
         shutdown_rx.clone(),
     )));
-    // From the store's record of written keys, not a watch feed: a burst of deletions
-    // larger than a feed's buffer must not leave volumes and logs behind.
-    tasks.push(control.controllers().spawn(forget_deleted_pods(
-        store.clone(),
-        store.track(&[Resource::Pods]),
-        kubelet.clone(),
-        shutdown_rx.clone(),
-    )));
+    // The kubelet finds its pods (and forgets deleted ones' logs and volumes) from the
+    // store's record of written keys, not a lossy feed: a burst of deletions larger than
+    // a feed's buffer must not leave volumes and logs behind.
+    tasks.push(
+        control
+            .kubelet()
+            .spawn(kubelet.clone().run(shutdown_rx.clone())),
+    );
     let mut rx = shutdown_rx.clone();
     tasks.push(tokio::spawn(server::run(
         listener,
@@ -436,25 +437,5 @@ fn recover_pods(store: &Store, clock: Clock) {
                 }
             }
         });
-    }
-}
-
-/// Drops logs and volumes of pods once their objects are gone.
-async fn forget_deleted_pods(
-    store: Arc<Store>,
-    touched: Arc<store::Touched>,
-    kubelet: Arc<Kubelet>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        for t in touched.drain() {
-            if t.deleting && !store.contains::<Pod>(&t.key) {
-                kubelet.forget(&t.key);
-            }
-        }
-        tokio::select! {
-            _ = touched.changed() => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
     }
 }

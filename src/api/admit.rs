@@ -38,6 +38,9 @@ pub struct Policy {
     /// How images are checked at admission; `None` leaves them to the kubelet (`run`
     /// resolves them next to each manifest).
     pub images: Option<ImageCheck>,
+    /// The binder: with one node, a new pod is bound to it at admission (the scheduler's
+    /// Binding, without its extra write); `None` leaves pods unbound.
+    pub bind_to: Option<String>,
 }
 
 /// Why admission refused an object; each becomes the API server's `Status` of that reason.
@@ -83,6 +86,8 @@ pub trait Admit: k8s_openapi::Metadata<Ty = ObjectMeta> + Sized {
     fn pod_spec(&self) -> Option<(&PodSpec, FieldPath)> {
         None
     }
+    /// Binds a new object to `node` (pods only: `spec.nodeName`, unless already set).
+    fn bind(&mut self, _node: &str) {}
     /// Whether an update of the spec counts as a new generation.
     fn spec_changed(&self, _old: &Self) -> bool {
         false
@@ -113,6 +118,9 @@ pub fn create<K: Admit>(mut obj: K, policy: &Policy, now: Timestamp) -> Result<K
     }
     obj.prepare_for_create();
     obj.default();
+    if let Some(node) = &policy.bind_to {
+        obj.bind(node);
+    }
     let mut errors = obj.validate();
     errors.extend(images(&obj, policy));
     refuse_invalid(&obj, errors)?;
@@ -299,6 +307,12 @@ impl Admit for Pod {
     fn pod_spec(&self) -> Option<(&PodSpec, FieldPath)> {
         Some((self.spec.as_ref()?, FieldPath::root("spec")))
     }
+    fn bind(&mut self, node: &str) {
+        let spec = self.spec.get_or_insert_with(Default::default);
+        if spec.node_name.as_deref().is_none_or(str::is_empty) {
+            spec.node_name = Some(node.to_owned());
+        }
+    }
 }
 
 impl Admit for Namespace {
@@ -360,6 +374,24 @@ mod tests {
     }
 
     #[test]
+    fn the_binder_binds_new_pods_to_the_node_unless_they_name_one() {
+        let pod: Pod =
+            serde_yaml::from_str("metadata: {generateName: pi-}\nspec: {containers: []}").unwrap();
+        let policy = Policy {
+            bind_to: Some("node-a".into()),
+            ..Policy::default()
+        };
+        let bound = create(pod.clone(), &policy, now()).unwrap();
+        assert_eq!(bound.spec.unwrap().node_name.as_deref(), Some("node-a"));
+        let mut elsewhere = pod.clone();
+        elsewhere.spec.as_mut().unwrap().node_name = Some("node-b".into());
+        let kept = create(elsewhere, &policy, now()).unwrap();
+        assert_eq!(kept.spec.unwrap().node_name.as_deref(), Some("node-b"));
+        let unbound = create(pod, &Policy::default(), now()).unwrap();
+        assert_eq!(unbound.spec.unwrap().node_name, None);
+    }
+
+    #[test]
     fn a_client_resource_version_is_a_bad_request() {
         let mut j = job(PI);
         j.metadata.resource_version = Some("7".into());
@@ -398,6 +430,7 @@ mod tests {
         let policy = Policy {
             host_paths: HostPathPolicy::only_under(vec![], vec![]),
             images: Some(check),
+            bind_to: None,
         };
         assert!(create(job(PI), &policy, now()).is_ok());
         let escaping = PI.replace("pi.wasm", "../pi.wasm");

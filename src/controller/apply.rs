@@ -1,5 +1,6 @@
 //! Carries out the controllers' plans: the only place the Job and CronJob controllers
-//! write to the store or talk to the kubelet. What they create goes through admission.
+//! write to the store. What they create goes through admission; the kubelet finds the
+//! pods bound to its node by watching.
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
@@ -17,7 +18,7 @@ use crate::api::meta::JOB_TRACKING_FINALIZER;
 /// first, then finalizer removals, deletions, creations, and the final status last.
 /// `false` when a write failed (the next sync of the Job retries what is still needed).
 pub fn apply(cx: &Context, job: &Job, plan: &Plan, now: Timestamp) -> bool {
-    let (store, kubelet, admission) = (&cx.store, &cx.kubelet, &*cx.admission);
+    let (store, admission) = (&cx.store, &*cx.admission);
     let key = job_key(job);
     let ns = job
         .metadata
@@ -60,7 +61,6 @@ pub fn apply(cx: &Context, job: &Job, plan: &Plan, now: Timestamp) -> bool {
                 &format!("Deleted pod: {}", d.name),
             );
         }
-        kubelet.kill(&k);
     }
     for c in &plan.create {
         let created = admit::create(new_pod(job, c), admission, now)
@@ -79,7 +79,6 @@ pub fn apply(cx: &Context, job: &Job, plan: &Plan, now: Timestamp) -> bool {
                     "SuccessfulCreate",
                     &format!("Created pod: {name}"),
                 );
-                kubelet.start(pod_key(&name));
             }
             Err(e) => {
                 ok = false;

@@ -1,6 +1,6 @@
 //! The garbage collector and pod-lifecycle sweeps that `serve` runs after every change:
 //! dependents of deleted Jobs (Background, Foreground, Orphan propagation), finalizers of
-//! pods whose Job is gone, TTL expiry, and telling the kubelet about deleted pods.
+//! pods whose Job is gone, and TTL expiry.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,11 +14,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use super::ttl;
 use crate::api::meta::{FOREGROUND_FINALIZER, JOB_TRACKING_FINALIZER, ORPHAN_FINALIZER};
 use crate::api::pod as podutil;
-use crate::kubelet::Kubelet;
 use crate::store::{Store, remove_finalizer};
 
 /// One sweep. Returns when it next needs to run by itself (a TTL expiring).
-pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Duration> {
+pub fn sweep(store: &Store, now: Timestamp) -> Option<Duration> {
     let jobs = store.jobs_shared();
     let by_uid: HashMap<&str, &Job> = jobs
         .iter()
@@ -61,9 +60,6 @@ pub fn sweep(store: &Store, kubelet: &Arc<Kubelet>, now: Timestamp) -> Option<Du
                 }
             }
             _ => {}
-        }
-        if pod.metadata.deletion_timestamp.is_some() && !podutil::is_terminal(&pod) {
-            kubelet.kill(&key);
         }
     }
 

@@ -17,18 +17,16 @@ use crate::api::admit::Policy;
 use crate::api::job::{is_finished, key as job_key};
 use crate::clock::Clock;
 use crate::events::Recorder;
-use crate::kubelet::Kubelet;
 use crate::store::{Controller, Resource, Store, Touch};
 use queue::WorkQueue;
 use tokio::time::Instant;
 
-/// What the controllers act with: the store, the node's kubelet, admission for what they
-/// create, their Event recorders (each controller is its own component upstream), time.
+/// What the controllers act with: the store, admission for what they create, their Event
+/// recorders (each controller is its own component upstream), time. Not the kubelet: it
+/// finds the pods bound to its node by watching the store, as on a cluster.
 pub struct Context {
     /// The objects.
     pub store: Arc<Store>,
-    /// The node the pods run on.
-    pub kubelet: Arc<Kubelet>,
     /// Admission of the Jobs and pods the controllers create.
     pub admission: Arc<Policy>,
     /// `job-controller`'s Events.
@@ -41,17 +39,11 @@ pub struct Context {
 
 impl Context {
     /// The controllers' context over `store`.
-    pub fn new(
-        store: Arc<Store>,
-        kubelet: Arc<Kubelet>,
-        admission: Arc<Policy>,
-        clock: Clock,
-    ) -> Self {
+    pub fn new(store: Arc<Store>, admission: Arc<Policy>, clock: Clock) -> Self {
         Context {
             job_events: Recorder::new(store.clone(), "job-controller"),
             cronjob_events: Recorder::new(store.clone(), "cronjob-controller"),
             store,
-            kubelet,
             admission,
             clock,
         }
@@ -209,7 +201,7 @@ pub async fn run_forever(
     settings: job::Settings,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let (store, kubelet, clock) = (&cx.store, &cx.kubelet, cx.clock);
+    let (store, clock) = (&cx.store, cx.clock);
     // CronJobs without `timeZone` follow the controller's zone, as upstream.
     let local = jiff::tz::TimeZone::system();
     let touched = store.track(&[Resource::Jobs, Resource::Pods, Resource::CronJobs]);
@@ -244,7 +236,7 @@ pub async fn run_forever(
         // The collector looks at the whole store: after the writes it acts on, or when a
         // TTL it found is due.
         if collect || gc_at.is_some_and(|at| at <= Instant::now()) {
-            gc_at = gc::sweep(store, kubelet, clock.now()).map(|d| Instant::now() + d);
+            gc_at = gc::sweep(store, clock.now()).map(|d| Instant::now() + d);
         }
         let next = [jobs.next_due(), cronjobs.next_due(), gc_at]
             .into_iter()

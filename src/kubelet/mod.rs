@@ -25,7 +25,7 @@ use crate::api::quantity;
 use crate::clock::Clock;
 use crate::events::Recorder;
 use crate::runtime::{self, ContainerExit, ContainerSpec, ImageRef, Mount, Runtime};
-use crate::store::Store;
+use crate::store::{Resource, Store};
 pub use logs::LogStore;
 use status::{Terminated, TerminatedBy};
 pub use volumes::real_path_or_given;
@@ -98,6 +98,45 @@ pub struct Kubelet {
     pods: std::sync::OnceLock<tokio::runtime::Handle>,
 }
 
+/// What the kubelet does about a pod it saw written (or gone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodAction {
+    /// Run it: bound here, not finished, not being deleted, not running yet.
+    Start,
+    /// Kill its containers: it is being deleted (or is gone) while they run.
+    Stop,
+    /// Drop its logs and volumes: it is gone and nothing of it runs.
+    Forget,
+    /// Nothing to do.
+    Nothing,
+}
+
+/// The kubelet's decision for one pod: `pod` as stored (`None`: deleted), whether this
+/// kubelet runs it now, and this node's name. Pods bound elsewhere or to no node are not
+/// this kubelet's.
+pub fn decide(pod: Option<&Pod>, running: bool, node: &str) -> PodAction {
+    let Some(pod) = pod else {
+        return if running {
+            PodAction::Stop
+        } else {
+            PodAction::Forget
+        };
+    };
+    let bound = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+    if bound != Some(node) {
+        return PodAction::Nothing;
+    }
+    match (
+        podutil::is_deleting(pod),
+        podutil::is_terminal(pod),
+        running,
+    ) {
+        (true, _, true) => PodAction::Stop,
+        (false, false, false) => PodAction::Start,
+        _ => PodAction::Nothing,
+    }
+}
+
 impl Kubelet {
     /// A kubelet over `store`, running containers on `runtime`.
     pub fn new(
@@ -141,8 +180,40 @@ impl Kubelet {
         &self.logs
     }
 
+    /// Watches the store for pods bound to this node and reconciles each one written,
+    /// until `shutdown`: a kubelet is told nothing, it finds its work by watching, as it
+    /// watches the API for pods with its `spec.nodeName`.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        // Registered before the first list, so no write between the two is missed.
+        let touched = self.store.track(&[Resource::Pods]);
+        for pod in self.store.pods_shared() {
+            self.reconcile(&podutil::key(&pod));
+        }
+        loop {
+            for t in touched.drain() {
+                self.reconcile(&t.key);
+            }
+            tokio::select! {
+                _ = touched.changed() => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+        }
+    }
+
+    /// Does what [`decide`] says for the pod stored under `key`.
+    fn reconcile(self: &Arc<Self>, key: &str) {
+        let pod = self.store.get_shared::<Pod>(key);
+        let running = self.kills.lock().expect("poisoned").contains_key(key);
+        match decide(pod.as_deref(), running, crate::api::meta::NODE_NAME) {
+            PodAction::Start => self.start(key.to_string()),
+            PodAction::Stop => self.stop(key),
+            PodAction::Forget => self.forget(key),
+            PodAction::Nothing => {}
+        }
+    }
+
     /// Starts running the pod stored under `key` in the background.
-    pub fn start(self: &Arc<Self>, key: String) {
+    fn start(self: &Arc<Self>, key: String) {
         let (tx, rx) = watch::channel(None);
         self.kills.lock().expect("poisoned").insert(key.clone(), tx);
         let kubelet = self.clone();
@@ -169,8 +240,9 @@ impl Kubelet {
         }
     }
 
-    /// Stops the pod's containers (the pod has been deleted).
-    pub fn kill(&self, key: &str) {
+    /// Stops the pod's containers (the pod is being deleted); its task forgets it once
+    /// the object is gone.
+    fn stop(&self, key: &str) {
         if let Some(tx) = self.kills.lock().expect("poisoned").get(key) {
             tx.send_if_modified(|k| {
                 if k.is_none() {
@@ -180,13 +252,11 @@ impl Kubelet {
                     false
                 }
             });
-        } else if self.store.pod(key).is_none() {
-            self.forget(key);
         }
     }
 
     /// Drops what the node kept for a pod that no longer exists: logs and emptyDirs.
-    pub fn forget(&self, key: &str) {
+    fn forget(&self, key: &str) {
         self.logs.remove_pod(key);
         let dir = self.pod_dir(key);
         let remove = move || {
@@ -875,4 +945,52 @@ struct PodWrites {
     pending_start: Option<jiff::Timestamp>,
     /// This container is the pod's only one: its end is the pod's end.
     finishes_pod: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    fn pod(node: Option<&str>, phase: &str, deleting: bool) -> Pod {
+        let mut p = Pod {
+            spec: Some(PodSpec {
+                node_name: node.map(str::to_owned),
+                ..Default::default()
+            }),
+            status: Some(PodStatus {
+                phase: Some(phase.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        if deleting {
+            p.metadata.deletion_timestamp = Some(Time(jiff::Timestamp::UNIX_EPOCH));
+        }
+        p
+    }
+
+    #[test]
+    fn the_kubelet_runs_its_own_pods_once_and_stops_deleted_ones() {
+        use PodAction::*;
+        let here = Some("n1");
+        // (pod, running now, expected)
+        let table = [
+            (Some(pod(here, "Pending", false)), false, Start),
+            (Some(pod(here, "Pending", false)), true, Nothing),
+            (Some(pod(here, "Running", false)), true, Nothing),
+            (Some(pod(here, "Succeeded", false)), false, Nothing),
+            (Some(pod(here, "Failed", false)), false, Nothing),
+            (Some(pod(here, "Running", true)), true, Stop),
+            (Some(pod(here, "Pending", true)), false, Nothing),
+            (Some(pod(Some("n2"), "Pending", false)), false, Nothing),
+            (Some(pod(None, "Pending", false)), false, Nothing),
+            (None, true, Stop),
+            (None, false, Forget),
+        ];
+        for (i, (p, running, want)) in table.into_iter().enumerate() {
+            assert_eq!(decide(p.as_ref(), running, "n1"), want, "row {i}");
+        }
+    }
 }

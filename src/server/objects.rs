@@ -175,6 +175,7 @@ mod tests {
             images: Some(std::sync::Arc::new(move |i: &str| {
                 crate::runtime::parse_image_ref(i, &dir).map(|_| ())
             })),
+            bind_to: None,
         }
     }
 

@@ -1,5 +1,5 @@
-//! The kubelet in process against a real runtime: what a pod shows while it waits for a
-//! pool slot.
+//! The kubelet in process against a real runtime: it finds the pods bound to its node by
+//! watching the store, and what a pod shows while it waits for a pool slot.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +23,7 @@ fn pod(name: &str, image: &str) -> Pod {
             ..ObjectMeta::default()
         },
         spec: Some(PodSpec {
+            node_name: Some(wasmjob::api::meta::NODE_NAME.into()),
             restart_policy: Some("Never".into()),
             containers: vec![Container {
                 name: "main".into(),
@@ -82,16 +83,24 @@ async fn a_pod_waiting_for_a_pool_slot_shows_container_creating_until_one_frees(
         resolve,
         Clock::new(),
     );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let watching = tokio::spawn(kubelet.clone().run(stopped));
+
+    // A pod bound to another node (or to none) is not this kubelet's.
+    let mut elsewhere = pod("elsewhere", "hello.wat");
+    elsewhere.spec.as_mut().unwrap().node_name = Some("another-node".into());
+    store.create_pod(elsewhere).unwrap();
+    let mut unbound = pod("unbound", "hello.wat");
+    unbound.spec.as_mut().unwrap().node_name = None;
+    store.create_pod(unbound).unwrap();
 
     store.create_pod(pod("hog", "loop_forever.wat")).unwrap();
-    kubelet.start("default/hog".into());
     eventually("the hog runs", || {
         phase(&store, "default/hog").as_deref() == Some("Running")
     })
     .await;
 
     store.create_pod(pod("next", "hello.wat")).unwrap();
-    kubelet.start("default/next".into());
     // The only slot is taken: the pod is picked up but its container cannot start.
     eventually("the waiting pod is picked up", || {
         store.pod("default/next").and_then(|p| p.status).is_some()
@@ -117,22 +126,25 @@ async fn a_pod_waiting_for_a_pool_slot_shows_container_creating_until_one_frees(
 
     // A pod deleted while it waits stops waiting and goes away.
     store.create_pod(pod("doomed", "hello.wat")).unwrap();
-    kubelet.start("default/doomed".into());
     eventually("the doomed pod is picked up", || {
         store.pod("default/doomed").and_then(|p| p.status).is_some()
     })
     .await;
     store.delete_pod("default/doomed", Clock::new().now());
-    kubelet.kill("default/doomed");
     eventually("the doomed pod is gone", || {
         store.pod("default/doomed").is_none()
     })
     .await;
 
     store.delete_pod("default/hog", Clock::new().now());
-    kubelet.kill("default/hog");
     eventually("the waiting pod gets the slot and succeeds", || {
         phase(&store, "default/next").as_deref() == Some("Succeeded")
     })
     .await;
+    for other in ["default/elsewhere", "default/unbound"] {
+        let p = store.pod(other).unwrap();
+        assert!(p.status.is_none(), "{other} was run: {:?}", p.status);
+    }
+    stop.send(true).unwrap();
+    watching.await.unwrap();
 }
