@@ -3,39 +3,55 @@
 //! # Where things live
 //!
 //! ```text
-//!  manifest.rs ──► api::defaults / api::validation ──► store (Jobs, Pods, Events)
-//!                                                        │  ▲
-//!             store::Touched (keys written, and their    │  │ writes
-//!             controllers) ──► controller::queue ◄───────┘  │
-//!                                   │                       │
-//!  controller::run_until_finished ──┴► controller::job::sync (pure: Job, Pods, now → Plan)
-//!                                          │
-//!                                  controller::apply ──► store + kubelet.start/kill
-//!                                                          │
-//!  kubelet (pod lifecycle, restarts, logs) ──► runtime (the only wasmtime user)
+//!  kubectl ─HTTPS─► server (authn → routes → handlers) ─┐
+//!  manifest.rs (wasmjob run) ───────────────────────────┤
+//!  controller::apply (CronJob's Jobs, Job's pods) ──────┼─► api::admit (identity, defaults,
+//!  serve (its namespaces) ──────────────────────────────┘    validation, node policy, binder)
+//!                                                                     │
+//!                                                                     ▼
+//!          store (a leaf: objects, CRUD, watch history, indexes; redb/memory backend)
+//!            │ store::Touched (keys written, their controllers)       ▲
+//!            ├──► controller::queue ─► controller::job::sync (pure) ──┤ controller::apply
+//!            │                         controller::cronjob::sync (pure)┤ (+ events::Recorder)
+//!            └──► kubelet::run (pods bound to its node) ─► kubelet::decide (pure)
+//!                      │ start / stop / forget                         ▲ status writes
+//!                      └──► runtime (the only wasmtime user) ──────────┘
 //!
-//!  kubectl ──HTTPS──► server (routes → handlers → store; watch feeds from the store)
-//!  serve: store (redb backend) + controller::run_forever (Job sync, gc, ttl) + kubelet + server,
-//!         each on its own threads: API workers, one controllers' worker, the kubelet's
-//!         workers, the guests' niced workers, the store's writer
+//!  leaves under everything: api (types' rules), cron (robfig/cron port), go (Go's
+//!  formatting and parsing), clock
+//!  serve: each part on its own threads: API workers, one controllers' worker, the
+//!         kubelet's workers, the guests' niced workers, the store's writer
 //! ```
 //!
-//! - [`api`]: Kubernetes types' rules: defaulting, validation with upstream messages,
-//!   quantities, label/annotation keys, condition reasons, pod predicates.
+//! - [`api`]: Kubernetes types' rules, no IO: [`api::admit`] is the one admission chain
+//!   every new or changed object goes through (kube-apiserver's order: identity, prepare,
+//!   mutating admission, validation, validating admission; authentication and
+//!   authorization are the server's, before it); [`api::validation`] (a package: field
+//!   errors, names, metadata, pod, job, cronjob) with upstream's messages;
+//!   [`api::defaults`], [`api::meta`] (uids, generated names, keys, finalizers,
+//!   references, the node's name), [`api::resource`] (the one table of served resources:
+//!   discovery, error names, field selectors), [`api::quantity`], pod and Job predicates.
+//! - [`go`]: `strconv.Quote`/`Atoi`, `time.ParseDuration`, `Duration.String`,
+//!   `HumanDuration`; [`cron`]: robfig/cron's parser and `Next`, and upstream's
+//!   `mostRecentScheduleTime`.
 //! - [`controller::job`]: the Job controller's decisions as a pure function
-//!   `sync(&Job, &[Pod], now) -> Plan`; [`controller::apply`] is its only IO.
-//!   [`controller::queue`] holds the keys to sync: those a write touched (the store's
-//!   [`store::Touched`], as informer handlers enqueue keys) and those a plan's
-//!   `requeue_after` asked for, so a turn costs the Jobs that changed, not all of them.
-//! - [`kubelet`]: runs a pod's containers, reports phases, container states and restarts
-//!   as Kubernetes does, keeps logs, emits pod Events; volumes are opened as directory
-//!   handles (`kubelet::volumes`, nothing joined on the host), `kubelet::admission` decides
-//!   whether a pod fits the node (maxPods, memory) and `kubelet::eviction` whether its local
-//!   storage evicts it, both pure.
+//!   `sync(&Job, &[Pod], now) -> Plan`; [`controller::apply`] is the controllers' only IO
+//!   and depends only on the store ([`controller::Context`]: store, admission, Event
+//!   recorders, clock). [`controller::queue`] holds the keys to sync: those a write
+//!   touched (the store's [`store::Touched`], as informer handlers enqueue keys) and those
+//!   a plan's `requeue_after` asked for, so a turn costs the Jobs that changed.
+//! - [`kubelet`]: finds the pods bound to its node by watching the store
+//!   ([`kubelet::decide`] says start, stop or forget), runs their containers, reports
+//!   phases, container states and restarts as Kubernetes does, keeps logs, emits pod
+//!   Events; volumes are opened as directory handles (`kubelet::volumes`, nothing joined
+//!   on the host), `kubelet::admission` decides whether a pod fits the node (maxPods,
+//!   memory) and `kubelet::eviction` whether its local storage evicts it, both pure.
+//! - [`events`]: the Event recorder, one per component, over the store.
 //! - [`runtime`]: wasmtime: engine, module cache, WASI context, limits (memory, CPU, the
 //!   node's descriptor budget), exit classification.
-//! - [`store`]: the object store (global revision, watch history) and its persistence
-//!   backends (memory for `run`, redb for `serve`); a write is answered once durable, and
+//! - [`store`]: the object store (global revision, watch history, the Job controller's
+//!   pod indexes) and its persistence backends (memory for `run`, redb for `serve`); it
+//!   imports nothing but [`api`]. A write is answered once durable, and
 //!   `Store::durability` says when the backend cannot commit.
 //! - [`server`]: the Kubernetes API server kubectl talks to (discovery, REST verbs, watch,
 //!   logs, Tables, patches, protobuf bodies, TLS, `metav1.Status` errors).

@@ -123,6 +123,9 @@ pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Vec<LoadedJob>, Inpu
         job.metadata
             .namespace
             .get_or_insert_with(|| "default".into());
+        // Manifests exported with `kubectl get -o yaml` carry the old object's
+        // resourceVersion; `run` starts them afresh, as it always did.
+        job.metadata.resource_version = None;
         // The node's part of admission (hostPath) is checked once the node exists.
         match admit::create(std::mem::take(job), &admit::Policy::default(), clock.now()) {
             Ok(admitted) => *job = admitted,

@@ -70,6 +70,8 @@ pub trait Admit: k8s_openapi::Metadata<Ty = ObjectMeta> + Sized {
     const QUALIFIED_KIND: &'static str;
     /// The plural resource and group (`jobs.batch`), as Forbidden messages name it.
     const RESOURCE: &'static str;
+    /// Whether `metadata.generation` counts spec changes (not for pods, as in 1.32).
+    const HAS_GENERATION: bool = true;
     /// What a client may not set on create (the status, as every strategy clears it).
     fn prepare_for_create(&mut self) {}
     /// What a client may not change on update of the main resource (`self` is new).
@@ -111,7 +113,7 @@ pub fn create<K: Admit>(mut obj: K, policy: &Policy, now: Timestamp) -> Result<K
         }
         m.uid = Some(meta::new_uid());
         m.creation_timestamp = Some(Time(now));
-        m.generation = Some(1);
+        m.generation = K::HAS_GENERATION.then_some(1);
         m.resource_version = None;
         m.deletion_timestamp = None;
         m.managed_fields = None;
@@ -134,9 +136,17 @@ pub fn update<K: Admit>(mut new: K, old: &K, policy: &Policy) -> Result<K, Refus
     // Compare after defaulting, or patches built from the file would trip immutability.
     new.default();
     let mut errors = new.validate_update(old);
-    errors.extend(images(&new, policy));
+    // The node's policy judges what a change brings: an update that leaves the pod spec
+    // alone (labels, finalizers) passes even after the operator narrowed the policy.
+    let pod_spec = |o: &K| o.pod_spec().and_then(|(s, _)| serde_json::to_value(s).ok());
+    let spec_changed = pod_spec(&new) != pod_spec(old);
+    if spec_changed {
+        errors.extend(images(&new, policy));
+    }
     refuse_invalid(&new, errors)?;
-    host_paths(&new, policy)?;
+    if spec_changed {
+        host_paths(&new, policy)?;
+    }
     if new.spec_changed(old) {
         new.metadata_mut().generation = Some(old.metadata().generation.unwrap_or(1) + 1);
     }
@@ -292,6 +302,7 @@ impl Admit for CronJob {
 impl Admit for Pod {
     const QUALIFIED_KIND: &'static str = "Pod";
     const RESOURCE: &'static str = "pods";
+    const HAS_GENERATION: bool = false;
     fn prepare_for_update(&mut self, old: &Self) {
         // Only metadata (labels, annotations, finalizers) may change through the API here.
         self.spec = old.spec.clone();

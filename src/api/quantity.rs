@@ -1,5 +1,8 @@
 //! Kubernetes resource quantities (`64Mi`, `1G`, `500m`, `1.5`) as the API server reads them.
 
+/// Exponents are clamped to ±this (`1e100000` is as infinite as `1e2147483647`).
+const MAX_EXPONENT: i32 = 100_000;
+
 /// Why a quantity does not parse (`resource.ErrFormatWrong`, `ErrSuffix`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum QuantityError {
@@ -41,12 +44,12 @@ impl Quantity {
             let (ea, eb) = (self.exp10, other.exp10);
             let scaled = if ea > eb {
                 10i128
-                    .checked_pow((ea - eb) as u32)
+                    .checked_pow(ea.abs_diff(eb))
                     .and_then(|f| a.checked_mul(f))
                     .map(|x| a = x)
             } else {
                 10i128
-                    .checked_pow((eb - ea) as u32)
+                    .checked_pow(ea.abs_diff(eb))
                     .and_then(|f| b.checked_mul(f))
                     .map(|x| b = x)
             };
@@ -109,7 +112,10 @@ impl Quantity {
                 let exp = suffix
                     .strip_prefix(['e', 'E'])
                     .and_then(|s| crate::go::atoi(s).ok())
-                    .and_then(|e| i32::try_from(e).ok());
+                    .and_then(|e| i32::try_from(e).ok())
+                    // Far beyond any real quantity, and keeps the exponent arithmetic below
+                    // from overflowing on hostile input.
+                    .map(|e| e.clamp(-MAX_EXPONENT, MAX_EXPONENT));
                 match exp {
                     Some(e) => (e, 0),
                     None => return Err(QuantityError::Suffix),
@@ -117,7 +123,7 @@ impl Quantity {
             }
         };
         let digits = format!("{int_part}{frac_part}");
-        let exp10 = exp10 - frac_part.len() as i32;
+        let exp10 = exp10.saturating_sub(i32::try_from(frac_part.len()).unwrap_or(i32::MAX));
         let mantissa = digits
             .parse::<i128>()
             .ok()
@@ -138,25 +144,28 @@ impl Quantity {
 
 impl Quantity {
     /// The value times `10^shift`, rounded up (as the API server rounds fractional bytes
-    /// and millicores); `None` below zero.
+    /// and millicores) and saturating at `u64::MAX`; `None` below zero.
     fn ceil_scaled(&self, shift: i32) -> Option<u64> {
         if self.is_negative() {
             return None;
         }
         let exact = self.mantissa.and_then(|m| {
-            let e = self.exp10 + shift;
-            let pow = 10i128.checked_pow(e.unsigned_abs())?;
-            let v = if e >= 0 {
-                m.checked_mul(pow)?
-            } else {
-                // Ceiling division of a non-negative mantissa.
-                m / pow + i128::from(m % pow != 0)
-            };
-            u64::try_from(v).ok()
+            let e = self.exp10.saturating_add(shift);
+            if e < 0 {
+                // Ceiling division of a non-negative mantissa; past 10^38 it is zero.
+                return Some(match 10i128.checked_pow(e.unsigned_abs()) {
+                    Some(pow) => m / pow + i128::from(m % pow != 0),
+                    None => i128::from(m != 0),
+                });
+            }
+            10i128
+                .checked_pow(e.unsigned_abs())
+                .and_then(|pow| m.checked_mul(pow))
         });
-        exact.or_else(|| {
-            let v = (self.approx * 10f64.powi(shift)).ceil();
-            (v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then_some(v as u64)
+        Some(match exact {
+            Some(v) => u64::try_from(v).unwrap_or(u64::MAX),
+            // Too big for 128 bits: saturates, as a float conversion does.
+            None => (self.approx * 10f64.powi(shift)).ceil() as u64,
         })
     }
 }
@@ -197,6 +206,10 @@ mod tests {
         assert_eq!(to_bytes("1k"), Ok(1000));
         assert_eq!(to_bytes("1.5"), Ok(2), "fractional bytes round up");
         assert_eq!(to_bytes("8Ei"), Ok(8 << 60));
+        assert_eq!(to_bytes("1e-40"), Ok(1), "a sliver of a byte is a byte");
+        assert_eq!(to_millis("1e30"), Ok(u64::MAX), "saturates");
+        assert_eq!(to_millis("1e2147483647"), Ok(u64::MAX), "no overflow");
+        assert_eq!(to_bytes("1.5e-2147483648"), Ok(1));
     }
 
     #[test]

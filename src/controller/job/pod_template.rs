@@ -14,19 +14,17 @@ use crate::api::job::{
 };
 use crate::api::meta::JOB_TRACKING_FINALIZER;
 
-/// `generateName` for the pod: `<job>-` or, Indexed, `<job>-<index>-`, with the job part
-/// truncated so that the whole name fits in 63 characters after the 5-character suffix.
+/// `generateName` for the pod: `<job>-` (whole; the API server's name generator cuts it,
+/// as upstream's `getPodsPrefix`) or, Indexed, `<job>-<index>-` with the job part cut so
+/// that the index survives (`podGenerateNameWithIndex`).
 pub fn generate_name(job_name: &str, index: Option<i32>) -> String {
     const MAX_BASE: usize = 58;
     match index {
-        None => {
-            let base = format!("{job_name}-");
-            truncate(&base, MAX_BASE)
-        }
+        None => format!("{job_name}-"),
         Some(i) => {
             let tail = format!("-{i}-");
-            let keep = MAX_BASE.saturating_sub(tail.len()).min(job_name.len());
-            format!("{}{tail}", &job_name[..keep])
+            let keep = MAX_BASE.saturating_sub(tail.len());
+            format!("{}{tail}", truncate(job_name, keep))
         }
     }
 }
@@ -114,6 +112,26 @@ mod tests {
     #[test]
     fn non_indexed_names_are_the_job_name_and_a_dash() {
         assert_eq!(generate_name("pi", None), "pi-");
+        // Whole, so admission's generateName check never sees a cut ending in '.'; the
+        // API server's generator cuts it (to 58) when it makes the name.
+        let dotted = format!("{}.bbbbb", "a".repeat(57));
+        assert_eq!(generate_name(&dotted, None), format!("{dotted}-"));
+        let pod = Pod {
+            metadata: ObjectMeta {
+                generate_name: Some(generate_name(&dotted, None)),
+                namespace: Some("default".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let policy = crate::api::admit::Policy::default();
+        let admitted = crate::api::admit::create(pod, &policy, jiff::Timestamp::UNIX_EPOCH)
+            .expect("a pod of a valid Job is admitted");
+        assert_eq!(admitted.metadata.name.unwrap().len(), 63);
+        assert_eq!(
+            admitted.metadata.generation, None,
+            "pods have no generation"
+        );
     }
 
     #[test]
