@@ -3,24 +3,25 @@
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 
+use super::Error;
 use crate::runtime::ImageRef;
 
 /// The container's environment, in order, with `fieldRef`s resolved and `$(VAR)`
 /// references to earlier variables expanded.
-pub(super) fn resolve(pod: &Pod, c: &Container) -> Result<Vec<(String, String)>, String> {
+pub(super) fn resolve(pod: &Pod, c: &Container) -> Result<Vec<(String, String)>, Error> {
     let mut out: Vec<(String, String)> = Vec::new();
     for var in c.env.iter().flatten() {
         let value = match (&var.value, &var.value_from) {
             (_, Some(from)) => {
                 if let Some(f) = &from.field_ref {
-                    field_ref(pod, &f.field_path).ok_or_else(|| {
-                        format!("env {}: unsupported fieldPath {:?}", var.name, f.field_path)
+                    field_ref(pod, &f.field_path).ok_or_else(|| Error::UnsupportedFieldPath {
+                        name: var.name.clone(),
+                        path: f.field_path.clone(),
                     })?
                 } else {
-                    return Err(format!(
-                        "env {}: only value and valueFrom.fieldRef are supported for wasm containers",
-                        var.name
-                    ));
+                    return Err(Error::UnsupportedValueFrom {
+                        name: var.name.clone(),
+                    });
                 }
             }
             (Some(v), None) => expand(v, &out),

@@ -6,6 +6,7 @@
 //! store) and to kill one (when the pod gets a `deletionTimestamp`).
 
 pub mod admission;
+mod container;
 mod env;
 pub mod eviction;
 pub mod logs;
@@ -26,6 +27,7 @@ use crate::clock::Clock;
 use crate::events::Recorder;
 use crate::runtime::{self, ContainerExit, ContainerSpec, ImageRef, Mount, Runtime};
 use crate::store::{Resource, Store};
+use container::{ContainerState, Event, Phase, StatusChange, Then, Wait};
 pub use logs::LogStore;
 use status::{Terminated, TerminatedBy};
 pub use volumes::real_path_or_given;
@@ -65,6 +67,94 @@ pub struct KubeletConfig {
     /// How often a running pod's volumes and logs are measured against its limits
     /// (upstream's eviction manager: every 10 s).
     pub storage_check_interval: Duration,
+}
+
+/// Why the kubelet could not run a container (the message its status and `Failed` Event
+/// show) or prepare a pod (`FailedMount`).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    #[error("container {container} has no image")]
+    NoImage { container: String },
+    /// The node's image resolver refused the container's `image`.
+    #[error("{0}")]
+    Image(String),
+    #[error("env {name}: unsupported fieldPath {path:?}")]
+    UnsupportedFieldPath { name: String, path: String },
+    #[error("env {name}: only value and valueFrom.fieldRef are supported for wasm containers")]
+    UnsupportedValueFrom { name: String },
+    #[error("volume {name:?} not found")]
+    VolumeNotFound { name: String },
+    #[error("MountVolume.SetUp failed for volume {volume:?} : {cause}")]
+    MountVolume { volume: String, cause: String },
+    #[error(
+        "failed to prepare subPath for volumeMount {mount:?} of container {container:?}: subPath {sub_path:?} must be a relative path without '..'"
+    )]
+    SubPathEscapes {
+        mount: String,
+        container: String,
+        sub_path: String,
+    },
+    #[error(
+        "failed to prepare subPath for volumeMount {mount:?} of container {container:?}: subPath {sub_path:?}: {cause}"
+    )]
+    SubPath {
+        mount: String,
+        container: String,
+        sub_path: String,
+        cause: std::io::Error,
+    },
+    #[error("{field}: {cause}")]
+    Quantity {
+        field: &'static str,
+        cause: quantity::QuantityError,
+    },
+    #[error("preparing the pod's volumes failed: {0}")]
+    VolumeTask(tokio::task::JoinError),
+    /// The container's guest never began (a step that cannot happen was skipped).
+    #[error("the container was not started")]
+    NotStarted,
+    #[error("{0}")]
+    Runtime(runtime::Error),
+}
+
+/// A container's guest run, started by polling it; dropping it kills the guest.
+type GuestRun<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<ContainerExit, Error>> + Send + 'a>>;
+
+/// Why a container did not get to run.
+enum Start {
+    Killed(Kill),
+    Failed(Error),
+}
+
+/// `work`, unless the pod is stopped first: then `Err` with why (a dropped sender counts
+/// as a deletion). The one place a kubelet step races its pod's kill.
+async fn or_killed<T>(
+    kill: &mut watch::Receiver<Option<Kill>>,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Kill> {
+    tokio::select! {
+        r = work => Ok(r),
+        k = kill.wait_for(Option::is_some) => Err(k.ok().and_then(|k| *k).unwrap_or(Kill::Deleted)),
+    }
+}
+
+/// Whether (and why) the pod was told to stop.
+fn kill_requested(kill: &watch::Receiver<Option<Kill>>) -> Option<Kill> {
+    *kill.borrow()
+}
+
+/// Tells a pod's run to stop for `why`, unless it has been told already (the first
+/// reason is the one its status keeps).
+fn send_kill(tx: &watch::Sender<Option<Kill>>, why: Kill) {
+    tx.send_if_modified(|k| {
+        if k.is_none() {
+            *k = Some(why);
+            true
+        } else {
+            false
+        }
+    });
 }
 
 /// Why a pod is being stopped.
@@ -244,14 +334,7 @@ impl Kubelet {
     /// the object is gone.
     fn stop(&self, key: &str) {
         if let Some(tx) = self.kills.lock().expect("poisoned").get(key) {
-            tx.send_if_modified(|k| {
-                if k.is_none() {
-                    *k = Some(Kill::Deleted);
-                    true
-                } else {
-                    false
-                }
-            });
+            send_kill(tx, Kill::Deleted);
         }
     }
 
@@ -321,14 +404,7 @@ impl Kubelet {
             if let Some(tx) = tx {
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_secs(secs.max(0) as u64)).await;
-                    tx.send_if_modified(|k| {
-                        if k.is_none() {
-                            *k = Some(Kill::DeadlineExceeded);
-                            true
-                        } else {
-                            false
-                        }
-                    });
+                    send_kill(&tx, Kill::DeadlineExceeded);
                 });
             }
         }
@@ -339,7 +415,8 @@ impl Kubelet {
             // on: its containers see the kill and its status says how it ended.)
             Ok(_) if !self.store.contains::<Pod>(key) => return,
             Ok(m) => m,
-            Err(message) => {
+            Err(e) => {
+                let message = e.to_string();
                 self.event(&pod, "Warning", "FailedMount", &message);
                 let now = self.clock.now();
                 self.write(key, &mut writes, |p| {
@@ -491,14 +568,7 @@ impl Kubelet {
         self.store
             .update_pod(key, |p| status::evicted(p, message, now));
         self.event(pod, "Warning", eviction::REASON, message);
-        tx.send_if_modified(|k| {
-            if k.is_none() {
-                *k = Some(Kill::Evicted);
-                true
-            } else {
-                false
-            }
-        });
+        send_kill(&tx, Kill::Evicted);
     }
 
     /// The node holds `maxPods` already: the pod waits Pending, unschedulable, with a
@@ -520,22 +590,27 @@ impl Kubelet {
             admission::TOO_MANY_PODS,
             now,
         );
-        tokio::select! {
-            permit = self.admitted.clone().acquire_owned() => {
+        match or_killed(kill, self.admitted.clone().acquire_owned()).await {
+            Ok(permit) => {
                 let name = pod.metadata.name.as_deref().unwrap_or("");
                 let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
                 self.scheduler_events.event(
                     crate::api::meta::reference_to(pod),
                     "Normal",
                     "Scheduled",
-                    &format!("Successfully assigned {ns}/{name} to {}", crate::api::meta::NODE_NAME),
+                    &format!(
+                        "Successfully assigned {ns}/{name} to {}",
+                        crate::api::meta::NODE_NAME
+                    ),
                     self.clock.now(),
                 );
-                Some(permit.expect("the admission semaphore is never closed"))
+                // The admission semaphore is never closed.
+                permit.ok()
             }
-            _ = kill.wait_for(Option::is_some) => {
+            Err(_) => {
                 let now = self.clock.now();
-                self.store.update_pod(&key, |p| status::finish(p, TerminatedBy::Killed, now));
+                self.store
+                    .update_pod(&key, |p| status::finish(p, TerminatedBy::Killed, now));
                 None
             }
         }
@@ -575,12 +650,13 @@ impl Kubelet {
     }
 
     /// Runs one container, restarting it in place under `OnFailure` with the crash-loop
-    /// back-off, until it succeeds, fails for good, or the pod is killed.
+    /// back-off, until it succeeds, fails for good, or the pod is killed: what
+    /// [`container::next`] decides, done.
     #[allow(clippy::too_many_arguments)]
     async fn run_container(
         &self,
         pod: &Pod,
-        container: &Container,
+        c: &Container,
         init: bool,
         on_failure: bool,
         mounts: &HashMap<String, volumes::Volume>,
@@ -588,271 +664,304 @@ impl Kubelet {
         mut writes: PodWrites,
     ) -> Terminated {
         let key = podutil::key(pod);
-        let name = container.name.clone();
-        let mut backoff = self.config.backoff_base;
-        let mut restarts = 0;
-        let mut restarted_once = false;
+        let name = c.name.as_str();
+        let backoff = container::Backoff {
+            base: self.config.backoff_base,
+            max: self.config.backoff_max,
+        };
+        let mut state = ContainerState::new(&backoff);
+        let mut wait = Wait::Now;
+        // What the current attempt has: its start, its log, its running guest, its end.
+        let mut started_at = self.clock.now();
+        let mut log: Option<Arc<logs::ContainerLog>> = None;
+        let mut guest = None;
+        let mut ended: Option<Terminated> = None;
+        let mut pull_failure = String::new();
         loop {
-            let killed = *kill.borrow();
-            if let Some(k) = killed {
-                let t = Terminated::killed(k == Kill::DeadlineExceeded);
-                if writes.finishes_pod {
-                    let now = self.clock.now();
-                    self.write(&key, &mut writes, |p| status::finish(p, t.by, now));
+            let event = match wait {
+                // `next` says Done only after an end or a kill, which set `ended`.
+                Wait::Done => return ended.unwrap_or_else(|| Terminated::killed(false)),
+                Wait::For(delay) => match or_killed(&mut kill, tokio::time::sleep(delay)).await {
+                    Ok(()) => Event::WaitOver,
+                    Err(k) => self.killed(k, &mut ended),
+                },
+                Wait::Exit => {
+                    let run = match guest.take() {
+                        Some(run) => or_killed(&mut kill, run).await,
+                        None => Ok(Err(Error::NotStarted)),
+                    };
+                    if let Some(log) = log.take() {
+                        log.finish();
+                    }
+                    match run {
+                        Ok(r) => self.exited(pod, r, &mut ended),
+                        Err(k) => self.killed(k, &mut ended),
+                    }
                 }
-                return t;
-            }
-            if let Some(t) = self
-                .pull(pod, container, init, &mut kill, &mut writes)
-                .await
-            {
-                if writes.finishes_pod {
-                    let now = self.clock.now();
-                    self.write(&key, &mut writes, |p| status::finish(p, t.by, now));
-                }
-                return t;
-            }
-            let image = container
-                .image
-                .as_deref()
-                .ok_or_else(|| format!("container {name} has no image"))
-                .and_then(|i| (self.resolve)(pod, i));
-            let reserved = match image {
-                Err(message) => Err(message),
-                Ok(image) => match self
-                    .reserve_slot(&key, &image, &mut kill, &mut writes)
-                    .await
-                {
-                    Ok(r) => r.map(|r| (r, image)),
-                    Err(t) => return t,
+                Wait::Now => match (kill_requested(&kill), state.phase) {
+                    (Some(k), _) => self.killed(k, &mut ended),
+                    (None, Phase::Pulling) => match self.pull(pod, c).await {
+                        Ok(()) => Event::Pulled,
+                        Err(message) => {
+                            pull_failure = message;
+                            Event::PullFailed
+                        }
+                    },
+                    // Starting (`next` asks for Now only when pulling or starting).
+                    (None, _) => match self
+                        .prepare_start(pod, c, mounts, &mut kill, &mut writes)
+                        .await
+                    {
+                        Ok((run, attempt)) => {
+                            started_at = self.clock.now();
+                            log = Some(attempt);
+                            guest = Some(run);
+                            Event::Started
+                        }
+                        Err(Start::Killed(k)) => self.killed(k, &mut ended),
+                        Err(Start::Failed(e)) => self.exited(pod, Err(e), &mut ended),
+                    },
                 },
             };
-            let started = tokio::time::Instant::now();
-            let started_at = self.clock.now();
-            // The attempt (and its log) begins once the guest can start: until then
-            // `kubectl logs` says the container is waiting, and a restart waiting for a slot
-            // keeps the previous run's output as the current log.
-            let mut log = None;
-            let outcome = match reserved {
-                Err(message) => Err(message),
-                Ok((reserved, image)) => {
-                    let attempt = self.logs.start_attempt(
-                        &key,
-                        pod.metadata.name.as_deref().unwrap_or(""),
-                        &name,
+            let (s, change, w) = container::next(
+                state,
+                event,
+                on_failure,
+                &backoff,
+                tokio::time::Instant::now(),
+            );
+            (state, wait) = (s, w);
+            let now = self.clock.now();
+            match change {
+                StatusChange::None => {}
+                StatusChange::ImagePullBackOff { first } => {
+                    self.pull_back_off(pod, c, init, first, &pull_failure, &mut writes)
+                }
+                StatusChange::Running { restarts } => {
+                    self.write(&key, &mut writes, |p| {
+                        status::container_running(p, name, init, restarts, started_at)
+                    });
+                    self.event(
+                        pod,
+                        "Normal",
+                        "Created",
+                        &format!("Created container: {name}"),
                     );
-                    log = Some(attempt.clone());
-                    match self.container_spec(pod, container, image, mounts, attempt.clone()) {
-                        Err(message) => Err(message),
-                        Ok(spec) => {
-                            self.write(&key, &mut writes, |p| {
-                                status::container_running(p, &name, init, restarts, started_at)
-                            });
-                            self.event(
-                                pod,
-                                "Normal",
-                                "Created",
-                                &format!("Created container: {name}"),
-                            );
-                            self.event(
-                                pod,
-                                "Normal",
-                                "Started",
-                                &format!("Started container {name}"),
-                            );
-                            tokio::select! {
-                                r = reserved.run(spec) => r.map_err(|e| e.to_string()),
-                                k = kill.wait_for(Option::is_some) => {
-                                    let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
-                                    let t = Terminated::killed(deadline);
-                                    self.event(pod, "Normal", "Killing", &format!("Stopping container {name}"));
-                                    let now = self.clock.now();
-                                    self.write_terminated(&key, &mut writes, &name, init, &t, started_at, now);
-                                    attempt.finish();
-                                    return t;
-                                }
-                            }
+                    self.event(
+                        pod,
+                        "Normal",
+                        "Started",
+                        &format!("Started container {name}"),
+                    );
+                }
+                StatusChange::Terminated { then } => {
+                    let Some(t) = ended.as_ref() else { continue };
+                    if then == Then::Final {
+                        self.write_terminated(&key, &mut writes, name, init, t, started_at, now);
+                    } else {
+                        self.write(&key, &mut writes, |p| {
+                            status::container_terminated(p, name, init, t, started_at, now)
+                        });
+                    }
+                    if t.reason == "OOMKilled" {
+                        self.event(
+                            pod,
+                            "Warning",
+                            "OOMKilled",
+                            &format!(
+                                "Container {name} exceeded its memory limit and was killed (exit code 137)"
+                            ),
+                        );
+                    }
+                    match then {
+                        Then::Final => {}
+                        Then::Restart => self.write(&key, &mut writes, |p| {
+                            status::container_restarting(p, name, init)
+                        }),
+                        Then::CrashLoopBackOff(delay) => {
+                            self.crash_loop_back_off(pod, name, init, delay, &mut writes)
                         }
                     }
                 }
-            };
-            if let Some(log) = log {
-                log.finish();
-            }
-            let now = self.clock.now();
-            let t = match outcome {
-                Ok(exit) => Terminated::from_exit(&exit),
-                Err(message) => {
-                    self.event(pod, "Warning", "Failed", &format!("Error: {message}"));
-                    Terminated::from_exit(&ContainerExit {
-                        exit_code: CANNOT_RUN_EXIT_CODE,
-                        reason: runtime::ExitReason::Error,
-                        message: Some(message),
-                    })
-                    .cannot_run()
-                }
-            };
-            let last = !(on_failure && t.exit_code != 0);
-            if last {
-                self.write_terminated(&key, &mut writes, &name, init, &t, started_at, now);
-            } else {
-                self.write(&key, &mut writes, |p| {
-                    status::container_terminated(p, &name, init, &t, started_at, now)
-                });
-            }
-            if t.reason == "OOMKilled" {
-                self.event(
-                    pod,
-                    "Warning",
-                    "OOMKilled",
-                    &format!(
-                        "Container {name} exceeded its memory limit and was killed (exit code 137)"
-                    ),
-                );
-            }
-            if last {
-                return t;
-            }
-            // Crash-loop back-off: the kubelet restarts a container at once the first time,
-            // then waits base, 2×base, … up to the cap; ten minutes of running resets it.
-            if started.elapsed() >= Duration::from_secs(600) {
-                backoff = self.config.backoff_base;
-                restarted_once = false;
-            }
-            if !restarted_once {
-                restarted_once = true;
-                restarts += 1;
-                self.write(&key, &mut writes, |p| {
-                    status::container_restarting(p, &name, init)
-                });
-                continue;
-            }
-            let pod_name = pod.metadata.name.as_deref().unwrap_or("");
-            let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
-            let uid = pod.metadata.uid.as_deref().unwrap_or("");
-            let message = format!(
-                "back-off {} restarting failed container={name} pod={pod_name}_{ns}({uid})",
-                crate::go::std_duration_string(backoff)
-            );
-            self.write(&key, &mut writes, |p| {
-                status::container_crash_loop(p, &name, init, &message)
-            });
-            self.event(
-                pod,
-                "Warning",
-                "BackOff",
-                &format!(
-                    "Back-off restarting failed container {name} in pod {pod_name}_{ns}({uid})"
-                ),
-            );
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                k = kill.wait_for(Option::is_some) => {
-                    let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
-                    let t = Terminated::killed(deadline);
-                    if writes.finishes_pod {
-                        let now = self.clock.now();
+                StatusChange::Killed { running } => {
+                    let Some(t) = ended.as_ref() else { continue };
+                    if running {
+                        self.event(
+                            pod,
+                            "Normal",
+                            "Killing",
+                            &format!("Stopping container {name}"),
+                        );
+                        self.write_terminated(&key, &mut writes, name, init, t, started_at, now);
+                    } else if writes.finishes_pod {
                         self.write(&key, &mut writes, |p| status::finish(p, t.by, now));
                     }
-                    return t;
                 }
             }
-            backoff = (backoff * 2).min(self.config.backoff_max);
-            restarts += 1;
         }
     }
 
-    /// Holds a pool slot for `image`. When every slot is taken the container waits for one,
-    /// its pod shown as picked up (`ContainerCreating`), not Running; `Err` when the pod is
-    /// killed meanwhile.
-    async fn reserve_slot<'s>(
+    /// The container's end as data: its exit, or (when it could not run) a
+    /// `ContainerCannotRun` termination with a `Failed` Event saying why.
+    fn exited(
+        &self,
+        pod: &Pod,
+        run: Result<ContainerExit, Error>,
+        ended: &mut Option<Terminated>,
+    ) -> Event {
+        let t = match run {
+            Ok(exit) => Terminated::from_exit(&exit),
+            Err(e) => {
+                let message = e.to_string();
+                self.event(pod, "Warning", "Failed", &format!("Error: {message}"));
+                Terminated::from_exit(&ContainerExit {
+                    exit_code: CANNOT_RUN_EXIT_CODE,
+                    reason: runtime::ExitReason::Error,
+                    message: Some(message),
+                })
+                .cannot_run()
+            }
+        };
+        let failed = t.exit_code != 0;
+        *ended = Some(t);
+        Event::Exited { failed }
+    }
+
+    /// The container's end when its pod is stopped.
+    fn killed(&self, k: Kill, ended: &mut Option<Terminated>) -> Event {
+        *ended = Some(Terminated::killed(k == Kill::DeadlineExceeded));
+        Event::Killed
+    }
+
+    /// Everything up to the guest's first instruction: the module resolved, a runtime slot
+    /// (waited for, the pod shown as picked up, when every slot is taken), the attempt's
+    /// log and the container's spec. The run itself is the returned future.
+    async fn prepare_start<'s>(
         &'s self,
-        key: &str,
-        image: &ImageRef,
+        pod: &Pod,
+        c: &Container,
+        mounts: &HashMap<String, volumes::Volume>,
         kill: &mut watch::Receiver<Option<Kill>>,
         writes: &mut PodWrites,
-    ) -> Result<Result<runtime::Reserved<'s>, String>, Terminated> {
-        match self.runtime.try_reserve(image).await {
-            Ok(Some(r)) => return Ok(Ok(r)),
-            Ok(None) => {}
-            Err(e) => return Ok(Err(e.to_string())),
-        }
-        if writes.pending_start.is_some() {
-            self.write(key, writes, |_| {});
-        }
-        tokio::select! {
-            r = self.runtime.reserve(image) => Ok(r.map_err(|e| e.to_string())),
-            k = kill.wait_for(Option::is_some) => {
-                let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
-                let t = Terminated::killed(deadline);
-                if writes.finishes_pod {
-                    let now = self.clock.now();
-                    self.write(key, writes, |p| status::finish(p, t.by, now));
+    ) -> Result<(GuestRun<'s>, Arc<logs::ContainerLog>), Start> {
+        let key = podutil::key(pod);
+        let image = c
+            .image
+            .as_deref()
+            .ok_or_else(|| Error::NoImage {
+                container: c.name.clone(),
+            })
+            .and_then(|i| (self.resolve)(pod, i).map_err(Error::Image))
+            .map_err(Start::Failed)?;
+        let reserved = match self.runtime.try_reserve(&image).await {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                if writes.pending_start.is_some() {
+                    self.write(&key, writes, |_| {});
                 }
-                Err(t)
+                or_killed(kill, self.runtime.reserve(&image))
+                    .await
+                    .map_err(Start::Killed)?
+                    .map_err(|e| Start::Failed(Error::Runtime(e)))?
+            }
+            Err(e) => return Err(Start::Failed(Error::Runtime(e))),
+        };
+        // The attempt (and its log) begins once the guest can start: until then
+        // `kubectl logs` says the container is waiting, and a restart waiting for a slot
+        // keeps the previous run's output as the current log.
+        let attempt =
+            self.logs
+                .start_attempt(&key, pod.metadata.name.as_deref().unwrap_or(""), &c.name);
+        match self.container_spec(pod, c, image, mounts, attempt.clone()) {
+            Ok(spec) => {
+                let run: GuestRun<'s> =
+                    Box::pin(async move { reserved.run(spec).await.map_err(Error::Runtime) });
+                Ok((run, attempt))
+            }
+            Err(e) => {
+                attempt.finish();
+                Err(Start::Failed(e))
             }
         }
+    }
+
+    /// The crash-loop back-off's status (`CrashLoopBackOff` with kubelet's message) and
+    /// its `BackOff` Event.
+    fn crash_loop_back_off(
+        &self,
+        pod: &Pod,
+        name: &str,
+        init: bool,
+        delay: Duration,
+        writes: &mut PodWrites,
+    ) {
+        let key = podutil::key(pod);
+        let pod_name = pod.metadata.name.as_deref().unwrap_or("");
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let uid = pod.metadata.uid.as_deref().unwrap_or("");
+        let message = format!(
+            "back-off {} restarting failed container={name} pod={pod_name}_{ns}({uid})",
+            crate::go::std_duration_string(delay)
+        );
+        self.write(&key, writes, |p| {
+            status::container_crash_loop(p, name, init, &message)
+        });
+        self.event(
+            pod,
+            "Warning",
+            "BackOff",
+            &format!("Back-off restarting failed container {name} in pod {pod_name}_{ns}({uid})"),
+        );
     }
 
     /// The kubelet's image pull, for wasm: the module file must exist and match its pin.
-    /// Until it does the container waits in `ErrImagePull` / `ImagePullBackOff` (the pod
-    /// stays Pending and no retry of the Job is used up), retrying with the image back-off.
-    /// Returns `Some` only when killed.
-    async fn pull(
+    /// `Err` is the pull's failure message; a module that exists but cannot run (or an
+    /// image that does not resolve) fails at start instead, as a broken image does.
+    async fn pull(&self, pod: &Pod, c: &Container) -> Result<(), String> {
+        let image_name = c.image.as_deref().unwrap_or_default();
+        let Ok(image) = (self.resolve)(pod, image_name) else {
+            return Ok(());
+        };
+        match self.runtime.prepare(&image).await {
+            Err(
+                e
+                @ (runtime::Error::ImageUnreadable { .. } | runtime::Error::DigestMismatch { .. }),
+            ) => Err(format!("Failed to pull image \"{image_name}\": {e}")),
+            _ => Ok(()),
+        }
+    }
+
+    /// A failed pull's status and Events: `ErrImagePull`, then `ImagePullBackOff` (the pod
+    /// stays Pending and no retry of the Job is used up).
+    fn pull_back_off(
         &self,
         pod: &Pod,
-        container: &Container,
+        c: &Container,
         init: bool,
-        kill: &mut watch::Receiver<Option<Kill>>,
+        first: bool,
+        message: &str,
         writes: &mut PodWrites,
-    ) -> Option<Terminated> {
+    ) {
         let key = podutil::key(pod);
-        let image_name = container.image.clone().unwrap_or_default();
-        // The kubelet's image back-off shares the crash-loop defaults (10 s doubling to 5 min).
-        let mut delay = self.config.backoff_base;
-        let mut reported = false;
-        loop {
-            let Ok(image) = (self.resolve)(pod, &image_name) else {
-                return None;
-            };
-            let err = match self.runtime.prepare(&image).await {
-                Ok(()) => return None,
-                Err(
-                    e @ (runtime::Error::ImageUnreadable { .. }
-                    | runtime::Error::DigestMismatch { .. }),
-                ) => e,
-                // A module that exists but cannot run fails at start, as a broken image does.
-                Err(_) => return None,
-            };
-            let message = format!("Failed to pull image \"{image_name}\": {err}");
-            self.write(&key, writes, |p| {
-                status::container_waiting(p, &container.name, init, "ErrImagePull", &message)
-            });
-            if !reported {
-                self.event(
-                    pod,
-                    "Normal",
-                    "Pulling",
-                    &format!("Pulling image \"{image_name}\""),
-                );
-                reported = true;
-            }
-            self.event(pod, "Warning", "Failed", &message);
-            self.event(pod, "Warning", "Failed", "Error: ErrImagePull");
-            let backoff = format!("Back-off pulling image \"{image_name}\"");
-            self.write(&key, writes, |p| {
-                status::container_waiting(p, &container.name, init, "ImagePullBackOff", &backoff)
-            });
-            self.event(pod, "Normal", "BackOff", &backoff);
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                k = kill.wait_for(Option::is_some) => {
-                    let deadline = k.ok().and_then(|k| *k) == Some(Kill::DeadlineExceeded);
-                    return Some(Terminated::killed(deadline));
-                }
-            }
-            delay = (delay * 2).min(self.config.backoff_max);
+        let image_name = c.image.as_deref().unwrap_or_default();
+        self.write(&key, writes, |p| {
+            status::container_waiting(p, &c.name, init, "ErrImagePull", message)
+        });
+        if first {
+            self.event(
+                pod,
+                "Normal",
+                "Pulling",
+                &format!("Pulling image \"{image_name}\""),
+            );
         }
+        self.event(pod, "Warning", "Failed", message);
+        self.event(pod, "Warning", "Failed", "Error: ErrImagePull");
+        let backoff = format!("Back-off pulling image \"{image_name}\"");
+        self.write(&key, writes, |p| {
+            status::container_waiting(p, &c.name, init, "ImagePullBackOff", &backoff)
+        });
+        self.event(pod, "Normal", "BackOff", &backoff);
     }
 
     fn container_spec(
@@ -862,14 +971,14 @@ impl Kubelet {
         image: ImageRef,
         mounts: &HashMap<String, volumes::Volume>,
         log: Arc<logs::ContainerLog>,
-    ) -> Result<ContainerSpec, String> {
+    ) -> Result<ContainerSpec, Error> {
         let env = env::resolve(pod, c)?;
         let args = env::argv(c, &image, &env);
         let mut container_mounts = Vec::new();
         for m in c.volume_mounts.iter().flatten() {
-            let volume = mounts
-                .get(&m.name)
-                .ok_or_else(|| format!("volume {:?} not found", m.name))?;
+            let volume = mounts.get(&m.name).ok_or_else(|| Error::VolumeNotFound {
+                name: m.name.clone(),
+            })?;
             container_mounts.push(Mount {
                 dir: volumes::mount_dir(volume, m, &c.name, &env)?,
                 source: volume.source.clone(),
@@ -879,17 +988,26 @@ impl Kubelet {
         }
         let limits = c.resources.as_ref().and_then(|r| r.limits.as_ref());
         let memory_limit_bytes = match limits.and_then(|l| l.get("memory")) {
-            Some(q) => quantity::to_bytes(&q.0).map_err(|e| format!("limits.memory: {e}"))?,
+            Some(q) => quantity::to_bytes(&q.0).map_err(|cause| Error::Quantity {
+                field: "limits.memory",
+                cause,
+            })?,
             None => self.config.default_memory_limit,
         };
         let cpu_millis = match limits.and_then(|l| l.get("cpu")) {
-            Some(q) => Some(quantity::to_millis(&q.0).map_err(|e| format!("limits.cpu: {e}"))?),
+            Some(q) => Some(quantity::to_millis(&q.0).map_err(|cause| Error::Quantity {
+                field: "limits.cpu",
+                cause,
+            })?),
             None => None,
         };
         // A request defaults to the limit when only the limit is set, as upstream defaults it.
         let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref());
         let cpu_request_millis = match requests.and_then(|r| r.get("cpu")) {
-            Some(q) => Some(quantity::to_millis(&q.0).map_err(|e| format!("requests.cpu: {e}"))?),
+            Some(q) => Some(quantity::to_millis(&q.0).map_err(|cause| Error::Quantity {
+                field: "requests.cpu",
+                cause,
+            })?),
             None => cpu_millis,
         };
         Ok(ContainerSpec {
@@ -909,12 +1027,12 @@ impl Kubelet {
     /// node's policy allows. On the blocking pool: creating directories can take
     /// milliseconds (ext4 searching for free inodes after many deletions), and the
     /// kubelet's workers also run every other pod's status writes and the Job controller.
-    async fn volumes(&self, pod: &Pod) -> Result<HashMap<String, volumes::Volume>, String> {
+    async fn volumes(&self, pod: &Pod) -> Result<HashMap<String, volumes::Volume>, Error> {
         let dir = self.pod_dir(&podutil::key(pod));
         let (pod, policy) = (pod.clone(), self.config.host_paths.clone());
         tokio::task::spawn_blocking(move || volumes::prepare(&pod, &dir, &policy))
             .await
-            .map_err(|e| format!("preparing the pod's volumes failed: {e}"))?
+            .map_err(Error::VolumeTask)?
     }
 
     fn event(&self, pod: &Pod, type_: &str, reason: &str, message: &str) {

@@ -14,6 +14,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use k8s_openapi::api::core::v1::{Pod, VolumeMount};
 
+use super::Error;
 use crate::api::host_path::HostPathPolicy;
 
 /// One prepared volume.
@@ -33,7 +34,7 @@ pub(super) fn prepare(
     pod: &Pod,
     pod_dir: &Path,
     policy: &HostPathPolicy,
-) -> Result<HashMap<String, Volume>, String> {
+) -> Result<HashMap<String, Volume>, Error> {
     let mut out = HashMap::new();
     for v in pod
         .spec
@@ -42,7 +43,10 @@ pub(super) fn prepare(
         .into_iter()
         .flatten()
     {
-        let failed = |e: String| format!("MountVolume.SetUp failed for volume {:?} : {e}", v.name);
+        let failed = |cause: String| Error::MountVolume {
+            volume: v.name.clone(),
+            cause,
+        };
         let (dir, source) = if v.empty_dir.is_some() {
             // The pod's directory is the kubelet's own and no guest sees it: plain paths
             // are safe here.
@@ -65,9 +69,8 @@ pub(super) fn prepare(
             let dir = open_host_path(&path, create, policy).map_err(failed)?;
             (dir, path)
         } else {
-            return Err(format!(
-                "MountVolume.SetUp failed for volume {:?} : only emptyDir and hostPath volumes are supported",
-                v.name
+            return Err(failed(
+                "only emptyDir and hostPath volumes are supported".into(),
             ));
         };
         out.insert(
@@ -135,7 +138,7 @@ pub(super) fn mount_dir(
     mount: &VolumeMount,
     container: &str,
     env: &[(String, String)],
-) -> Result<Arc<Dir>, String> {
+) -> Result<Arc<Dir>, Error> {
     let sub = match (mount.sub_path.as_deref(), mount.sub_path_expr.as_deref()) {
         (Some(s), _) if !s.is_empty() => s.to_string(),
         (_, Some(e)) if !e.is_empty() => super::env::expand(e, env),
@@ -148,19 +151,20 @@ pub(super) fn mount_dir(
         .components()
         .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
     {
-        return Err(format!(
-            "failed to prepare subPath for volumeMount {:?} of container {container:?}: subPath {sub:?} must be a relative path without '..'",
-            mount.name
-        ));
+        return Err(Error::SubPathEscapes {
+            mount: mount.name.clone(),
+            container: container.into(),
+            sub_path: sub,
+        });
     }
     let writable = !volume.read_only;
     open_below(&volume.dir, rel, writable)
         .map(Arc::new)
-        .map_err(|e| {
-            format!(
-                "failed to prepare subPath for volumeMount {:?} of container {container:?}: subPath {sub:?}: {e}",
-                mount.name
-            )
+        .map_err(|cause| Error::SubPath {
+            mount: mount.name.clone(),
+            container: container.into(),
+            sub_path: sub.clone(),
+            cause,
         })
 }
 
