@@ -413,3 +413,215 @@ pub(super) fn cannot_run_all(p: &mut Pod, message: &str, now: Timestamp) {
     }
     finish(p, TerminatedBy::Exit, now);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::ExitReason;
+    use k8s_openapi::api::core::v1::{Container, PodSpec};
+
+    fn pod(init: &[&str], containers: &[&str]) -> Pod {
+        let c = |n: &&str| Container {
+            name: n.to_string(),
+            image: Some(format!("{n}.wasm")),
+            ..Default::default()
+        };
+        let mut p = Pod {
+            spec: Some(PodSpec {
+                init_containers: (!init.is_empty()).then(|| init.iter().map(c).collect()),
+                containers: containers.iter().map(c).collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        p.metadata.uid = Some("u".into());
+        p
+    }
+
+    fn exit(code: i32) -> Terminated {
+        Terminated::from_exit(&ContainerExit {
+            exit_code: code,
+            reason: if code == 0 {
+                ExitReason::Completed
+            } else {
+                ExitReason::Error
+            },
+            message: None,
+        })
+    }
+
+    fn state(s: Option<&ContainerState>) -> String {
+        match s {
+            None => "-".into(),
+            Some(ContainerState {
+                running: Some(_), ..
+            }) => "running".into(),
+            Some(ContainerState {
+                terminated: Some(t),
+                ..
+            }) => format!(
+                "terminated {} {}",
+                t.exit_code,
+                t.reason.as_deref().unwrap_or("")
+            ),
+            Some(ContainerState {
+                waiting: Some(w), ..
+            }) => format!("waiting {}", w.reason.as_deref().unwrap_or("")),
+            Some(_) => "empty".into(),
+        }
+    }
+
+    /// The pod's status in one line: phase, reason, conditions, then each container as
+    /// `name=state[/lastState] rRESTARTS`.
+    fn summary(p: &Pod) -> String {
+        let s = p.status.as_ref().expect("a status");
+        let mut out = vec![s.phase.clone().unwrap_or_default()];
+        if let Some(r) = &s.reason {
+            out.push(format!("reason={r}"));
+        }
+        let mut conditions: Vec<String> = s
+            .conditions
+            .iter()
+            .flatten()
+            .map(|c| {
+                let short = match c.type_.as_str() {
+                    "PodReadyToStartContainers" => "ToStart",
+                    "ContainersReady" => "CReady",
+                    other => other,
+                };
+                match &c.reason {
+                    Some(r) => format!("{short}={}({r})", c.status),
+                    None => format!("{short}={}", c.status),
+                }
+            })
+            .collect();
+        conditions.sort();
+        out.push(conditions.join(","));
+        for c in s
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(s.container_statuses.iter().flatten())
+        {
+            let last = match &c.last_state {
+                Some(l) => format!("/{}", state(Some(l))),
+                None => String::new(),
+            };
+            out.push(format!(
+                "{}={}{last} r{}",
+                c.name,
+                state(c.state.as_ref()),
+                c.restart_count
+            ));
+        }
+        out.join(" | ")
+    }
+
+    type Step = Box<dyn Fn(&mut Pod)>;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + secs).unwrap()
+    }
+
+    #[test]
+    fn each_status_write_leaves_the_pod_as_a_kubelet_reports_it() {
+        let up = || -> Step { Box::new(|p| started(p, at(0))) };
+        let run = |name: &'static str, restarts: i32| -> Step {
+            Box::new(move |p| container_running(p, name, false, restarts, at(1)))
+        };
+        let run_init = |name: &'static str| -> Step {
+            Box::new(move |p| container_running(p, name, true, 0, at(1)))
+        };
+        let end = |name: &'static str, init: bool, code: i32| -> Step {
+            Box::new(move |p| container_terminated(p, name, init, &exit(code), at(1), at(2)))
+        };
+        let finish_by = |by: TerminatedBy| -> Step { Box::new(move |p| finish(p, by, at(3))) };
+        let pulling: Step = Box::new(|p| container_waiting(p, "a", false, "ErrImagePull", "m"));
+        let restarting: Step = Box::new(|p| container_restarting(p, "a", false));
+        let crash_loop: Step = Box::new(|p| container_crash_loop(p, "a", false, "back-off"));
+        let one = || pod(&[], &["a"]);
+        let pending = "ContainersNotReady";
+        #[rustfmt::skip]
+        let table: Vec<(&str, Pod, Vec<Step>, String)> = vec![
+            ("picked up", one(), vec![up()],
+             format!("Pending | CReady=False({pending}),Initialized=True,PodScheduled=True,Ready=False({pending}),ToStart=True | a=waiting ContainerCreating r0")),
+            ("running", one(), vec![up(), run("a", 0)],
+             "Running | CReady=True,Initialized=True,PodScheduled=True,Ready=True,ToStart=True | a=running r0".into()),
+            ("succeeded", one(), vec![up(), run("a", 0), end("a", false, 0), finish_by(TerminatedBy::Exit)],
+             "Succeeded | CReady=False(PodCompleted),Initialized=True,PodScheduled=True,Ready=False(PodCompleted),ToStart=False | a=terminated 0 Completed r0".into()),
+            ("failed", one(), vec![up(), run("a", 0), end("a", false, 3), finish_by(TerminatedBy::Exit)],
+             "Failed | CReady=False(PodCompleted),Initialized=True,PodScheduled=True,Ready=False(PodCompleted),ToStart=False | a=terminated 3 Error r0".into()),
+            ("a zero exit of a deleted pod still fails it", one(), vec![up(), run("a", 0), end("a", false, 0), finish_by(TerminatedBy::Killed)],
+             "Failed | CReady=False(PodCompleted),Initialized=True,PodScheduled=True,Ready=False(PodCompleted),ToStart=False | a=terminated 0 Completed r0".into()),
+            ("past its deadline before running", one(), vec![up(), finish_by(TerminatedBy::Deadline)],
+             "Failed | reason=DeadlineExceeded | CReady=False(PodCompleted),Initialized=True,PodScheduled=True,Ready=False(PodCompleted),ToStart=False | a=terminated 137 Error r0".into()),
+            ("an image that cannot be pulled keeps the pod pending", one(), vec![up(), pulling],
+             format!("Pending | CReady=False({pending}),Initialized=True,PodScheduled=True,Ready=False({pending}),ToStart=True | a=waiting ErrImagePull r0")),
+            ("restart: the end moves to lastState, the count goes up", one(),
+             vec![up(), run("a", 0), end("a", false, 1), restarting, run("a", 1)],
+             format!("Running | CReady=True,Initialized=True,PodScheduled=True,Ready=True,ToStart=True | a=running/terminated 1 Error r1")),
+            ("killed in crash-loop back-off: the last run's end stays visible", one(),
+             vec![up(), run("a", 1), end("a", false, 1), crash_loop, finish_by(TerminatedBy::Killed)],
+             "Failed | CReady=False(PodCompleted),Initialized=True,PodScheduled=True,Ready=False(PodCompleted),ToStart=False | a=terminated 1 Error r1".into()),
+            ("two containers: ready only when both run", pod(&[], &["a", "b"]), vec![up(), run("a", 0)],
+             format!("Running | CReady=False({pending}),Initialized=True,PodScheduled=True,Ready=False({pending}),ToStart=True | a=running r0 | b=waiting ContainerCreating r0")),
+            ("two containers, both running", pod(&[], &["a", "b"]), vec![up(), run("a", 0), run("b", 0)],
+             "Running | CReady=True,Initialized=True,PodScheduled=True,Ready=True,ToStart=True | a=running r0 | b=running r0".into()),
+            ("init containers first", pod(&["i"], &["a"]), vec![up(), run_init("i")],
+             format!("Pending | CReady=False({pending}),Initialized=False(ContainersNotInitialized),PodScheduled=True,Ready=False({pending}),ToStart=True | i=running r0 | a=waiting PodInitializing r0")),
+            ("a failed init container leaves the app container initializing", pod(&["i"], &["a"]),
+             vec![up(), run_init("i"), end("i", true, 1), finish_by(TerminatedBy::Exit)],
+             "Failed | CReady=False(PodCompleted),Initialized=False(ContainersNotInitialized),PodScheduled=True,Ready=False(PodCompleted),ToStart=False | i=terminated 1 Error r0 | a=waiting PodInitializing r0".into()),
+            ("init done, app running", pod(&["i"], &["a"]),
+             vec![up(), run_init("i"), end("i", true, 0), run("a", 0)],
+             "Running | CReady=True,Initialized=True,PodScheduled=True,Ready=True,ToStart=True | i=terminated 0 Completed r0 | a=running r0".into()),
+            ("a volume that cannot be mounted fails every container", pod(&["i"], &["a"]),
+             vec![up(), Box::new(|p| cannot_run_all(p, "MountVolume.SetUp failed", at(1)))],
+             "Failed | CReady=False(PodCompleted),Initialized=False(ContainersNotInitialized),PodScheduled=True,Ready=False(PodCompleted),ToStart=False | i=terminated 128 ContainerCannotRun r0 | a=terminated 128 ContainerCannotRun r0".into()),
+            ("rejected by the node", one(), vec![Box::new(|p| rejected(p, "OutOfmemory", "Pod was rejected", at(0)))],
+             "Failed | reason=OutOfmemory | ".into()),
+            ("waiting for room on the node", one(), vec![Box::new(|p| unschedulable(p, "Too many pods", at(0)))],
+             "Pending | PodScheduled=False(Unschedulable)".into()),
+            ("evicted", one(), vec![up(), run("a", 0), Box::new(|p| evicted(p, "over its limit", at(1))), end("a", false, 137), finish_by(TerminatedBy::Killed)],
+             "Failed | reason=Evicted | CReady=False(PodCompleted),DisruptionTarget=True(TerminationByKubelet),Initialized=True,PodScheduled=True,Ready=False(PodCompleted),ToStart=False | a=terminated 137 Error r0".into()),
+        ];
+        for (name, mut p, steps, want) in table {
+            for step in &steps {
+                step(&mut p);
+            }
+            assert_eq!(summary(&p), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn conditions_keep_their_transition_time_while_their_status_holds() {
+        let mut p = pod(&[], &["a"]);
+        started(&mut p, at(0));
+        container_running(&mut p, "a", false, 0, at(5));
+        container_terminated(&mut p, "a", false, &exit(0), at(5), at(9));
+        finish(&mut p, TerminatedBy::Exit, at(10));
+        let time = |t: &str| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|cs| cs.iter().find(|c| c.type_ == t))
+                .and_then(|c| c.last_transition_time.clone())
+                .map(|t| t.0)
+        };
+        // Ready went False → True (5) → False (9); PodCompleted at 10 is the same status.
+        assert_eq!(time("Ready"), Some(at(9)));
+        assert_eq!(time("PodScheduled"), Some(at(0)));
+        assert_eq!(time("PodReadyToStartContainers"), Some(at(10)));
+        let c = &p
+            .status
+            .as_ref()
+            .unwrap()
+            .container_statuses
+            .as_ref()
+            .unwrap()[0];
+        assert_eq!(c.container_id.as_deref(), Some("wasmtime://u/a/0"));
+        let t = c.state.as_ref().unwrap().terminated.as_ref().unwrap();
+        assert_eq!(t.started_at.as_ref().map(|t| t.0), Some(at(5)));
+        assert_eq!(t.finished_at.as_ref().map(|t| t.0), Some(at(9)));
+    }
+}
