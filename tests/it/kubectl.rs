@@ -150,6 +150,11 @@ impl Cluster {
         self.boot();
     }
 
+    /// Runs `f` on the cluster's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.as_ref().expect("running").block_on(f)
+    }
+
     /// The API's address.
     pub fn addr(&self) -> std::net::SocketAddr {
         self.running.as_ref().unwrap().addr

@@ -1,0 +1,506 @@
+//! The API server over HTTP, in process and without kubectl: `serve` on 127.0.0.1:0 with
+//! plain HTTP, and a hyper client. What is checked is what a client library sees: status
+//! codes, whole `metav1.Status` bodies, deletion propagation, dry runs, watches and Tables.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use serde_json::{Value, json};
+
+use crate::kubectl::Cluster;
+
+const JOBS: &str = "/apis/batch/v1/namespaces/default/jobs";
+const PODS: &str = "/api/v1/namespaces/default/pods";
+
+fn cluster() -> Cluster {
+    Cluster::start_with(|o| o.insecure_http = true)
+}
+
+/// One request on a fresh connection: status and body (JSON, or a string for others).
+fn call(c: &Cluster, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    call_with(c, method, path, "application/json", body)
+}
+
+fn call_with(
+    c: &Cluster,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    send(c, method, path, content_type, body)
+}
+
+/// A request whose body is sent as given (malformed on purpose).
+fn call_raw(c: &Cluster, method: &str, path: &str, body: &str) -> (u16, Value) {
+    send(c, method, path, "application/json", body.to_string())
+}
+
+fn send(c: &Cluster, method: &str, path: &str, content_type: &str, body: String) -> (u16, Value) {
+    let addr = c.addr();
+    let (code, bytes) = c.block_on(async move {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .expect("handshake");
+        tokio::spawn(conn);
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", addr.to_string())
+            .header("content-type", content_type)
+            .header("accept", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let resp = sender.send_request(req).await.expect("a response");
+        let code = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.expect("a body").to_bytes();
+        (code, bytes)
+    });
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (code, value)
+}
+
+/// A watch: each event as it arrives, until `until` says stop (or 30 s pass).
+fn watch(c: &Cluster, path: &str, mut until: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
+    let addr = c.addr();
+    let path = path.to_string();
+    c.block_on(async move {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .expect("handshake");
+        tokio::spawn(conn);
+        let req = Request::builder()
+            .uri(&path)
+            .header("host", addr.to_string())
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let resp = sender.send_request(req).await.expect("a response");
+        assert_eq!(resp.status().as_u16(), 200, "watch {path}");
+        let mut body = resp.into_body();
+        let (mut events, mut pending) = (Vec::new(), Vec::new());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !until(&events) {
+            let frame = tokio::time::timeout_at(deadline, body.frame())
+                .await
+                .unwrap_or_else(|_| panic!("watch {path}: timed out with {events:?}"));
+            let Some(Ok(frame)) = frame else { break };
+            if let Ok(data) = frame.into_data() {
+                pending.extend_from_slice(&data);
+                while let Some(n) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=n).collect();
+                    if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                        events.push(serde_json::from_slice(&line).expect("an event is JSON"));
+                    }
+                }
+            }
+        }
+        events
+    })
+}
+
+fn job(name: &str, args: &[&str]) -> Value {
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "backoffLimit": 0,
+            "template": {"spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": "main", "image": "exerciser.wasm", "args": args}],
+            }},
+        },
+    })
+}
+
+/// A Job whose one pod runs until it is killed.
+fn sleeper(c: &Cluster, name: &str) {
+    let (code, body) = call(c, "POST", JOBS, Some(job(name, &["sleep-ms=600000"])));
+    assert_eq!(code, 201, "{body}");
+    eventually(&format!("{name}'s pod running"), || {
+        pods_of(c, name)
+            .iter()
+            .any(|p| p["status"]["phase"] == "Running")
+    });
+}
+
+fn pods_of(c: &Cluster, job: &str) -> Vec<Value> {
+    let (code, list) = call(
+        c,
+        "GET",
+        &format!("{PODS}?labelSelector=job-name={job}"),
+        None,
+    );
+    assert_eq!(code, 200, "{list}");
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn status(code: u16, reason: &str, message: &str, details: Value) -> Value {
+    let mut s = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    });
+    if !details.is_null() {
+        s["details"] = details;
+    }
+    s
+}
+
+#[test]
+fn errors_are_whole_statuses_with_upstream_codes_and_messages() {
+    let c = cluster();
+    let (code, created) = call(&c, "POST", JOBS, Some(job("x", &["exit=0"])));
+    assert_eq!(code, 201, "{created}");
+    assert!(created["metadata"]["uid"].is_string(), "{created}");
+
+    let (code, body) = call(&c, "POST", JOBS, Some(job("x", &["exit=0"])));
+    assert_eq!(code, 409);
+    assert_eq!(
+        body,
+        status(
+            409,
+            "AlreadyExists",
+            "jobs.batch \"x\" already exists",
+            json!({"name": "x", "group": "batch", "kind": "jobs"})
+        )
+    );
+
+    let (code, body) = call(&c, "GET", &format!("{JOBS}/nope"), None);
+    assert_eq!(code, 404);
+    assert_eq!(
+        body,
+        status(
+            404,
+            "NotFound",
+            "jobs.batch \"nope\" not found",
+            json!({"name": "nope", "group": "batch", "kind": "jobs"})
+        )
+    );
+
+    let mut bad = job("bad", &[]);
+    bad["spec"]["parallelism"] = json!(-1);
+    let (code, body) = call(&c, "POST", JOBS, Some(bad));
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(body["reason"], "Invalid");
+    assert_eq!(
+        body["message"],
+        "Job.batch \"bad\" is invalid: spec.parallelism: Invalid value: -1: must be greater than or equal to 0"
+    );
+    assert_eq!(body["details"]["name"], "bad");
+    assert_eq!(body["details"]["kind"], "Job");
+    assert_eq!(body["details"]["group"], "batch");
+    assert_eq!(
+        body["details"]["causes"],
+        json!([{"reason": "FieldValueInvalid", "message": "Invalid value: -1: must be greater than or equal to 0", "field": "spec.parallelism"}])
+    );
+
+    // An update from a stale read is a conflict, and changes nothing.
+    let mut stale = created.clone();
+    stale["metadata"]["labels"] = json!({"a": "b"});
+    let (code, body) = call_with(
+        &c,
+        "PATCH",
+        &format!("{JOBS}/x"),
+        "application/merge-patch+json",
+        Some(json!({"metadata": {"labels": {"c": "d"}}})),
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = call(&c, "PUT", &format!("{JOBS}/x"), Some(stale));
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(
+        body,
+        status(
+            409,
+            "Conflict",
+            "Operation cannot be fulfilled on jobs.batch \"x\": the object has been modified; please apply your changes to the latest version and try again",
+            json!({"name": "x", "group": "batch", "kind": "jobs"})
+        )
+    );
+    let (_, now) = call(&c, "GET", &format!("{JOBS}/x"), None);
+    assert_eq!(now["metadata"]["labels"]["c"], "d");
+    assert!(now["metadata"]["labels"].get("a").is_none(), "{now}");
+
+    // Malformed JSON is a 400 that names the problem; nothing is stored.
+    let (code, body) = call_raw(&c, "POST", JOBS, "{\"kind\": ");
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["kind"], "Status");
+    assert_eq!(body["reason"], "BadRequest");
+    assert_eq!(
+        call(&c, "GET", JOBS, None).1["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[test]
+fn deletion_propagates_as_each_policy_says() {
+    let c = cluster();
+
+    // Background: the Job goes at once, its pods after it.
+    sleeper(&c, "bg");
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        &format!("{JOBS}/bg?propagationPolicy=Background"),
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(call(&c, "GET", &format!("{JOBS}/bg"), None).0, 404);
+    eventually("bg's pods gone", || pods_of(&c, "bg").is_empty());
+
+    // Foreground: the Job stays, marked, until its pods are gone.
+    sleeper(&c, "fg");
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        &format!("{JOBS}/fg?propagationPolicy=Foreground"),
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(body["metadata"]["deletionTimestamp"].is_string(), "{body}");
+    assert!(
+        body["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| f.contains(&json!("foregroundDeletion"))),
+        "{body}"
+    );
+    eventually("fg gone after its pods", || {
+        call(&c, "GET", &format!("{JOBS}/fg"), None).0 == 404
+    });
+    assert!(pods_of(&c, "fg").is_empty());
+
+    // Orphan: the Job goes, its pods stay and no longer name it as owner.
+    sleeper(&c, "or");
+    let uid = call(&c, "GET", &format!("{JOBS}/or"), None).1["metadata"]["uid"].clone();
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        &format!("{JOBS}/or"),
+        Some(json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Orphan"})),
+    );
+    assert_eq!(code, 200, "{body}");
+    eventually("or gone", || {
+        call(&c, "GET", &format!("{JOBS}/or"), None).0 == 404
+    });
+    let pods = pods_of(&c, "or");
+    assert_eq!(pods.len(), 1, "{pods:?}");
+    let owners = pods[0]["metadata"]["ownerReferences"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(owners.iter().all(|o| o["uid"] != uid), "{owners:?}");
+    assert!(pods[0]["metadata"]["deletionTimestamp"].is_null());
+
+    // An unknown policy is refused and deletes nothing.
+    sleeper(&c, "bad");
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        &format!("{JOBS}/bad?propagationPolicy=Sideways"),
+        None,
+    );
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(body["reason"], "Invalid");
+    assert_eq!(call(&c, "GET", &format!("{JOBS}/bad"), None).0, 200);
+}
+
+#[test]
+fn a_dry_run_answers_as_the_write_would_and_stores_nothing() {
+    let c = cluster();
+    let (code, body) = call(
+        &c,
+        "POST",
+        &format!("{JOBS}?dryRun=All"),
+        Some(job("d", &["exit=0"])),
+    );
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(body["metadata"]["name"], "d");
+    // Defaults and validation ran.
+    assert_eq!(body["spec"]["completions"], 1);
+    assert_eq!(call(&c, "GET", &format!("{JOBS}/d"), None).0, 404);
+    let mut bad = job("e", &[]);
+    bad["spec"]["completions"] = json!(-2);
+    assert_eq!(
+        call(&c, "POST", &format!("{JOBS}?dryRun=All"), Some(bad)).0,
+        422
+    );
+
+    sleeper(&c, "live");
+    let (code, body) = call_with(
+        &c,
+        "PATCH",
+        &format!("{JOBS}/live?dryRun=All"),
+        "application/merge-patch+json",
+        Some(json!({"metadata": {"labels": {"tried": "yes"}}})),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["metadata"]["labels"]["tried"], "yes");
+    let (_, stored) = call(&c, "GET", &format!("{JOBS}/live"), None);
+    assert!(
+        stored["metadata"]["labels"].get("tried").is_none(),
+        "{stored}"
+    );
+
+    let (code, _) = call(&c, "DELETE", &format!("{JOBS}/live?dryRun=All"), None);
+    assert_eq!(code, 200);
+    assert_eq!(call(&c, "GET", &format!("{JOBS}/live"), None).0, 200);
+    assert_eq!(pods_of(&c, "live").len(), 1);
+
+    let (code, body) = call(
+        &c,
+        "POST",
+        &format!("{JOBS}?dryRun=Some"),
+        Some(job("f", &[])),
+    );
+    assert_eq!(code, 400, "{body}");
+}
+
+#[test]
+fn a_watch_resumes_from_a_listed_revision_and_an_expired_one_is_410() {
+    let mut c = cluster();
+    let (code, list) = call(&c, "GET", JOBS, None);
+    assert_eq!(code, 200);
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("a list RV")
+        .to_string();
+    assert_eq!(call(&c, "POST", JOBS, Some(job("w", &["exit=0"]))).0, 201);
+
+    // Everything written to `w` since the list, up to its completion, then nothing else.
+    let events = watch(
+        &c,
+        &format!("{JOBS}?watch=true&resourceVersion={rv}"),
+        |evs| {
+            evs.iter().any(|e| {
+                e["object"]["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Complete"))
+            })
+        },
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e["object"]["metadata"]["name"] == "w"),
+        "{events:?}"
+    );
+    let rvs: Vec<u64> = events
+        .iter()
+        .map(|e| {
+            e["object"]["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(rvs.windows(2).all(|w| w[0] < w[1]), "in order: {rvs:?}");
+    assert!(rvs[0] > rv.parse::<u64>().unwrap());
+
+    // A watch with no resourceVersion starts with the current state.
+    let first = watch(&c, &format!("{JOBS}?watch=true"), |evs| !evs.is_empty());
+    assert_eq!(first[0]["type"], "ADDED");
+    assert_eq!(first[0]["object"]["metadata"]["name"], "w");
+
+    // A new server keeps no history from before its start: resuming there is 410 Expired,
+    // sent as a watch ERROR event as kube-apiserver sends it.
+    c.restart();
+    let gone = watch(
+        &c,
+        &format!("{JOBS}?watch=true&resourceVersion={rv}"),
+        |evs| !evs.is_empty(),
+    );
+    assert_eq!(gone[0]["type"], "ERROR", "{gone:?}");
+    assert_eq!(gone[0]["object"]["kind"], "Status");
+    assert_eq!(gone[0]["object"]["code"], 410);
+    assert_eq!(gone[0]["object"]["reason"], "Expired");
+}
+
+#[test]
+fn tables_have_upstream_columns_and_one_row_per_object() {
+    let c = cluster();
+    assert_eq!(call(&c, "POST", JOBS, Some(job("t", &["exit=0"]))).0, 201);
+    eventually("t complete", || {
+        call(&c, "GET", &format!("{JOBS}/t"), None).1["status"]["succeeded"] == 1
+    });
+    let addr = c.addr();
+    let table: Value = c.block_on(async move {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let req = Request::builder()
+            .uri(JOBS)
+            .header("host", addr.to_string())
+            .header(
+                "accept",
+                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+            )
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    });
+    assert_eq!(table["kind"], "Table");
+    assert_eq!(table["apiVersion"], "meta.k8s.io/v1");
+    let names: Vec<&str> = table["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Name",
+            "Status",
+            "Completions",
+            "Duration",
+            "Age",
+            "Containers",
+            "Images",
+            "Selector"
+        ]
+    );
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["cells"][0], "t");
+    assert_eq!(rows[0]["cells"][1], "Complete");
+    assert_eq!(rows[0]["cells"][2], "1/1");
+    // The row's object is the partial metadata kubectl asks for by default.
+    assert_eq!(rows[0]["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(rows[0]["object"]["metadata"]["name"], "t");
+}
