@@ -10,7 +10,7 @@ use wasmjob::clock::Clock;
 use wasmjob::kubelet::logs::LogStore;
 use wasmjob::kubelet::{ImageResolver, Kubelet, KubeletConfig};
 use wasmjob::runtime::{ImageRef, Runtime, RuntimeConfig};
-use wasmjob::store::Store;
+use wasmjob::store::{Resource, Store};
 
 use crate::common::wat;
 
@@ -51,29 +51,33 @@ async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting until {what}");
 }
 
-#[tokio::test]
-async fn a_pod_waiting_for_a_pool_slot_shows_container_creating_until_one_frees() {
-    let store = Arc::new(Store::ephemeral());
+/// A kubelet over `store` with `slots` runtime slots and the crash-loop back-off starting
+/// at `backoff` (capped at upstream's 5 min), running `tests/guests` images.
+fn kubelet(
+    store: &Arc<Store>,
+    slots: u32,
+    backoff: Duration,
+    volumes: &std::path::Path,
+) -> Arc<Kubelet> {
     let runtime = Runtime::new(RuntimeConfig {
-        max_instances: 1,
+        max_instances: slots,
         ..RuntimeConfig::default()
     })
     .expect("engine");
-    let volumes = tempfile::tempdir().unwrap();
     let resolve: ImageResolver = Arc::new(|_: &Pod, image: &str| {
         Ok(ImageRef {
             path: wat(image),
             digest: None,
         })
     });
-    let kubelet = Kubelet::new(
+    Kubelet::new(
         store.clone(),
         runtime,
         Arc::new(LogStore::new(1 << 20, None)),
         KubeletConfig {
-            backoff_base: Duration::from_secs(10),
+            backoff_base: backoff,
             backoff_max: Duration::from_secs(300),
-            volumes_dir: volumes.path().to_path_buf(),
+            volumes_dir: volumes.to_path_buf(),
             default_memory_limit: 64 << 20,
             host_paths: Default::default(),
             node: Default::default(),
@@ -82,7 +86,90 @@ async fn a_pod_waiting_for_a_pool_slot_shows_container_creating_until_one_frees(
         },
         resolve,
         Clock::new(),
-    );
+    )
+}
+
+/// A crash loop on a paused tokio clock, with kubelet's real delays (10 s doubling): the
+/// test takes milliseconds, and the clock the statuses are stamped with moves exactly by
+/// the back-off. Every status write is read from the store's watch feed, so none is missed.
+#[tokio::test(start_paused = true)]
+async fn a_crash_loop_waits_10_20_40_seconds_on_a_paused_clock() {
+    let store = Arc::new(Store::new());
+    let volumes = tempfile::tempdir().unwrap();
+    let kubelet = kubelet(&store, 4, Duration::from_secs(10), volumes.path());
+    let (_, mut feed) = store
+        .watch(Resource::Pods, 0)
+        .expect("a watch from the start");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let watching = tokio::spawn(kubelet.clone().run(stopped));
+    let mut crasher = pod("crasher", "exit_42.wat");
+    crasher.spec.as_mut().unwrap().restart_policy = Some("OnFailure".into());
+    store.create_pod(crasher).unwrap();
+
+    let began = tokio::time::Instant::now();
+    let real = std::time::Instant::now();
+    // restartCount → when that run started (the paused clock's reading).
+    let mut starts: Vec<(i64, jiff::Timestamp)> = Vec::new();
+    let mut back_offs: Vec<String> = Vec::new();
+    while starts.len() < 5 {
+        assert!(
+            real.elapsed() < Duration::from_secs(60),
+            "stuck at {starts:?}"
+        );
+        let event = feed.recv().await.expect("the feed stays open");
+        let pod: Pod = serde_json::from_value((*event.object).clone()).unwrap();
+        let Some(c) = pod
+            .status
+            .and_then(|s| s.container_statuses)
+            .and_then(|c| c.into_iter().next())
+        else {
+            continue;
+        };
+        let state = c.state.unwrap_or_default();
+        if let Some(r) = state.running {
+            let at = r.started_at.expect("a start time").0;
+            if starts.last().map(|(n, _)| *n) != Some(c.restart_count.into()) {
+                starts.push((c.restart_count.into(), at));
+            }
+        }
+        if let Some(w) = state
+            .waiting
+            .filter(|w| w.reason.as_deref() == Some("CrashLoopBackOff"))
+        {
+            let m = w.message.unwrap_or_default();
+            if back_offs.last() != Some(&m) {
+                back_offs.push(m);
+            }
+        }
+    }
+    let counts: Vec<i64> = starts.iter().map(|(n, _)| *n).collect();
+    assert_eq!(counts, [0, 1, 2, 3, 4]);
+    // The first restart is at once; then 10 s, 20 s, 40 s (whole seconds: metav1.Time).
+    let gaps: Vec<i64> = starts
+        .windows(2)
+        .map(|w| w[1].1.duration_since(w[0].1).as_secs())
+        .collect();
+    assert_eq!(gaps, [0, 10, 20, 40], "{starts:?}");
+    let delays: Vec<&str> = back_offs
+        .iter()
+        .map(|m| m.split_whitespace().nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(delays, ["10s", "20s", "40s"], "{back_offs:?}");
+    assert!(back_offs[0].starts_with(
+        "back-off 10s restarting failed container=main pod=crasher_default(uid-crasher)"
+    ));
+    // Simulated time: the delays' sum, not a real wait.
+    assert!(began.elapsed() >= Duration::from_secs(70));
+    assert!(real.elapsed() < Duration::from_secs(30));
+    stop.send(true).unwrap();
+    watching.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_pod_waiting_for_a_pool_slot_shows_container_creating_until_one_frees() {
+    let store = Arc::new(Store::ephemeral());
+    let volumes = tempfile::tempdir().unwrap();
+    let kubelet = kubelet(&store, 1, Duration::from_secs(10), volumes.path());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let watching = tokio::spawn(kubelet.clone().run(stopped));
 

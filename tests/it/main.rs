@@ -3,6 +3,7 @@
 //! user runs it.
 
 mod common;
+mod controllers;
 mod crash;
 mod faults;
 mod guest_examples;
