@@ -818,6 +818,7 @@ impl Kubelet {
                     exit_code: CANNOT_RUN_EXIT_CODE,
                     reason: runtime::ExitReason::Error,
                     message: Some(message),
+                    cpu: Default::default(),
                 })
                 .cannot_run()
             }

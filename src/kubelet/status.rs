@@ -447,6 +447,7 @@ mod tests {
                 ExitReason::Error
             },
             message: None,
+            cpu: Default::default(),
         })
     }
 

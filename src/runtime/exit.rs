@@ -46,6 +46,22 @@ pub struct ContainerExit {
     pub reason: ExitReason,
     /// `state.terminated.message`: the trap text, when there is one.
     pub message: Option<String>,
+    /// What its CPU limit did to it, as a cgroup's `cpu.stat` says.
+    pub cpu: CpuStat,
+}
+
+/// A run's CPU accounting under its limit, like a cgroup's `cpu.stat`: how long the guest
+/// ran between pauses, how many times its limit paused it (`nr_throttled`) and for how
+/// long (`throttled_usec`), measured as slept, so a pause is never counted shorter than
+/// it was.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuStat {
+    /// Time the guest ran (measured at its epoch ticks).
+    pub ran: std::time::Duration,
+    /// Pauses its CPU limit imposed.
+    pub nr_throttled: u64,
+    /// Their total length.
+    pub throttled: std::time::Duration,
 }
 
 impl ContainerExit {
@@ -59,6 +75,7 @@ impl ContainerExit {
                 ExitReason::Error
             },
             message: None,
+            cpu: CpuStat::default(),
         }
     }
 
@@ -67,6 +84,7 @@ impl ContainerExit {
             exit_code: OOM_EXIT_CODE,
             reason: ExitReason::OomKilled,
             message,
+            cpu: CpuStat::default(),
         }
     }
 }
@@ -155,6 +173,7 @@ pub(super) fn classify(
                 exit_code: TRAP_EXIT_CODE,
                 reason: ExitReason::Error,
                 message: Some(message),
+                cpu: CpuStat::default(),
             }
         }
     }

@@ -24,7 +24,7 @@ use image::Compiled;
 
 pub use descriptors::{MAX_OPEN_RESOURCES, guest_share};
 pub use engine::{EngineInfo, RuntimeConfig};
-pub use exit::{ContainerExit, ExitReason, TRAP_EXIT_CODE};
+pub use exit::{ContainerExit, CpuStat, ExitReason, TRAP_EXIT_CODE};
 pub use image::{ImageRef, parse_image_ref};
 pub use limits::{MAX_TICKS_PER_TURN, ticks_per_turn};
 

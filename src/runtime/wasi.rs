@@ -16,7 +16,7 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::{FsPerms, ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::descriptors::{DescriptorBudget, DescriptorGrant};
-use super::exit::{ContainerExit, Files, classify};
+use super::exit::{ContainerExit, CpuStat, Files, classify};
 use super::image::Compiled;
 use super::limits::{MemoryLimiter, throttle_pause, ticks_per_turn};
 use super::{ContainerSpec, Error, Mount, OutputSink};
@@ -119,6 +119,11 @@ pub(super) async fn run(
     let mut builder = wasi_builder(&spec)?;
     let limiter = MemoryLimiter::new(spec.memory_limit_bytes);
     let path = spec.image.path.clone();
+    let cpu = Arc::new(Mutex::new(CpuStat::default()));
+    let with_cpu = |mut exit: ContainerExit| {
+        exit.cpu = *cpu.lock().expect("poisoned");
+        exit
+    };
     let instantiate_error = |e: wasmtime::Error| Error::Instantiate {
         path: path.clone(),
         message: format!("{e:#}"),
@@ -137,13 +142,17 @@ pub(super) async fn run(
             let mut store = Store::new(engine, state);
             store.limiter(|s| &mut s.limiter);
             store.set_epoch_deadline(1);
-            store.epoch_deadline_callback(epoch_policy(spec.cpu_millis, spec.cpu_request_millis));
+            store.epoch_deadline_callback(epoch_policy(
+                spec.cpu_millis,
+                spec.cpu_request_millis,
+                cpu.clone(),
+            ));
             let instance = match pre.instantiate_async(&mut store).await {
                 Ok(i) => i,
                 // An initial memory above the limit is refused at instantiation: that is
                 // the guest's memory demand, not a host failure.
                 Err(e) if store.data().limiter.denied => {
-                    return Ok(classify(Err(e), true, store.data_mut().files()));
+                    return Ok(with_cpu(classify(Err(e), true, store.data_mut().files())));
                 }
                 Err(e) => return Err(instantiate_error(e)),
             };
@@ -152,7 +161,11 @@ pub(super) async fn run(
                 .map_err(instantiate_error)?;
             let result = start.call_async(&mut store, ()).await;
             let files = store.data_mut().files();
-            Ok(classify(result, store.data().limiter.denied, files))
+            Ok(with_cpu(classify(
+                result,
+                store.data().limiter.denied,
+                files,
+            )))
         }
         Compiled::Component(pre, _) => {
             let mut table = ResourceTable::new();
@@ -168,11 +181,15 @@ pub(super) async fn run(
             let mut store = Store::new(engine, state);
             store.limiter(|s| &mut s.limiter);
             store.set_epoch_deadline(1);
-            store.epoch_deadline_callback(epoch_policy(spec.cpu_millis, spec.cpu_request_millis));
+            store.epoch_deadline_callback(epoch_policy(
+                spec.cpu_millis,
+                spec.cpu_request_millis,
+                cpu.clone(),
+            ));
             let command = match pre.instantiate_async(&mut store).await {
                 Ok(c) => c,
                 Err(e) if store.data().limiter.denied => {
-                    return Ok(classify(Err(e), true, store.data_mut().files()));
+                    return Ok(with_cpu(classify(Err(e), true, store.data_mut().files())));
                 }
                 Err(e) => return Err(instantiate_error(e)),
             };
@@ -183,7 +200,11 @@ pub(super) async fn run(
                 Err(e) => Err(e),
             };
             let files = store.data_mut().files();
-            Ok(classify(result, store.data().limiter.denied, files))
+            Ok(with_cpu(classify(
+                result,
+                store.data().limiter.denied,
+                files,
+            )))
         }
     }
 }
@@ -198,6 +219,7 @@ type DeadlineCallback<T> = Box<
 fn epoch_policy<T>(
     cpu_millis: Option<u64>,
     cpu_request_millis: Option<u64>,
+    stat: Arc<Mutex<CpuStat>>,
 ) -> DeadlineCallback<T> {
     let turn = ticks_per_turn(cpu_request_millis);
     // Real elapsed time, not tokio's (which tests may pause): this measures how long the
@@ -205,17 +227,23 @@ fn epoch_policy<T>(
     let resumed = Arc::new(Mutex::new(Instant::now()));
     Box::new(move |_| {
         let ran = resumed.lock().expect("poisoned").elapsed();
+        stat.lock().expect("poisoned").ran += ran;
         let pause = throttle_pause(ran, cpu_millis);
         if pause.is_zero() {
             *resumed.lock().expect("poisoned") = Instant::now();
             return Ok(UpdateDeadline::Yield(turn));
         }
-        let resumed = resumed.clone();
+        let (resumed, stat) = (resumed.clone(), stat.clone());
         Ok(UpdateDeadline::YieldCustom(
             turn,
             Box::pin(async move {
+                let paused = Instant::now();
                 tokio::time::sleep(pause).await;
-                *resumed.lock().expect("poisoned") = Instant::now();
+                let now = Instant::now();
+                let mut s = stat.lock().expect("poisoned");
+                s.nr_throttled += 1;
+                s.throttled += now - paused;
+                *resumed.lock().expect("poisoned") = now;
             }),
         ))
     })

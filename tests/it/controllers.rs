@@ -265,3 +265,38 @@ spec:
     assert!(last >= at("2026-01-01T00:03:00Z"), "{last}");
     plane.stop().await;
 }
+
+/// `activeDeadlineSeconds: 2` fails the Job at 2 s of the simulated clock, not before,
+/// with upstream's reason and message, and deletes its running pod.
+#[tokio::test(start_paused = true)]
+async fn a_job_past_its_active_deadline_fails_at_that_second() {
+    let plane = Plane::start(at("2026-01-01T00:00:00Z"));
+    let (_, mut jobs) = plane.store.watch(Resource::Jobs, 0).unwrap();
+    plane.create::<Job>(&JOB.replace("backoffLimit: 3", "activeDeadlineSeconds: 2"));
+    let began = tokio::time::Instant::now();
+    let failed = loop {
+        let j = plane.store.job("default/j").unwrap();
+        let conditions = j.status.and_then(|s| s.conditions).unwrap_or_default();
+        if let Some(c) = conditions.into_iter().find(|c| c.type_ == "Failed") {
+            break c;
+        }
+        jobs.recv().await.unwrap();
+    };
+    let took = began.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_millis(2100),
+        "failed after {took:?}"
+    );
+    assert_eq!(failed.reason.as_deref(), Some("DeadlineExceeded"));
+    assert_eq!(
+        failed.message.as_deref(),
+        Some("Job was active longer than specified deadline")
+    );
+    // Its pod is deleted (never started, so it goes at once, as no kubelet holds it).
+    let pods = plane.store.pods();
+    assert!(
+        pods.iter().all(|p| p.metadata.deletion_timestamp.is_some()),
+        "{pods:?}"
+    );
+    plane.stop().await;
+}

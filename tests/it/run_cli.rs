@@ -150,7 +150,7 @@ fn a_memory_bomb_under_32mi_is_oom_killed_137() {
 }
 
 #[test]
-fn a_busy_loop_under_active_deadline_2s_fails_with_deadline_exceeded_promptly() {
+fn a_busy_loop_under_active_deadline_2s_fails_with_deadline_exceeded() {
     let dir = guests().join("exerciser");
     let out = wasmjob(&["run", "-f", "deadline.yaml", "-o", "json"], &dir);
     assert_eq!(out.status.code(), Some(1));
@@ -170,9 +170,11 @@ fn a_busy_loop_under_active_deadline_2s_fails_with_deadline_exceeded_promptly() 
         .unwrap()
         .parse::<jiff::Timestamp>()
         .unwrap();
-    // Whole-second timestamps: a 2 s deadline enforced within a second shows as ≤ 3 s.
+    // Never before the deadline. When exactly it fires is the paused-clock test's
+    // (`controllers::a_job_past_its_active_deadline_fails_at_that_second`); that a spinning
+    // guest dies promptly once killed is `runtime::an_infinite_loop_is_killed_…`'s.
     assert!(
-        failed.duration_since(start).as_secs() <= 3,
+        failed.duration_since(start).as_secs() >= 2,
         "{start} → {failed}"
     );
     assert_eq!(job["status"]["failed"], 1);
