@@ -2410,4 +2410,80 @@ spec:
         assert!(matches!(err, Error::Decode(_)), "{err:?}");
         assert_eq!(err.status_code(), 400);
     }
+
+    /// JSON without arrays: the values where a merge patch and a strategic merge patch
+    /// (whose differences are lists and `$` directives) must agree.
+    fn json_without_lists(nulls: bool) -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let scalar = prop_oneof![
+            any::<bool>().prop_map(Value::from),
+            (-3i64..3).prop_map(Value::from),
+            "[a-c]{0,2}".prop_map(Value::from),
+        ];
+        let leaf = if nulls {
+            prop_oneof![3 => scalar, 1 => Just(Value::Null)].boxed()
+        } else {
+            scalar.boxed()
+        };
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop::collection::btree_map("[a-d]", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect()))
+        })
+    }
+
+    fn object(v: Value) -> Value {
+        if v.is_object() { v } else { json!({"v": v}) }
+    }
+
+    proptest::proptest! {
+        /// RFC 7386: applying the same merge patch twice is applying it once, and a patch
+        /// that is not an object replaces the document.
+        #[test]
+        fn a_merge_patch_is_idempotent(doc in json_without_lists(false), patch in json_without_lists(true)) {
+            use proptest::prelude::*;
+            let mut once = doc.clone();
+            merge_patch(&mut once, &patch);
+            let mut twice = once.clone();
+            merge_patch(&mut twice, &patch);
+            prop_assert_eq!(&twice, &once);
+            if !patch.is_object() {
+                prop_assert_eq!(&once, &patch);
+            }
+        }
+
+        /// Without lists or directives, a strategic merge patch is a JSON merge patch.
+        #[test]
+        fn a_strategic_merge_without_lists_is_a_json_merge(doc in json_without_lists(false), patch in json_without_lists(true)) {
+            use proptest::prelude::*;
+            let (doc, patch) = (object(doc), object(patch));
+            let mut merged = doc.clone();
+            merge_patch(&mut merged, &patch);
+            prop_assert_eq!(strategic_merge_patch(&doc, &patch).expect("applies"), merged);
+        }
+
+        /// RFC 6902: `test` of the whole document passes; `add` then `remove` of a new key
+        /// gives the document back; a failing `test` leaves it untouched (an error).
+        #[test]
+        fn json_patch_operations_undo_and_test_as_the_rfc_says(doc in json_without_lists(false), value in json_without_lists(true)) {
+            use proptest::prelude::*;
+            let doc = object(doc);
+            let same = json_patch(&doc, &json!([{"op": "test", "path": "", "value": doc}])).expect("test passes");
+            prop_assert_eq!(&same, &doc);
+            let back = json_patch(&doc, &json!([
+                {"op": "add", "path": "/new~1key", "value": value},
+                {"op": "remove", "path": "/new~1key"},
+            ])).expect("applies");
+            prop_assert_eq!(&back, &doc);
+            let differs = json!({"not": "the document", "n": doc.clone()});
+            let failing = json!([{"op": "test", "path": "", "value": differs}]);
+            prop_assert!(json_patch(&doc, &failing).is_err());
+        }
+
+        /// No patch body, of any type, makes the server panic.
+        #[test]
+        fn any_patch_body_applies_or_is_refused(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120), kind in 0usize..4) {
+            let kind = [PatchType::Json, PatchType::Merge, PatchType::StrategicMerge, PatchType::Apply][kind];
+            let _ = apply_patch(&pi_job(), &body, kind);
+        }
+    }
 }

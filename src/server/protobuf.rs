@@ -1530,4 +1530,75 @@ mod tests {
             Err(Error::InvalidTime("metadata.creationTimestamp".into()))
         );
     }
+
+    proptest::proptest! {
+        /// A Job as client-go would encode it (any names, labels, counts and arguments)
+        /// decodes to those values, in JSON k8s-openapi's Job reads and writes back unchanged.
+        #[test]
+        fn an_encoded_job_decodes_to_what_was_encoded(
+            name in "[a-z][a-z0-9-]{0,20}",
+            namespace in proptest::option::of("[a-z]{1,10}"),
+            labels in proptest::collection::btree_map("[a-z]{1,8}", "[a-z0-9]{0,8}", 0..4),
+            parallelism in proptest::option::of(-5i32..100),
+            backoff_limit in proptest::option::of(0i32..10),
+            image in "[a-z]{1,8}\\.wasm",
+            args in proptest::collection::vec(".{0,12}", 0..4),
+        ) {
+            use proptest::prelude::*;
+            let mut meta = string(1, &name);
+            if let Some(ns) = &namespace {
+                meta.extend(string(3, ns));
+            }
+            for (k, v) in &labels {
+                meta.extend(entry(11, k, v));
+            }
+            let mut container = [string(1, "main"), string(2, &image)].concat();
+            for a in &args {
+                container.extend(string(4, a));
+            }
+            let pod_spec = [bytes(2, &container), string(3, "Never")].concat();
+            let template = [bytes(1, &[]), bytes(2, &pod_spec)].concat();
+            let mut spec = Vec::new();
+            if let Some(p) = parallelism {
+                spec.extend(int(1, p.into()));
+            }
+            spec.extend(bytes(6, &template));
+            if let Some(b) = backoff_limit {
+                spec.extend(int(7, b.into()));
+            }
+            let raw = [bytes(1, &meta), bytes(2, &spec)].concat();
+            let job = decode(&body("batch/v1", "Job", &raw)).expect("decodes");
+            prop_assert_eq!(&job["metadata"]["name"], &json!(name));
+            let want_ns = namespace.map(Value::from);
+            prop_assert_eq!(job["metadata"].get("namespace"), want_ns.as_ref());
+            let want_labels = (!labels.is_empty()).then(|| json!(labels));
+            prop_assert_eq!(job["metadata"].get("labels"), want_labels.as_ref());
+            let want_p = parallelism.map(Value::from);
+            prop_assert_eq!(job["spec"].get("parallelism"), want_p.as_ref());
+            let want_b = backoff_limit.map(Value::from);
+            prop_assert_eq!(job["spec"].get("backoffLimit"), want_b.as_ref());
+            let c = &job["spec"]["template"]["spec"]["containers"][0];
+            prop_assert_eq!(&c["image"], &json!(image));
+            let want_args = (!args.is_empty()).then(|| json!(args));
+            prop_assert_eq!(c.get("args"), want_args.as_ref());
+            let typed: Job = serde_json::from_value(job.clone()).expect("a Job");
+            prop_assert_eq!(serde_json::to_value(&typed).unwrap(), job);
+        }
+
+        /// Truncated, altered or arbitrary bodies decode or are refused; none panics.
+        #[test]
+        fn damaged_bodies_are_refused_without_panicking(
+            fixture in 0usize..FIXTURES.len(),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            flip in proptest::prelude::any::<(proptest::sample::Index, u8)>(),
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let f = FIXTURES[fixture];
+            let _ = decode(&f[..cut.index(f.len() + 1)]);
+            let mut altered = f.to_vec();
+            altered[flip.0.index(f.len())] ^= flip.1 | 1;
+            let _ = decode(&altered);
+            let _ = decode(&[MAGIC, &tail].concat());
+        }
+    }
 }

@@ -77,16 +77,17 @@ impl LabelSelector {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let mut reqs = Vec::new();
         for part in split_top(s) {
-            let lower = part.to_ascii_lowercase();
             if part.is_empty() {
                 return Err(ParseError("found ',', expected: identifier".into()));
             }
             let req = if let Some(k) = part.strip_prefix('!') {
                 Requirement::NotExists(k.trim().to_string())
-            } else if let Some(pos) = lower.find(" notin ") {
-                Requirement::NotIn(part[..pos].trim().to_string(), set(&part[pos + 7..])?)
-            } else if let Some(pos) = lower.find(" in ") {
-                Requirement::In(part[..pos].trim().to_string(), set(&part[pos + 4..])?)
+            } else if let Some((key, notin, values)) = set_operator(&part) {
+                if notin {
+                    Requirement::NotIn(key.to_string(), set(values)?)
+                } else {
+                    Requirement::In(key.to_string(), set(values)?)
+                }
             } else if let Some((k, v)) = part.split_once("!=") {
                 Requirement::NotEquals(k.trim().into(), v.trim().into())
             } else if let Some((k, v)) = part.split_once("==") {
@@ -135,6 +136,22 @@ impl LabelSelector {
             Requirement::NotExists(k) => get(k).is_none(),
         })
     }
+}
+
+/// `key in (…)` / `key notin (…)`: the key, whether it is `notin`, and the text from the
+/// parenthesis on. As upstream's lexer reads it, the operator is a word of its own before
+/// the key's end, and `(` needs no space before it (`tier in(a,b)`).
+fn set_operator(part: &str) -> Option<(&str, bool, &str)> {
+    let open = part.find('(')?;
+    let head = part[..open].trim_end();
+    [("notin", true), ("in", false)]
+        .into_iter()
+        .find_map(|(word, notin)| {
+            let at = head.len().checked_sub(word.len())?;
+            let (key, op) = (head.get(..at)?, head.get(at..)?);
+            (op.eq_ignore_ascii_case(word) && key.ends_with(char::is_whitespace))
+                .then(|| (key.trim(), notin, &part[open..]))
+        })
 }
 
 fn set(s: &str) -> Result<Vec<String>, ParseError> {
@@ -277,5 +294,98 @@ mod tests {
             Some("pi")
         );
         assert!(FieldSelector::parse("nonsense").is_err());
+    }
+
+    /// One requirement as text, and the answer kube-apiserver's selector gives for it.
+    #[derive(Clone, Debug)]
+    enum Req {
+        Eq(String, String, &'static str),
+        Ne(String, String),
+        In(String, Vec<String>),
+        NotIn(String, Vec<String>),
+        Exists(String),
+        NotExists(String),
+    }
+
+    impl Req {
+        fn text(&self, pad: &str) -> String {
+            match self {
+                Req::Eq(k, v, op) => format!("{k}{pad}{op}{pad}{v}"),
+                Req::Ne(k, v) => format!("{k}{pad}!={pad}{v}"),
+                Req::In(k, vs) => format!("{k} in{pad}({})", vs.join(&format!(",{pad}"))),
+                Req::NotIn(k, vs) => format!("{k} notin ({pad}{}{pad})", vs.join(",")),
+                Req::Exists(k) => format!("{pad}{k}"),
+                Req::NotExists(k) => format!("!{k}"),
+            }
+        }
+
+        /// Upstream's semantics: `!=` and `notin` also match a missing label.
+        fn holds(&self, l: &BTreeMap<String, String>) -> bool {
+            match self {
+                Req::Eq(k, v, _) => l.get(k) == Some(v),
+                Req::Ne(k, v) => l.get(k) != Some(v),
+                Req::In(k, vs) => l.get(k).is_some_and(|x| vs.contains(x)),
+                Req::NotIn(k, vs) => l.get(k).is_none_or(|x| !vs.contains(x)),
+                Req::Exists(k) => l.contains_key(k),
+                Req::NotExists(k) => !l.contains_key(k),
+            }
+        }
+    }
+
+    fn req() -> impl proptest::strategy::Strategy<Value = Req> {
+        use proptest::prelude::*;
+        // Few keys and values, so that requirements and labels meet often.
+        let key = prop::sample::select(vec!["app", "tier", "x.io/role", "job-name"])
+            .prop_map(String::from);
+        let value = prop::sample::select(vec!["a", "b", "web", "v1.2", ""]).prop_map(String::from);
+        let values = prop::collection::vec(
+            value.clone().prop_filter("non-empty", |v| !v.is_empty()),
+            1..3,
+        );
+        prop_oneof![
+            (
+                key.clone(),
+                value.clone(),
+                prop::sample::select(vec!["=", "=="])
+            )
+                .prop_map(|(k, v, o)| Req::Eq(k, v, o)),
+            (key.clone(), value).prop_map(|(k, v)| Req::Ne(k, v)),
+            (key.clone(), values.clone()).prop_map(|(k, v)| Req::In(k, v)),
+            (key.clone(), values).prop_map(|(k, v)| Req::NotIn(k, v)),
+            key.clone().prop_map(Req::Exists),
+            key.prop_map(Req::NotExists),
+        ]
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// Any selector made of valid requirements parses, with or without spaces, and
+        /// matches exactly the label sets every requirement holds for.
+        #[test]
+        fn a_selector_matches_what_each_of_its_requirements_holds_for(
+            reqs in proptest::collection::vec(req(), 0..4),
+            labels in proptest::collection::btree_map(
+                proptest::sample::select(vec!["app", "tier", "x.io/role", "job-name", "other"]).prop_map(String::from),
+                proptest::sample::select(vec!["a", "b", "web", "v1.2", ""]).prop_map(String::from),
+                0..4,
+            ),
+            pad in proptest::sample::select(vec!["", " "]),
+        ) {
+            use proptest::prelude::*;
+            let text: Vec<String> = reqs.iter().map(|r| r.text(pad)).collect();
+            let selector = LabelSelector::parse(&text.join(",")).expect("valid");
+            let want = reqs.iter().all(|r| r.holds(&labels));
+            prop_assert_eq!(selector.matches(Some(&labels)), want, "{:?} on {:?}", text, labels);
+            // No labels at all is the same as an empty set.
+            prop_assert_eq!(selector.matches(None), selector.matches(Some(&BTreeMap::new())));
+        }
+
+        /// Whatever the text, parsing answers (a selector or an error) and never panics.
+        #[test]
+        fn any_text_parses_or_is_refused(s in ".{0,40}") {
+            let _ = LabelSelector::parse(&s);
+            let _ = FieldSelector::parse(&s);
+        }
     }
 }
