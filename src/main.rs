@@ -312,7 +312,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     let options = wasmjob::serve::Options {
         listen: args.listen,
-        data_dir: data_dir.clone(),
+        data_dir,
         image_dir: args.image_dir,
         insecure_http: args.insecure_http,
         settings: wasmjob::controller::job::Settings {
@@ -329,12 +329,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_pods: args.max_pods,
         connections: wasmjob::server::connections::Limits::for_this_process(),
     };
-    let running = wasmjob::serve::start(options).await.with_context(|| {
-        format!(
-            "failed to start wasmjob serve with data directory {}",
-            data_dir.display()
-        )
-    })?;
+    // Every start-up error names its path or address already: said once.
+    let running = wasmjob::serve::start(options)
+        .await
+        .context("failed to start wasmjob serve")?;
     let scheme = if args.insecure_http { "http" } else { "https" };
     println!("wasmjob serve: listening on {scheme}://{}", running.addr);
     println!("kubeconfig: {}", running.kubeconfig.display());

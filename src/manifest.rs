@@ -115,8 +115,8 @@ pub fn parse(text: &str, source: &str, base_dir: &Path) -> Result<Vec<LoadedJob>
         path: source.into(),
         message: format!("error converting YAML to JSON: {e}"),
     })?;
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        let value = serde_yaml::Value::deserialize(doc).map_err(|e| Error::Parse {
+    for doc in serde_yaml_ng::Deserializer::from_str(text) {
+        let value = serde_yaml_ng::Value::deserialize(doc).map_err(|e| Error::Parse {
             path: source.into(),
             message: format!("error converting YAML to JSON: yaml: {e}"),
         })?;

@@ -271,10 +271,8 @@ pub async fn run_observed(
         return Err(InputError::Invalid(refusals.join("\n")));
     }
     let (log_tx, log_rx) = mpsc::unbounded_channel();
-    let logs = Arc::new(LogStore::new(
-        DEFAULT_LOG_CAP,
-        options.logs.then_some(log_tx),
-    ));
+    let logs =
+        Arc::new(LogStore::new(DEFAULT_LOG_CAP, options.logs.then_some(log_tx)).with_clock(clock));
     let store = Arc::new(Store::ephemeral());
     let resolve: ImageResolver = Arc::new(move |pod: &Pod, image: &str| {
         let owner = crate::api::pod::controller_uid(pod).unwrap_or_default();
@@ -365,7 +363,7 @@ pub fn render(jobs: &[Job], format: Format) -> String {
     .unwrap_or_default();
     match format {
         Format::Json => serde_json::to_string_pretty(&value).unwrap_or_default() + "\n",
-        Format::Yaml => serde_yaml::to_string(&value).unwrap_or_default(),
+        Format::Yaml => serde_yaml_ng::to_string(&value).unwrap_or_default(),
     }
 }
 

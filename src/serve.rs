@@ -243,7 +243,7 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         allowed.push(real_path_or_given(dir));
     }
     let host_paths = HostPathPolicy::only_under(allowed, vec![real_path_or_given(data)]);
-    let logs = Arc::new(LogStore::persistent(DEFAULT_LOG_CAP, data.join("logs")));
+    let logs = Arc::new(LogStore::persistent(DEFAULT_LOG_CAP, data.join("logs")).with_clock(clock));
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(data.join("modules")),
         ..RuntimeConfig::default()

@@ -94,10 +94,10 @@ fn too_deep() -> String {
     format!("yaml: nesting deeper than {MAX_DEPTH} levels")
 }
 
-/// [`check_depth`], then serde_yaml.
+/// [`check_depth`], then serde_yaml_ng.
 pub fn from_slice<T: DeserializeOwned>(text: &[u8]) -> Result<T, String> {
     check_depth(text)?;
-    serde_yaml::from_slice(text).map_err(|e| e.to_string())
+    serde_yaml_ng::from_slice(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -108,7 +108,7 @@ mod tests {
     fn deep_flow_nesting_is_refused_before_parsing_and_quickly() {
         let deep = format!("{}{}", "[".repeat(128 * 1024), "]".repeat(128 * 1024));
         let started = std::time::Instant::now();
-        let err = from_slice::<serde_yaml::Value>(deep.as_bytes()).unwrap_err();
+        let err = from_slice::<serde_yaml_ng::Value>(deep.as_bytes()).unwrap_err();
         assert!(err.contains("nesting deeper than 100"), "{err}");
         // The parser would take tens of seconds; the check is one pass.
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
@@ -132,7 +132,7 @@ mod tests {
     fn ordinary_manifests_pass_and_brackets_in_strings_do_not_count() {
         let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: pi, labels: {a: b}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: pi\n        image: pi.wasm\n        args: [\"[[[[[[\", '{{{{', \"\\\"[\"]  # [[[[ in a comment\n      restartPolicy: Never\n";
         check_depth(job.as_bytes()).unwrap();
-        let v: serde_yaml::Value = from_slice(job.as_bytes()).unwrap();
+        let v: serde_yaml_ng::Value = from_slice(job.as_bytes()).unwrap();
         assert_eq!(v["kind"], "Job");
         let many = "[".repeat(MAX_DEPTH - 1) + &"]".repeat(MAX_DEPTH - 1);
         check_depth(many.as_bytes()).unwrap();

@@ -366,7 +366,7 @@ mod tests {
     }
 
     fn job(yaml: &str) -> Job {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_yaml_ng::from_str(yaml).unwrap()
     }
 
     const PI: &str = "metadata: {generateName: pi-}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: main, image: pi.wasm}]\n";
@@ -387,7 +387,8 @@ mod tests {
     #[test]
     fn the_binder_binds_new_pods_to_the_node_unless_they_name_one() {
         let pod: Pod =
-            serde_yaml::from_str("metadata: {generateName: pi-}\nspec: {containers: []}").unwrap();
+            serde_yaml_ng::from_str("metadata: {generateName: pi-}\nspec: {containers: []}")
+                .unwrap();
         let policy = Policy {
             bind_to: Some("node-a".into()),
             ..Policy::default()
@@ -483,7 +484,7 @@ mod tests {
 
     #[test]
     fn namespaces_get_the_lifecycle_finalizer_and_their_name_label() {
-        let ns: Namespace = serde_yaml::from_str("metadata: {name: team-a}").unwrap();
+        let ns: Namespace = serde_yaml_ng::from_str("metadata: {name: team-a}").unwrap();
         let ns = create(ns, &Policy::default(), now()).unwrap();
         assert_eq!(
             ns.spec.unwrap().finalizers.unwrap(),
@@ -493,7 +494,7 @@ mod tests {
             ns.metadata.labels.unwrap()["kubernetes.io/metadata.name"],
             "team-a"
         );
-        let bad: Namespace = serde_yaml::from_str("metadata: {name: Team_A}").unwrap();
+        let bad: Namespace = serde_yaml_ng::from_str("metadata: {name: Team_A}").unwrap();
         assert!(matches!(
             create(bad, &Policy::default(), now()),
             Err(Refusal::Invalid { .. })

@@ -164,7 +164,7 @@ mod tests {
     use super::*;
 
     fn job(yaml: &str) -> Job {
-        let mut j: Job = serde_yaml::from_str(yaml).unwrap();
+        let mut j: Job = serde_yaml_ng::from_str(yaml).unwrap();
         j.metadata.uid = Some("uid-1".into());
         default_job(&mut j);
         j

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
+
+use crate::clock::Clock;
 use tokio::sync::{mpsc, watch};
 
 use crate::runtime::OutputSink;
@@ -33,6 +35,8 @@ pub struct ContainerLog {
     buf: Mutex<LogBuf>,
     cap: usize,
     tap: Option<(String, LogTap)>,
+    /// The node's clock: each line's timestamp (what `--timestamps` shows).
+    clock: Clock,
     /// Bumped on every write and when the attempt ends, for `follow`.
     changed: watch::Sender<u64>,
 }
@@ -51,7 +55,7 @@ struct LogBuf {
 }
 
 impl ContainerLog {
-    fn new(cap: usize, tap: Option<(String, LogTap)>, file: FileAt) -> Self {
+    fn new(cap: usize, tap: Option<(String, LogTap)>, file: FileAt, clock: Clock) -> Self {
         let (file, pending_file) = match file {
             FileAt::None => (None, None),
             FileAt::Open(f) => (Some(f), None),
@@ -65,13 +69,14 @@ impl ContainerLog {
             }),
             cap,
             tap,
+            clock,
             changed: watch::channel(0).0,
         }
     }
 
-    fn restored(lines: Vec<LogLine>, cap: usize) -> Self {
+    fn restored(lines: Vec<LogLine>, cap: usize, clock: Clock) -> Self {
         let size = lines.iter().map(|l| l.bytes.len()).sum();
-        let log = ContainerLog::new(cap, None, FileAt::None);
+        let log = ContainerLog::new(cap, None, FileAt::None, clock);
         {
             let mut b = log.buf.lock().expect("poisoned");
             b.lines = lines;
@@ -87,7 +92,10 @@ impl ContainerLog {
         let mut out = Vec::with_capacity(buf.lines.len() + 1);
         if buf.dropped > 0 {
             out.push(LogLine {
-                time: buf.lines.first().map_or_else(Timestamp::now, |l| l.time),
+                time: buf
+                    .lines
+                    .first()
+                    .map_or_else(|| self.clock.now(), |l| l.time),
                 bytes: format!(
                     "[wasmjob: log rotated at {} bytes, {} earlier bytes dropped]\n",
                     self.cap, buf.dropped
@@ -131,7 +139,7 @@ impl ContainerLog {
 
 impl OutputSink for ContainerLog {
     fn write(&self, bytes: &[u8]) {
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let mut buf = self.buf.lock().expect("poisoned");
         if let Some(path) = buf.pending_file.take() {
             buf.file = create_log_file(&path);
@@ -238,6 +246,7 @@ pub struct LogStore {
     seq: Mutex<u64>,
     tap: Option<LogTap>,
     dir: Option<PathBuf>,
+    clock: Clock,
 }
 
 impl LogStore {
@@ -250,7 +259,14 @@ impl LogStore {
             seq: Mutex::new(0),
             tap,
             dir: None,
+            clock: Clock::new(),
         }
+    }
+
+    /// The same logs, stamped by `clock` (the node's, which tests may pause).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Logs that are also written under `dir`, and read back from there after a restart.
@@ -280,7 +296,7 @@ impl LogStore {
             };
             dir.join(format!(
                 "{container}.{}.{seq:06}.log",
-                Timestamp::now().as_millisecond()
+                self.clock.now().as_millisecond()
             ))
         });
         let mut logs = self.logs.lock().expect("poisoned");
@@ -299,6 +315,7 @@ impl LogStore {
             self.cap,
             self.tap.clone().map(|tx| (pod_name.to_string(), tx)),
             file,
+            self.clock,
         ));
         attempts.push(log.clone());
         if attempts.len() > 2 {
@@ -336,7 +353,11 @@ impl LogStore {
         files.sort();
         let path = files.len().checked_sub(skip).map(|i| files[i].clone())?;
         let text = std::fs::read(path).ok()?;
-        Some(Arc::new(ContainerLog::restored(parse_cri(&text), self.cap)))
+        Some(Arc::new(ContainerLog::restored(
+            parse_cri(&text),
+            self.cap,
+            self.clock,
+        )))
     }
 
     /// Bytes the current attempt's log holds, for a container of a pod this process runs

@@ -560,7 +560,7 @@ mod tests {
              format!("Pending | CReady=False({pending}),Initialized=True,PodScheduled=True,Ready=False({pending}),ToStart=True | a=waiting ErrImagePull r0")),
             ("restart: the end moves to lastState, the count goes up", one(),
              vec![up(), run("a", 0), end("a", false, 1), restarting, run("a", 1)],
-             format!("Running | CReady=True,Initialized=True,PodScheduled=True,Ready=True,ToStart=True | a=running/terminated 1 Error r1")),
+             "Running | CReady=True,Initialized=True,PodScheduled=True,Ready=True,ToStart=True | a=running/terminated 1 Error r1".into()),
             ("killed in crash-loop back-off: the last run's end stays visible", one(),
              vec![up(), run("a", 1), end("a", false, 1), crash_loop, finish_by(TerminatedBy::Killed)],
              "Failed | CReady=False(PodCompleted),Initialized=True,PodScheduled=True,Ready=False(PodCompleted),ToStart=False | a=terminated 1 Error r1".into()),

@@ -211,7 +211,7 @@ pub fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> 
         });
     }
     if ct.starts_with("application/yaml") || ct.starts_with("application/apply-patch+yaml") {
-        let v: serde_yaml::Value = crate::yaml::from_slice(body)
+        let v: serde_yaml_ng::Value = crate::yaml::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
         return serde_json::to_value(v).map_err(|e| ApiError::bad_request(e.to_string()));
     }

@@ -70,7 +70,7 @@ impl Captured {
 
 /// Parses `wasmjob run` YAML output (one Job or a List).
 pub fn jobs_from_yaml(stdout: &[u8]) -> Vec<serde_json::Value> {
-    let v: serde_json::Value = serde_yaml::from_slice(stdout).expect("yaml on stdout");
+    let v: serde_json::Value = serde_yaml_ng::from_slice(stdout).expect("yaml on stdout");
     if v["kind"] == "List" {
         v["items"].as_array().cloned().unwrap_or_default()
     } else {

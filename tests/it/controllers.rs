@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::Pod;
 use wasmjob::api::admit::{self, Policy};
 use wasmjob::clock::Clock;
 use wasmjob::controller::job::{Backoff, Settings};

@@ -201,7 +201,7 @@ mod tests {
     use crate::api::defaults::default_cronjob;
 
     fn cj(yaml: &str) -> CronJob {
-        let mut c: CronJob = serde_yaml::from_str(yaml).unwrap();
+        let mut c: CronJob = serde_yaml_ng::from_str(yaml).unwrap();
         default_cronjob(&mut c);
         c
     }
