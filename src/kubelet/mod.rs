@@ -358,19 +358,14 @@ impl Kubelet {
         self.config.volumes_dir.join(key.replace('/', "_"))
     }
 
+    /// A pod's whole run on this node, phase by phase as a kubelet's pod worker goes: the
+    /// node's admission, a place among `maxPods`, the pod's deadline, its volumes, its init
+    /// containers one after the other, then its app containers together.
     async fn run_pod(self: &Arc<Self>, key: &str, mut kill: watch::Receiver<Option<Kill>>) {
         let Some(pod) = self.store.get_shared::<Pod>(key) else {
             return;
         };
-        if podutil::is_deleting(&pod) {
-            return;
-        }
-        let needs = admission::pod_memory(&pod, self.config.default_memory_limit);
-        if let Err(r) = admission::admit(needs, &self.config.node) {
-            self.event(&pod, "Warning", r.reason, &r.message);
-            let now = self.clock.now();
-            self.store
-                .update_pod(key, |p| status::rejected(p, r.reason, &r.message, now));
+        if podutil::is_deleting(&pod) || !self.admit(key, &pod) {
             return;
         }
         // Held while the pod runs: the node's maxPods.
@@ -381,7 +376,6 @@ impl Kubelet {
                 None => return,
             },
         };
-        let now = self.clock.now();
         let no_spec = k8s_openapi::api::core::v1::PodSpec::default();
         let spec = pod.spec.as_ref().unwrap_or(&no_spec);
         // A pod with one container and no init containers (nearly every Job's) gets one
@@ -391,23 +385,13 @@ impl Kubelet {
         let single =
             spec.init_containers.as_ref().is_none_or(Vec::is_empty) && spec.containers.len() == 1;
         let mut writes = PodWrites {
-            pending_start: Some(now),
+            pending_start: Some(self.clock.now()),
             finishes_pod: single,
         };
         if !single {
             self.write(key, &mut writes, |_| {});
         }
-
-        // The pod's own activeDeadlineSeconds, counted from its start.
-        if let Some(secs) = pod.spec.as_ref().and_then(|s| s.active_deadline_seconds) {
-            let tx = self.kills.lock().expect("poisoned").get(key).cloned();
-            if let Some(tx) = tx {
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_secs(secs.max(0) as u64)).await;
-                    send_kill(&tx, Kill::DeadlineExceeded);
-                });
-            }
-        }
+        self.arm_deadline(key, &pod);
 
         let mounts = match self.volumes(&pod).await {
             // Deleted while its volumes were made (a pod not yet started goes at once):
@@ -435,32 +419,96 @@ impl Kubelet {
                 .await;
             return;
         }
+        let by = match self
+            .run_init_containers(&pod, on_failure, &mounts, &kill)
+            .await
+        {
+            Ok(()) => {
+                self.run_app_containers(&pod, on_failure, &mounts, &kill)
+                    .await
+            }
+            Err(by) => by,
+        };
+        let now = self.clock.now();
+        self.store.update_pod(key, |p| status::finish(p, by, now));
+    }
 
-        for c in spec.init_containers.iter().flatten() {
+    /// The node's admission: a pod that can never fit this node fails at once, with
+    /// upstream's reason, message and Event.
+    fn admit(&self, key: &str, pod: &Pod) -> bool {
+        let needs = admission::pod_memory(pod, self.config.default_memory_limit);
+        match admission::admit(needs, &self.config.node) {
+            Ok(()) => true,
+            Err(r) => {
+                self.event(pod, "Warning", r.reason, &r.message);
+                let now = self.clock.now();
+                self.store
+                    .update_pod(key, |p| status::rejected(p, r.reason, &r.message, now));
+                false
+            }
+        }
+    }
+
+    /// The pod's own `activeDeadlineSeconds`, counted from its start: a timer that stops
+    /// the pod, unless something stopped it first.
+    fn arm_deadline(&self, key: &str, pod: &Pod) {
+        let Some(secs) = pod.spec.as_ref().and_then(|s| s.active_deadline_seconds) else {
+            return;
+        };
+        let Some(tx) = self.kills.lock().expect("poisoned").get(key).cloned() else {
+            return;
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs.max(0) as u64)).await;
+            send_kill(&tx, Kill::DeadlineExceeded);
+        });
+    }
+
+    /// The init containers, one after the other: `Err` with how the pod ends when one
+    /// fails for good or the pod is stopped.
+    async fn run_init_containers(
+        &self,
+        pod: &Pod,
+        on_failure: bool,
+        mounts: &HashMap<String, volumes::Volume>,
+        kill: &watch::Receiver<Option<Kill>>,
+    ) -> Result<(), TerminatedBy> {
+        let spec = pod
+            .spec
+            .as_ref()
+            .map(|s| s.init_containers.iter().flatten());
+        for c in spec.into_iter().flatten() {
             let t = self
                 .run_container(
-                    &pod,
+                    pod,
                     c,
                     true,
                     on_failure,
-                    &mounts,
+                    mounts,
                     kill.clone(),
                     PodWrites::default(),
                 )
                 .await;
             if t.exit_code != 0 || t.by != TerminatedBy::Exit {
-                let now = self.clock.now();
-                self.store.update_pod(key, |p| status::finish(p, t.by, now));
-                return;
+                return Err(t.by);
             }
         }
+        Ok(())
+    }
 
+    /// The app containers, together: how the pod ends (a kill or deadline wins over the
+    /// containers' own exits).
+    async fn run_app_containers(
+        self: &Arc<Self>,
+        pod: &Arc<Pod>,
+        on_failure: bool,
+        mounts: &HashMap<String, volumes::Volume>,
+        kill: &watch::Receiver<Option<Kill>>,
+    ) -> TerminatedBy {
         let mut tasks = tokio::task::JoinSet::new();
-        for c in spec.containers.clone() {
-            let kubelet = self.clone();
-            let pod = pod.clone();
-            let mounts = mounts.clone();
-            let kill = kill.clone();
+        for c in pod.spec.iter().flat_map(|s| s.containers.clone()) {
+            let (kubelet, pod, mounts, kill) =
+                (self.clone(), pod.clone(), mounts.clone(), kill.clone());
             tasks.spawn(async move {
                 kubelet
                     .run_container(
@@ -483,8 +531,7 @@ impl Kubelet {
                 by = t.by;
             }
         }
-        let now = self.clock.now();
-        self.store.update_pod(key, |p| status::finish(p, by, now));
+        by
     }
 
     /// Measures the pod's `emptyDir`s and logs every `storage_check_interval` while it runs

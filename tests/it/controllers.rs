@@ -216,11 +216,19 @@ spec:
     );
     let (_, mut pods) = plane.store.watch(Resource::Pods, 0).unwrap();
     let mut made: Vec<(String, Timestamp)> = Vec::new();
-    while made.len() < 3 {
+    let third_done = |p: &Plane, made: &[(String, Timestamp)]| {
+        made.get(2).is_some_and(|(name, _)| {
+            p.store
+                .job(&format!("default/{name}"))
+                .is_some_and(|j| j.status.and_then(|s| s.succeeded) == Some(1))
+        })
+    };
+    // Until the third Job has succeeded (its pod may come after it).
+    while !third_done(&plane, &made) {
         tokio::select! {
             e = jobs.recv() => {
                 let e = e.unwrap();
-                if e.type_ == EventType::Added {
+                if e.type_ == EventType::Added && made.len() < 3 {
                     made.push((e.name.clone(), plane.clock.now()));
                 }
             }
@@ -250,7 +258,7 @@ spec:
         );
     }
     // The history limit: once the third has succeeded, the first is deleted.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let mut left: Vec<String> = plane
         .store
         .jobs()

@@ -557,7 +557,7 @@ async fn cpu_limits_throttle_a_busy_guest() {
         async move {
             let out = Captured::default();
             let mut s = spec(pi, &out);
-            s.args = vec!["pi".into(), "3000".into()];
+            s.args = vec!["pi".into(), "8000".into()];
             s.cpu_millis = cpu;
             let exit = rt.run(s).await.unwrap();
             assert_eq!(exit.exit_code, 0);
