@@ -14,7 +14,8 @@
 //!            ├──► controller::queue ─► controller::job::sync (pure) ──┤ controller::apply
 //!            │                         controller::cronjob::sync (pure)┤ (+ events::Recorder)
 //!            └──► kubelet::run (pods bound to its node) ─► kubelet::decide (pure)
-//!                      │ start / stop / forget                         ▲ status writes
+//!                      │ start / stop / forget; kubelet::container::next (pure)
+//!                      │                                               ▲ status writes
 //!                      └──► runtime (the only wasmtime user) ──────────┘
 //!
 //!  leaves under everything: api (types' rules), cron (robfig/cron port), go (Go's
@@ -41,7 +42,10 @@
 //!   touched (the store's [`store::Touched`], as informer handlers enqueue keys) and those
 //!   a plan's `requeue_after` asked for, so a turn costs the Jobs that changed.
 //! - [`kubelet`]: finds the pods bound to its node by watching the store
-//!   ([`kubelet::decide`] says start, stop or forget), runs their containers, reports
+//!   ([`kubelet::decide`] says start, stop or forget), runs a pod phase by phase (node
+//!   admission, maxPods, deadline, volumes, init then app containers) and each container
+//!   as the pure state machine `kubelet::container::next` says (pull and its back-off,
+//!   start, exit, restart, crash-loop back-off, kill), a thin loop doing each step; reports
 //!   phases, container states and restarts as Kubernetes does, keeps logs, emits pod
 //!   Events; volumes are opened as directory handles (`kubelet::volumes`, nothing joined
 //!   on the host), `kubelet::admission` decides whether a pod fits the node (maxPods,

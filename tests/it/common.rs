@@ -45,9 +45,10 @@ pub fn wasmjob(args: &[&str], cwd: &Path) -> Output {
         .expect("wasmjob runs")
 }
 
-/// A cache directory shared by the tests (modules compile once per run).
+/// A cache directory shared by the tests, in cargo's scratch directory for integration
+/// tests (one per process under /tmp was left behind by every run).
 pub fn cache_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("wasmjob-test-cache-{}", std::process::id()));
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmjob-test-cache");
     std::fs::create_dir_all(&d).unwrap();
     d
 }
