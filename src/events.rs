@@ -22,6 +22,8 @@ use crate::store::Store;
 const MAX_INDEX: usize = 40_000;
 /// How long an Event lives (kube-apiserver's `--event-ttl` default).
 const EVENT_TTL_SECONDS: i64 = 3600;
+/// Names tried for one Event when others are taken meanwhile.
+const NAME_TRIES: usize = 8;
 /// Events recorded between two scans for expired ones.
 const EXPIRE_EVERY: u64 = 256;
 
@@ -98,10 +100,9 @@ impl Recorder {
         {
             return;
         }
-        let name = self.name_for(&ns, object.name.as_deref().unwrap_or(""), now);
-        let event = Event {
+        let base = object.name.clone().unwrap_or_default();
+        let mut event = Event {
             metadata: ObjectMeta {
-                name: Some(name.clone()),
                 namespace: Some(ns.clone()),
                 uid: Some(crate::api::meta::new_uid()),
                 creation_timestamp: Some(Time(now)),
@@ -122,11 +123,25 @@ impl Recorder {
             reporting_instance: Some(self.host.clone().unwrap_or_default()),
             ..Default::default()
         };
-        if self.store.create(event).is_ok() {
-            let mut index = self.index.lock().expect("poisoned");
-            index.insert(aggregate, format!("{ns}/{name}"));
-            if index.len() > MAX_INDEX {
-                index.clear();
+        // Another component's recorder can take the same name between the check and the
+        // write (they share the clock's nanoseconds): a taken name is tried again with the
+        // next free one, so no Event is lost to a collision.
+        for _ in 0..NAME_TRIES {
+            let name = self.name_for(&ns, &base, now);
+            event.metadata.name = Some(name.clone());
+            match self.store.create(event.clone()) {
+                Ok(_) => {
+                    let mut index = self.index.lock().expect("poisoned");
+                    index.insert(aggregate, format!("{ns}/{name}"));
+                    if index.len() > MAX_INDEX {
+                        index.clear();
+                    }
+                    break;
+                }
+                Err(crate::store::Error::AlreadyExists { .. }) => continue,
+                // The store refuses writes (its disk): the Event is lost, as an API
+                // server's refusal loses it for client-go's recorder.
+                Err(_) => break,
             }
         }
         self.expire(now);
@@ -197,6 +212,34 @@ mod tests {
 
     fn at(s: i64) -> Timestamp {
         Timestamp::from_second(s).unwrap()
+    }
+
+    #[test]
+    fn two_components_recording_at_one_instant_lose_no_event() {
+        // The Job controller and the kubelet share nothing but the store and the clock:
+        // both pick `<object>.<nanos>` names, and a name one takes between the other's
+        // check and write must not drop the other's Event.
+        let store = Arc::new(Store::new());
+        let j = job(&store, "a");
+        let threads: Vec<_> = ["job-controller", "kubelet"]
+            .into_iter()
+            .map(|component| {
+                let (store, j) = (store.clone(), j.clone());
+                std::thread::spawn(move || {
+                    let events = Recorder::new(store, component);
+                    for i in 0..2_000 {
+                        let r = crate::api::meta::reference_to(&j);
+                        let message = format!("{component} {i}");
+                        events.event(r, "Normal", "Test", &message, at(1_000_000));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let (stored, _) = store.list::<Event>(None);
+        assert_eq!(stored.len(), 4_000);
     }
 
     #[test]

@@ -638,7 +638,7 @@ impl Kubelet {
             now,
         );
         match or_killed(kill, self.admitted.clone().acquire_owned()).await {
-            Ok(permit) => {
+            Ok(Ok(permit)) => {
                 let name = pod.metadata.name.as_deref().unwrap_or("");
                 let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
                 self.scheduler_events.event(
@@ -651,10 +651,11 @@ impl Kubelet {
                     ),
                     self.clock.now(),
                 );
-                // The admission semaphore is never closed.
-                permit.ok()
+                Some(permit)
             }
-            Err(_) => {
+            // Killed while waiting (or the node's admission closed, which it never is):
+            // the pod ends here, as one stopped before it started.
+            Ok(Err(_)) | Err(_) => {
                 let now = self.clock.now();
                 self.store
                     .update_pod(&key, |p| status::finish(p, TerminatedBy::Killed, now));
@@ -727,7 +728,12 @@ impl Kubelet {
         loop {
             let event = match wait {
                 // `next` says Done only after an end or a kill, which set `ended`.
-                Wait::Done => return ended.unwrap_or_else(|| Terminated::killed(false)),
+                Wait::Done => {
+                    if let Some(log) = log.take() {
+                        log.finish();
+                    }
+                    return ended.unwrap_or_else(|| Terminated::killed(false));
+                }
                 Wait::For(delay) => match or_killed(&mut kill, tokio::time::sleep(delay)).await {
                     Ok(()) => Event::WaitOver,
                     Err(k) => self.killed(k, &mut ended),
@@ -737,14 +743,19 @@ impl Kubelet {
                         Some(run) => or_killed(&mut kill, run).await,
                         None => Ok(Err(Error::NotStarted)),
                     };
-                    if let Some(log) = log.take() {
-                        log.finish();
-                    }
                     match run {
-                        Ok(r) => self.exited(pod, r, &mut ended),
+                        Ok(r) => {
+                            if let Some(log) = log.take() {
+                                log.finish();
+                            }
+                            self.exited(pod, r, &mut ended)
+                        }
+                        // The log ends once the kill is written (below).
                         Err(k) => self.killed(k, &mut ended),
                     }
                 }
+                // A pod told to stop starts nothing more: not a pull, not a container (a
+                // kubelet starts no container for a terminating pod).
                 Wait::Now => match (kill_requested(&kill), state.phase) {
                     (Some(k), _) => self.killed(k, &mut ended),
                     (None, Phase::Pulling) => match self.pull(pod, c).await {
@@ -766,7 +777,12 @@ impl Kubelet {
                             Event::Started
                         }
                         Err(Start::Killed(k)) => self.killed(k, &mut ended),
-                        Err(Start::Failed(e)) => self.exited(pod, Err(e), &mut ended),
+                        Err(Start::Failed(e)) => {
+                            // This attempt's start, as for one that ran: `startedAt` of a
+                            // `ContainerCannotRun` is when it was tried.
+                            started_at = self.clock.now();
+                            self.exited(pod, Err(e), &mut ended)
+                        }
                     },
                 },
             };

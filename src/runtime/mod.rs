@@ -219,10 +219,11 @@ impl Reserved<'_> {
     pub async fn run(self, spec: ContainerSpec) -> Result<ContainerExit, Error> {
         let engine = self.runtime.inner.engine.clone();
         let descriptors = self.runtime.inner.descriptors.clone();
+        let tick = self.runtime.inner.config.epoch_tick;
         let Reserved { compiled, slot, .. } = self;
         let task = self.runtime.inner.guests().spawn(async move {
             let _slot = slot;
-            wasi::run(&engine, &descriptors, &compiled, spec).await
+            wasi::run(&engine, &descriptors, &compiled, spec, tick).await
         });
         let mut task = AbortOnDrop(task);
         match (&mut task.0).await {

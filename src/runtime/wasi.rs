@@ -115,13 +115,17 @@ pub(super) async fn run(
     descriptors: &Arc<DescriptorBudget>,
     compiled: &Compiled,
     spec: ContainerSpec,
+    epoch_tick: std::time::Duration,
 ) -> Result<ContainerExit, Error> {
     let mut builder = wasi_builder(&spec)?;
     let limiter = MemoryLimiter::new(spec.memory_limit_bytes);
     let path = spec.image.path.clone();
-    let cpu = Arc::new(Mutex::new(CpuStat::default()));
+    let cpu = Arc::new(Mutex::new(Accounting {
+        resumed: Instant::now(),
+        stat: CpuStat::default(),
+    }));
     let with_cpu = |mut exit: ContainerExit| {
-        exit.cpu = *cpu.lock().expect("poisoned");
+        exit.cpu = cpu.lock().expect("poisoned").stat;
         exit
     };
     let instantiate_error = |e: wasmtime::Error| Error::Instantiate {
@@ -145,6 +149,7 @@ pub(super) async fn run(
             store.epoch_deadline_callback(epoch_policy(
                 spec.cpu_millis,
                 spec.cpu_request_millis,
+                epoch_tick,
                 cpu.clone(),
             ));
             let instance = match pre.instantiate_async(&mut store).await {
@@ -184,6 +189,7 @@ pub(super) async fn run(
             store.epoch_deadline_callback(epoch_policy(
                 spec.cpu_millis,
                 spec.cpu_request_millis,
+                epoch_tick,
                 cpu.clone(),
             ));
             let command = match pre.instantiate_async(&mut store).await {
@@ -219,34 +225,51 @@ type DeadlineCallback<T> = Box<
 fn epoch_policy<T>(
     cpu_millis: Option<u64>,
     cpu_request_millis: Option<u64>,
-    stat: Arc<Mutex<CpuStat>>,
+    epoch_tick: std::time::Duration,
+    cpu: Arc<Mutex<Accounting>>,
 ) -> DeadlineCallback<T> {
     let turn = ticks_per_turn(cpu_request_millis);
-    // Real elapsed time, not tokio's (which tests may pause): this measures how long the
-    // guest actually held a CPU since it last resumed.
-    let resumed = Arc::new(Mutex::new(Instant::now()));
+    // A turn runs at most `turn` ticks of guest code (and one more for the tick to be
+    // seen): more time since the guest resumed was spent off the CPU, in a host call that
+    // waited (a `sleep`, a blocked read) or queued behind other guests, which a CPU limit
+    // does not charge, as CFS does not charge a sleeping task.
+    let longest_turn = epoch_tick * (turn as u32 + 1);
     Box::new(move |_| {
-        let ran = resumed.lock().expect("poisoned").elapsed();
-        stat.lock().expect("poisoned").ran += ran;
-        let pause = throttle_pause(ran, cpu_millis);
+        let pause = {
+            let mut a = cpu.lock().expect("poisoned");
+            // Real elapsed time, not tokio's (which tests may pause).
+            let ran = a.resumed.elapsed().min(longest_turn);
+            a.stat.ran += ran;
+            let pause = throttle_pause(ran, cpu_millis);
+            if pause.is_zero() {
+                a.resumed = Instant::now();
+            }
+            pause
+        };
         if pause.is_zero() {
-            *resumed.lock().expect("poisoned") = Instant::now();
             return Ok(UpdateDeadline::Yield(turn));
         }
-        let (resumed, stat) = (resumed.clone(), stat.clone());
+        let cpu = cpu.clone();
         Ok(UpdateDeadline::YieldCustom(
             turn,
             Box::pin(async move {
                 let paused = Instant::now();
                 tokio::time::sleep(pause).await;
                 let now = Instant::now();
-                let mut s = stat.lock().expect("poisoned");
-                s.nr_throttled += 1;
-                s.throttled += now - paused;
-                *resumed.lock().expect("poisoned") = now;
+                let mut a = cpu.lock().expect("poisoned");
+                a.stat.nr_throttled += 1;
+                a.stat.throttled += now - paused;
+                a.resumed = now;
             }),
         ))
     })
+}
+
+/// A run's CPU accounting as its epoch callbacks keep it: when the guest last resumed,
+/// and the totals its exit reports.
+struct Accounting {
+    resumed: Instant,
+    stat: CpuStat,
 }
 
 /// The entries a container's table holds before the guest opens anything: stdin, stdout,

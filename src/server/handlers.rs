@@ -267,14 +267,30 @@ fn typed<K: ApiKind>(v: &Value, q: &Query) -> Result<(K, Vec<String>), ApiError>
     Ok((obj, warnings))
 }
 
-/// `dryRun=All`: admit and validate, persist nothing.
-pub fn dry_run(q: &Query) -> Result<bool, ApiError> {
+/// `dryRun=All`: admit and validate, persist nothing. Any other value is refused as
+/// kube-apiserver refuses it (`ValidateDryRun`): 422 on the request's options kind
+/// (`CreateOptions`, `UpdateOptions`, `PatchOptions`, `DeleteOptions`).
+pub fn dry_run(q: &Query, options: &str) -> Result<bool, ApiError> {
     match q.get("dryRun").map(String::as_str) {
         None | Some("") => Ok(false),
         Some("All") => Ok(true),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "Invalid dry run value: {other:?}: supported values: \"All\""
-        ))),
+        Some(other) => {
+            // Go prints the refused `[]string` with `%#v`.
+            let error = crate::api::validation::FieldError {
+                kind: crate::api::validation::ErrorType::NotSupported,
+                field: "dryRun".into(),
+                value: None,
+                detail: format!(
+                    "[]string{{{}}}: supported values: \"All\"",
+                    crate::go::quote(other)
+                ),
+            };
+            Err(ApiError::invalid(
+                &format!("{options}.meta.k8s.io"),
+                "",
+                &[error],
+            ))
+        }
     }
 }
 
@@ -301,7 +317,7 @@ pub async fn create<K: ApiKind>(
     let query = q.clone();
     let (obj, warnings) =
         offload(move || typed::<K>(&decode_body(&headers, &body)?, &query)).await?;
-    let created = create_object(&state, ns, obj, dry_run(&q)?)?;
+    let created = create_object(&state, ns, obj, dry_run(&q, "CreateOptions")?)?;
     Ok(json_response(
         StatusCode::CREATED,
         &to_json(&created),
@@ -367,7 +383,15 @@ pub async fn update<K: ApiKind>(
         .resource_version
         .clone()
         .filter(|r| !r.is_empty());
-    let stored = write_update(&state, ns, &name, obj, rv.as_deref(), status, dry_run(&q)?)?;
+    let stored = write_update(
+        &state,
+        ns,
+        &name,
+        obj,
+        rv.as_deref(),
+        status,
+        dry_run(&q, "UpdateOptions")?,
+    )?;
     Ok(json_response(StatusCode::OK, &to_json(&stored), &warnings))
 }
 
@@ -460,7 +484,7 @@ pub async fn patch<K: ApiKind>(
                 typed::<K>(&v, &query)
             })
             .await?;
-            let created = create_object(&state, ns, obj, dry_run(&q)?)?;
+            let created = create_object(&state, ns, obj, dry_run(&q, "PatchOptions")?)?;
             return Ok(json_response(
                 StatusCode::CREATED,
                 &to_json(&created),
@@ -481,7 +505,15 @@ pub async fn patch<K: ApiKind>(
         .resource_version
         .clone()
         .filter(|r| Some(r) != current.metadata().resource_version.as_ref());
-    let stored = write_update(&state, ns, &name, obj, rv.as_deref(), status, dry_run(&q)?)?;
+    let stored = write_update(
+        &state,
+        ns,
+        &name,
+        obj,
+        rv.as_deref(),
+        status,
+        dry_run(&q, "PatchOptions")?,
+    )?;
     Ok(json_response(StatusCode::OK, &to_json(&stored), &warnings))
 }
 

@@ -396,7 +396,7 @@ fn delete_owner<K: ApiKind>(
             )));
         }
     };
-    if handlers::dry_run(&q)? {
+    if handlers::dry_run(&q, "DeleteOptions")? {
         return Ok(delete_success(&obj));
     }
     let has_finalizers = obj
@@ -444,7 +444,7 @@ async fn pod_delete(State(s): S, Path((ns, name)): Path<(String, String)>, Query
         .store
         .get(&key)
         .ok_or_else(|| ApiError::not_found(crate::store::Resource::Pods, &name))?;
-    if handlers::dry_run(&q)? {
+    if handlers::dry_run(&q, "DeleteOptions")? {
         return Ok(deleting(&pod));
     }
     Ok(match s.store.delete_pod(&key, s.clock.now()) {
@@ -466,7 +466,7 @@ async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q) ->
         .store
         .get(&format!("/{name}"))
         .ok_or_else(|| ApiError::not_found(crate::store::Resource::Namespaces, &name))?;
-    if handlers::dry_run(&q)? {
+    if handlers::dry_run(&q, "DeleteOptions")? {
         return Ok(deleting(&ns));
     }
     if matches!(name.as_str(), "default" | "kube-system" | "kube-public") {

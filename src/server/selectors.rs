@@ -335,8 +335,17 @@ mod tests {
     fn req() -> impl proptest::strategy::Strategy<Value = Req> {
         use proptest::prelude::*;
         // Few keys and values, so that requirements and labels meet often.
-        let key = prop::sample::select(vec!["app", "tier", "x.io/role", "job-name"])
-            .prop_map(String::from);
+        let key = prop::sample::select(vec![
+            "app",
+            "tier",
+            "x.io/role",
+            "job-name",
+            "domain",
+            "x.io/login",
+            "in",
+            "notin",
+        ])
+        .prop_map(String::from);
         let value = prop::sample::select(vec!["a", "b", "web", "v1.2", ""]).prop_map(String::from);
         let values = prop::collection::vec(
             value.clone().prop_filter("non-empty", |v| !v.is_empty()),
@@ -366,7 +375,7 @@ mod tests {
         fn a_selector_matches_what_each_of_its_requirements_holds_for(
             reqs in proptest::collection::vec(req(), 0..4),
             labels in proptest::collection::btree_map(
-                proptest::sample::select(vec!["app", "tier", "x.io/role", "job-name", "other"]).prop_map(String::from),
+                proptest::sample::select(vec!["app", "tier", "x.io/role", "job-name", "domain", "in", "other"]).prop_map(String::from),
                 proptest::sample::select(vec!["a", "b", "web", "v1.2", ""]).prop_map(String::from),
                 0..4,
             ),

@@ -223,8 +223,13 @@ spec:
                 .is_some_and(|j| j.status.and_then(|s| s.succeeded) == Some(1))
         })
     };
-    // Until the third Job has succeeded (its pod may come after it).
+    // Until the third Job has succeeded (its pod may come after it), within ten minutes
+    // of the simulated clock (the cron goes on firing, so a stuck test fails, not hangs).
     while !third_done(&plane, &made) {
+        assert!(
+            plane.clock.now() < at("2026-01-01T00:10:00Z"),
+            "the third Job never succeeded: {made:?}"
+        );
         tokio::select! {
             e = jobs.recv() => {
                 let e = e.unwrap();
@@ -279,6 +284,7 @@ spec:
 async fn a_job_past_its_active_deadline_fails_at_that_second() {
     let plane = Plane::start(at("2026-01-01T00:00:00Z"));
     let (_, mut jobs) = plane.store.watch(Resource::Jobs, 0).unwrap();
+    let (_, mut pods) = plane.store.watch(Resource::Pods, 0).unwrap();
     plane.create::<Job>(&JOB.replace("backoffLimit: 3", "activeDeadlineSeconds: 2"));
     let began = tokio::time::Instant::now();
     let failed = loop {
@@ -299,7 +305,10 @@ async fn a_job_past_its_active_deadline_fails_at_that_second() {
         failed.message.as_deref(),
         Some("Job was active longer than specified deadline")
     );
-    // Its pod is deleted (never started, so it goes at once, as no kubelet holds it).
+    // Its pod was made, then deleted (never started, so it goes at once, as no kubelet
+    // holds it).
+    let created = pods.recv().await.unwrap();
+    assert_eq!(created.type_, EventType::Added);
     let pods = plane.store.pods();
     assert!(
         pods.iter().all(|p| p.metadata.deletion_timestamp.is_some()),

@@ -375,13 +375,31 @@ fn a_dry_run_answers_as_the_write_would_and_stores_nothing() {
     assert_eq!(call(&c, "GET", &format!("{JOBS}/live"), None).0, 200);
     assert_eq!(pods_of(&c, "live").len(), 1);
 
+    // Any other dryRun value is kube-apiserver's 422 on the request's options.
     let (code, body) = call(
         &c,
         "POST",
         &format!("{JOBS}?dryRun=Some"),
         Some(job("f", &[])),
     );
-    assert_eq!(code, 400, "{body}");
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        "CreateOptions.meta.k8s.io \"\" is invalid: dryRun: Unsupported value: []string{\"Some\"}: supported values: \"All\""
+    );
+    assert_eq!(
+        body["details"],
+        json!({"group": "meta.k8s.io", "kind": "CreateOptions", "causes": [{
+            "reason": "FieldValueNotSupported",
+            "message": "Unsupported value: []string{\"Some\"}: supported values: \"All\"",
+            "field": "dryRun",
+        }]})
+    );
+    assert_eq!(call(&c, "GET", &format!("{JOBS}/f"), None).0, 404);
+    let (code, body) = call(&c, "DELETE", &format!("{JOBS}/live?dryRun=x"), None);
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(body["details"]["kind"], "DeleteOptions");
+    assert_eq!(call(&c, "GET", &format!("{JOBS}/live"), None).0, 200);
 }
 
 #[test]

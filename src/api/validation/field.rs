@@ -292,7 +292,7 @@ pub fn invalid_status(qualified_kind: &str, name: &str, errors: &[FieldError]) -
             })
         })
         .collect();
-    serde_json::json!({
+    let mut status = serde_json::json!({
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
@@ -306,7 +306,15 @@ pub fn invalid_status(qualified_kind: &str, name: &str, errors: &[FieldError]) -
             "causes": causes,
         },
         "code": 422,
-    })
+    });
+    // `StatusDetails.name` is `omitempty`: an object without a name yet (generateName, or
+    // a request's options) has none in the body.
+    if name.is_empty()
+        && let Some(d) = status["details"].as_object_mut()
+    {
+        d.remove("name");
+    }
+    status
 }
 
 /// What kubectl prints (without the final newline) for an `Invalid` status with these causes
