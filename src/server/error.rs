@@ -94,6 +94,21 @@ impl ApiError {
         e
     }
 
+    /// 409 for a write refused because of `cause` (a failed precondition).
+    pub fn conflict_because(resource: Resource, name: &str, cause: &str) -> Self {
+        let mut e = Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": {cause}",
+                resource.qualified()
+            ),
+        );
+        e.details =
+            Some(json!({"name": name, "group": group(resource), "kind": resource.plural()}));
+        e
+    }
+
     /// 409 with a custom message (UID preconditions).
     pub fn conflict_message(message: impl Into<String>) -> Self {
         Self::new(409, "Conflict", message)

@@ -275,16 +275,7 @@ pub fn dry_run(q: &Query, options: &str) -> Result<bool, ApiError> {
         None | Some("") => Ok(false),
         Some("All") => Ok(true),
         Some(other) => {
-            // Go prints the refused `[]string` with `%#v`.
-            let error = crate::api::validation::FieldError {
-                kind: crate::api::validation::ErrorType::NotSupported,
-                field: "dryRun".into(),
-                value: None,
-                detail: format!(
-                    "[]string{{{}}}: supported values: \"All\"",
-                    crate::go::quote(other)
-                ),
-            };
+            let error = super::delete_options::dry_run_not_supported(&[other.to_string()]);
             Err(ApiError::invalid(
                 &format!("{options}.meta.k8s.io"),
                 "",
@@ -708,12 +699,4 @@ pub fn delete_success<K: ApiKind>(obj: &K) -> Response {
 /// The object, still present (graceful or propagated deletion in progress).
 pub fn deleting<K: ApiKind>(obj: &K) -> Response {
     json_response(StatusCode::OK, &to_json(obj), &[])
-}
-
-/// `propagationPolicy` from a DeleteOptions body or the query.
-pub fn propagation(q: &Query, body: &[u8]) -> Option<String> {
-    let from_body = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v["propagationPolicy"].as_str().map(String::from));
-    from_body.or_else(|| q.get("propagationPolicy").cloned())
 }

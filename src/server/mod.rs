@@ -6,6 +6,7 @@
 //! until a shutdown future resolves, so tests bind `127.0.0.1:0` and run it in-process.
 
 pub mod connections;
+pub mod delete_options;
 pub mod discovery;
 pub mod error;
 pub mod handlers;
@@ -38,8 +39,9 @@ use crate::api::meta::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
 use crate::clock::Clock;
 use crate::kubelet::LogStore;
 use crate::store::Store;
+use delete_options::{DeleteOptions, Propagation};
 use error::ApiError;
-use handlers::{delete_success, deleting, propagation};
+use handlers::{delete_success, deleting};
 use objects::ApiKind;
 
 /// What the handlers share.
@@ -306,7 +308,7 @@ async fn delete_in<K: ApiKind>(
     Query(q): Q,
     b: Bytes,
 ) -> R {
-    delete_owner::<K>(s, ns, name, q, b)
+    delete_owner::<K>(s, ns, name, &DeleteOptions::parse(&q, &b)?)
 }
 async fn delete_all_in<K: ApiKind>(
     State(s): S,
@@ -348,6 +350,7 @@ async fn patch_cluster<K: ApiKind>(
 
 /// `deletecollection`: every object the selectors match, each as a single DELETE would.
 fn delete_collection<K: ApiKind>(s: Arc<ApiState>, ns: String, q: handlers::Query, b: Bytes) -> R {
+    let options = DeleteOptions::parse(&q, &b)?;
     let labels = selectors::LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let (items, rev) = s.store.list::<K>(Some(&ns));
@@ -357,7 +360,7 @@ fn delete_collection<K: ApiKind>(s: Arc<ApiState>, ns: String, q: handlers::Quer
             continue;
         }
         let name = obj.metadata().name.clone().unwrap_or_default();
-        delete_owner::<K>(s.clone(), ns.clone(), name, q.clone(), b.clone())?;
+        delete_owner::<K>(s.clone(), ns.clone(), name, &options)?;
         deleted.push(handlers::to_json(&obj));
     }
     Ok(axum::Json(serde_json::json!({
@@ -376,28 +379,42 @@ fn delete_owner<K: ApiKind>(
     s: Arc<ApiState>,
     ns: String,
     name: String,
-    q: handlers::Query,
-    b: Bytes,
+    options: &DeleteOptions,
 ) -> R {
     let key = format!("{ns}/{name}");
     let obj: K = s
         .store
         .get(&key)
         .ok_or_else(|| ApiError::not_found(K::RESOURCE, &name))?;
-    let policy = propagation(&q, &b).unwrap_or_else(|| "Orphan".into());
+    let m = obj.metadata();
+    options.check(
+        K::RESOURCE,
+        Some(&ns),
+        &name,
+        m.uid.as_deref(),
+        m.resource_version.as_deref(),
+    )?;
     let now = s.clock.now();
-    let finalizer = match policy.as_str() {
-        "Background" => None,
-        "Foreground" => Some(FOREGROUND_FINALIZER),
-        "Orphan" => Some(ORPHAN_FINALIZER),
-        other => {
-            return Err(ApiError::invalid_message(format!(
-                "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
-            )));
-        }
+    let finalizer = match options.propagation.unwrap_or(Propagation::Orphan) {
+        Propagation::Background => None,
+        Propagation::Foreground => Some(FOREGROUND_FINALIZER),
+        Propagation::Orphan => Some(ORPHAN_FINALIZER),
     };
-    if handlers::dry_run(&q, "DeleteOptions")? {
-        return Ok(delete_success(&obj));
+    if options.dry_run {
+        // What the delete would answer, unwritten: the object marked, or gone.
+        return Ok(match finalizer {
+            None => delete_success(&obj),
+            Some(f) => {
+                let mut marked = obj.clone();
+                let meta = marked.metadata_mut();
+                mark_deleted(meta, now);
+                let list = meta.finalizers.get_or_insert_with(Vec::new);
+                if !list.iter().any(|x| x == f) {
+                    list.push(f.into());
+                }
+                deleting(&marked)
+            }
+        });
     }
     let has_finalizers = obj
         .metadata()
@@ -436,18 +453,40 @@ fn mark_deleted(
     }
 }
 
-/// DELETE of a pod: graceful; the kubelet stops it and it disappears once its finalizers
-/// are gone.
-async fn pod_delete(State(s): S, Path((ns, name)): Path<(String, String)>, Query(q): Q) -> R {
+/// DELETE of a pod: graceful, the kubelet stops it and it disappears once its finalizers
+/// are gone; with `gracePeriodSeconds: 0` (`kubectl delete --force --grace-period=0`) it
+/// goes at once, and its node stops what still runs.
+async fn pod_delete(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+    Query(q): Q,
+    b: Bytes,
+) -> R {
+    let options = DeleteOptions::parse(&q, &b)?;
     let key = format!("{ns}/{name}");
     let pod: Pod = s
         .store
         .get(&key)
         .ok_or_else(|| ApiError::not_found(crate::store::Resource::Pods, &name))?;
-    if handlers::dry_run(&q, "DeleteOptions")? {
-        return Ok(deleting(&pod));
+    options.check(
+        crate::store::Resource::Pods,
+        Some(&ns),
+        &name,
+        pod.metadata.uid.as_deref(),
+        pod.metadata.resource_version.as_deref(),
+    )?;
+    if options.dry_run {
+        let mut marked = pod;
+        mark_deleted(&mut marked.metadata, s.clock.now());
+        return Ok(deleting(&marked));
     }
-    Ok(match s.store.delete_pod(&key, s.clock.now()) {
+    let now = s.clock.now();
+    let deleted = if options.grace_period_seconds == Some(0) {
+        s.store.force_delete_pod(&key, now)
+    } else {
+        s.store.delete_pod(&key, now)
+    };
+    Ok(match deleted {
         Some(p) => deleting(&*p),
         None => {
             let mut gone = pod;
@@ -461,13 +500,26 @@ async fn pod_log(State(s): S, Path((ns, name)): Path<(String, String)>, Query(q)
 }
 
 /// DELETE of a namespace: its Jobs go (their pods follow), then the namespace itself.
-async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q) -> R {
+async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q, b: Bytes) -> R {
+    let options = DeleteOptions::parse(&q, &b)?;
     let ns: Namespace = s
         .store
         .get(&format!("/{name}"))
         .ok_or_else(|| ApiError::not_found(crate::store::Resource::Namespaces, &name))?;
-    if handlers::dry_run(&q, "DeleteOptions")? {
-        return Ok(deleting(&ns));
+    options.check(
+        crate::store::Resource::Namespaces,
+        None,
+        &name,
+        ns.metadata.uid.as_deref(),
+        ns.metadata.resource_version.as_deref(),
+    )?;
+    if options.dry_run {
+        let mut marked = ns;
+        mark_deleted(&mut marked.metadata, s.clock.now());
+        if let Some(st) = marked.status.as_mut() {
+            st.phase = Some("Terminating".into());
+        }
+        return Ok(deleting(&marked));
     }
     if matches!(name.as_str(), "default" | "kube-system" | "kube-public") {
         return Err(ApiError::forbidden(format!(

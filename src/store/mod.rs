@@ -825,6 +825,22 @@ impl Store {
         self.modify::<Pod>(key, |p| remove_finalizer(&mut p.metadata, finalizer));
     }
 
+    /// Deletes a pod without waiting for its node (`gracePeriodSeconds: 0`): gone now
+    /// unless finalizers hold it, as the API server removes a force-deleted pod; the kubelet
+    /// then stops what still runs. Returns the pod as it was last.
+    pub fn force_delete_pod(&self, key: &str, now: Timestamp) -> Option<Arc<Pod>> {
+        let marked = self.delete_pod(key, now)?;
+        if marked
+            .metadata
+            .finalizers
+            .as_ref()
+            .is_none_or(|f| f.is_empty())
+        {
+            self.remove::<Pod>(key);
+        }
+        Some(marked)
+    }
+
     /// Marks a pod for deletion (graceful: the kubelet stops it, then it goes away).
     pub fn delete_pod(&self, key: &str, now: Timestamp) -> Option<Arc<Pod>> {
         self.modify::<Pod>(key, |p| {

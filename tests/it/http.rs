@@ -522,3 +522,102 @@ fn tables_have_upstream_columns_and_one_row_per_object() {
     assert_eq!(rows[0]["object"]["kind"], "PartialObjectMetadata");
     assert_eq!(rows[0]["object"]["metadata"]["name"], "t");
 }
+
+/// DeleteOptions in the DELETE body (where kubectl puts them) are honoured: a dry run
+/// deletes nothing, preconditions guard the object, `orphanDependents` and
+/// `gracePeriodSeconds: 0` do what they say. A dry run once deleted for real.
+#[test]
+fn delete_options_in_the_body_are_honoured() {
+    let c = cluster();
+    sleeper(&c, "keep");
+    let job = call(&c, "GET", &format!("{JOBS}/keep"), None).1;
+    let pod_name = pods_of(&c, "keep")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dry = json!({"kind": "DeleteOptions", "apiVersion": "v1", "dryRun": ["All"], "propagationPolicy": "Background"});
+    let (code, body) = call(&c, "DELETE", &format!("{JOBS}/keep"), Some(dry.clone()));
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        &format!("{PODS}/{pod_name}"),
+        Some(dry.clone()),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(body["metadata"]["deletionTimestamp"].is_string(), "{body}");
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        "/api/v1/namespaces/default",
+        Some(dry.clone()),
+    );
+    // `default` may not be deleted at all; a dry run is refused or answered, never done.
+    assert!(code == 200 || code == 403, "{code} {body}");
+    assert_eq!(call(&c, "GET", &format!("{JOBS}/keep"), None).0, 200);
+    let pods = pods_of(&c, "keep");
+    assert_eq!(pods.len(), 1);
+    assert!(
+        pods[0]["metadata"]["deletionTimestamp"].is_null(),
+        "{pods:?}"
+    );
+
+    // Preconditions: another uid, or a stale resourceVersion, is a 409 and deletes nothing.
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        &format!("{JOBS}/keep"),
+        Some(json!({"preconditions": {"uid": "not-this-one"}})),
+    );
+    assert_eq!(code, 409, "{body}");
+    let uid = job["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(
+        body["message"],
+        format!(
+            "Operation cannot be fulfilled on jobs.batch \"keep\": StorageError: invalid object, Code: 4, Key: /registry/jobs/default/keep, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: not-this-one, UID in object meta: {uid}"
+        )
+    );
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        &format!("{JOBS}/keep"),
+        Some(json!({"preconditions": {"resourceVersion": "1"}})),
+    );
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(call(&c, "GET", &format!("{JOBS}/keep"), None).0, 200);
+
+    // The right uid deletes; `orphanDependents: true` keeps the pod.
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        &format!("{JOBS}/keep"),
+        Some(json!({"preconditions": {"uid": uid}, "orphanDependents": true})),
+    );
+    assert_eq!(code, 200, "{body}");
+    eventually("keep gone", || {
+        call(&c, "GET", &format!("{JOBS}/keep"), None).0 == 404
+    });
+    assert_eq!(call(&c, "GET", &format!("{PODS}/{pod_name}"), None).0, 200);
+
+    // A force delete of the (running, orphaned) pod: gone at once.
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        &format!("{PODS}/{pod_name}"),
+        Some(json!({"gracePeriodSeconds": 0})),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(call(&c, "GET", &format!("{PODS}/{pod_name}"), None).0, 404);
+
+    // Invalid options: 422, nothing deleted.
+    sleeper(&c, "other");
+    let (code, body) = call(
+        &c,
+        "DELETE",
+        &format!("{JOBS}/other"),
+        Some(json!({"propagationPolicy": "Orphan", "orphanDependents": false})),
+    );
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(body["details"]["kind"], "DeleteOptions");
+    assert_eq!(call(&c, "GET", &format!("{JOBS}/other"), None).0, 200);
+}

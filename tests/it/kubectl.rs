@@ -1069,3 +1069,38 @@ fn a_missing_image_waits_in_image_pull_back_off_until_it_appears() {
     ]);
     assert_eq!(c.ok(&["logs", "job/late"]), "finally\n");
 }
+
+/// `kubectl delete --dry-run=server` sends `dryRun: [All]` in the DELETE body: nothing is
+/// deleted, whatever the kind (it once deleted Jobs, pods and whole namespaces).
+#[test]
+fn a_server_dry_run_delete_deletes_nothing() {
+    if !needs_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let f = c.write("pi.yaml", PI);
+    c.ok(&["create", "-f", &f]);
+    let out = c.ok(&["delete", "job", "pi", "--dry-run=server"]);
+    assert!(
+        out.contains("job.batch \"pi\" deleted (server dry run)"),
+        "{out}"
+    );
+    c.ok(&["get", "job", "pi"]);
+    c.eventually("pi's pod", || {
+        !c.ok(&["get", "pods", "-l", "job-name=pi", "-o", "name"])
+            .trim()
+            .is_empty()
+    });
+    let pod = c.ok(&["get", "pods", "-l", "job-name=pi", "-o", "name"]);
+    let pod = pod.trim();
+    let out = c.ok(&["delete", pod, "--dry-run=server"]);
+    assert!(out.contains("deleted (server dry run)"), "{out}");
+    c.ok(&["get", pod]);
+    c.ok(&["create", "namespace", "dry"]);
+    let out = c.ok(&["delete", "namespace", "dry", "--dry-run=server"]);
+    assert!(
+        out.contains("namespace \"dry\" deleted (server dry run)"),
+        "{out}"
+    );
+    assert!(c.ok(&["get", "namespace", "dry"]).contains("Active"));
+}
