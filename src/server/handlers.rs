@@ -589,6 +589,29 @@ fn watch<K: ApiKind>(
                 } else {
                     HashSet::new()
                 };
+                // What the client saw at `from`, not now: an object whose first change
+                // since is its creation was not there (its replay is ADDED); one first
+                // changed or deleted since was (MODIFIED, DELETED), as the watch cache
+                // replays history with the events' own types. With selectors, whether it
+                // matched at `from` is judged on that first change's object: the history
+                // keeps no earlier state (upstream's keeps the previous object), so an
+                // object that began to match with its first change since is MODIFIED here
+                // where upstream says ADDED.
+                if from.is_some() {
+                    let mut first_change: HashMap<String, &WatchEvent> = HashMap::new();
+                    for e in &backlog {
+                        first_change
+                            .entry(format!("{}/{}", e.namespace, e.name))
+                            .or_insert(e);
+                    }
+                    for (id, e) in first_change {
+                        if e.type_ != EventType::Added && matches_json(&sel, &e.object) {
+                            seen.insert(id);
+                        } else {
+                            seen.remove(&id);
+                        }
+                    }
+                }
                 let mut render = |e: &WatchEvent, first: &mut bool| -> Option<Bytes> {
                     if ns.as_deref().is_some_and(|n| n != e.namespace) {
                         return None;

@@ -621,3 +621,58 @@ fn delete_options_in_the_body_are_honoured() {
     assert_eq!(body["details"]["kind"], "DeleteOptions");
     assert_eq!(call(&c, "GET", &format!("{JOBS}/other"), None).0, 200);
 }
+
+/// A watch resumed from a list's resourceVersion replays what happened since with the
+/// events' own types: a Job created since is ADDED, one changed since is MODIFIED, one
+/// deleted since is DELETED (they once came as MODIFIED and ADDED).
+#[test]
+fn a_resumed_watch_replays_changes_with_their_own_types() {
+    let c = cluster();
+    for name in ["changed", "gone"] {
+        assert_eq!(call(&c, "POST", JOBS, Some(job(name, &["exit=0"]))).0, 201);
+    }
+    eventually("both complete", || {
+        ["changed", "gone"]
+            .iter()
+            .all(|n| call(&c, "GET", &format!("{JOBS}/{n}"), None).1["status"]["succeeded"] == 1)
+    });
+    let rv = call(&c, "GET", JOBS, None).1["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(call(&c, "POST", JOBS, Some(job("new", &["exit=0"]))).0, 201);
+    let (code, _) = call_with(
+        &c,
+        "PATCH",
+        &format!("{JOBS}/changed"),
+        "application/merge-patch+json",
+        Some(json!({"metadata": {"labels": {"touched": "yes"}}})),
+    );
+    assert_eq!(code, 200);
+    let (code, _) = call(
+        &c,
+        "DELETE",
+        &format!("{JOBS}/gone?propagationPolicy=Background"),
+        None,
+    );
+    assert_eq!(code, 200);
+    let events = watch(
+        &c,
+        &format!("{JOBS}?watch=true&resourceVersion={rv}"),
+        |evs| {
+            ["new", "changed", "gone"]
+                .iter()
+                .all(|n| evs.iter().any(|e| e["object"]["metadata"]["name"] == *n))
+        },
+    );
+    let first = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["object"]["metadata"]["name"] == name)
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(first("new"), "ADDED", "{events:?}");
+    assert_eq!(first("changed"), "MODIFIED", "{events:?}");
+    assert_eq!(first("gone"), "DELETED", "{events:?}");
+}
