@@ -241,7 +241,9 @@ impl Admit for Job {
     const QUALIFIED_KIND: &'static str = "Job.batch";
     const RESOURCE: &'static str = "jobs.batch";
     fn prepare_for_create(&mut self) {
-        self.status = None;
+        // An empty status, as upstream's strategy resets it: Go prints the struct as `{}`,
+        // and clients read `status.active` of a created object.
+        self.status = Some(Default::default());
     }
     fn prepare_for_update(&mut self, old: &Self) {
         self.status = old.status.clone();
@@ -271,7 +273,9 @@ impl Admit for CronJob {
     const QUALIFIED_KIND: &'static str = "CronJob.batch";
     const RESOURCE: &'static str = "cronjobs.batch";
     fn prepare_for_create(&mut self) {
-        self.status = None;
+        // An empty status, as upstream's strategy resets it: Go prints the struct as `{}`,
+        // and clients read `status.active` of a created object.
+        self.status = Some(Default::default());
     }
     fn prepare_for_update(&mut self, old: &Self) {
         self.status = old.status.clone();
@@ -381,7 +385,7 @@ mod tests {
         assert_eq!(m.creation_timestamp, Some(Time(now())));
         assert_eq!(m.generation, Some(1));
         assert_eq!(j.spec.as_ref().unwrap().backoff_limit, Some(6));
-        assert!(j.status.is_none());
+        assert_eq!(j.status, Some(Default::default()));
     }
 
     #[test]

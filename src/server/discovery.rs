@@ -59,6 +59,17 @@ pub async fn api() -> Json<Value> {
     }))
 }
 
+/// `/apis/batch`: the batch group, as `APIGroupList` lists it.
+pub async fn batch_group() -> Json<Value> {
+    Json(json!({
+        "kind": "APIGroup",
+        "apiVersion": "v1",
+        "name": "batch",
+        "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
+        "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"}
+    }))
+}
+
 /// `/apis`.
 pub async fn apis() -> Json<Value> {
     Json(json!({

@@ -58,13 +58,57 @@ impl ApiError {
         )
     }
 
-    /// 404 for a path we do not serve.
+    /// 404 for a path we do not serve: `details` is there and empty, as kube-apiserver
+    /// writes it (clients such as `kubectl debug` read it without checking).
     pub fn no_route() -> Self {
-        Self::new(
+        let mut e = Self::new(
             404,
             "NotFound",
             "the server could not find the requested resource",
-        )
+        );
+        e.details = Some(json!({}));
+        e
+    }
+
+    /// 405 for a verb a path does not serve.
+    pub fn method_not_allowed() -> Self {
+        let mut e = Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        );
+        e.details = Some(json!({}));
+        e
+    }
+
+    /// Any other error the HTTP layer answered without a body of ours (a query string
+    /// that does not parse, a media type refused): a `Status` with `message`, its reason
+    /// from its code as `NewGenericServerResponse` names it.
+    pub fn from_http(code: u16, message: &str) -> Self {
+        let reason = match code {
+            400 => "BadRequest",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "NotFound",
+            405 => "MethodNotAllowed",
+            406 => "NotAcceptable",
+            409 => "Conflict",
+            413 => "RequestEntityTooLarge",
+            415 => "UnsupportedMediaType",
+            422 => "Invalid",
+            429 => "TooManyRequests",
+            503 => "ServiceUnavailable",
+            504 => "Timeout",
+            _ => "InternalError",
+        };
+        let message = if message.trim().is_empty() {
+            "the server could not handle the request"
+        } else {
+            message.trim()
+        };
+        let mut e = Self::new(code, reason, message);
+        e.details = Some(json!({}));
+        e
     }
 
     /// 409 on create.
@@ -144,15 +188,6 @@ impl ApiError {
     /// 403.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(403, "Forbidden", message)
-    }
-
-    /// 405.
-    pub fn method_not_allowed() -> Self {
-        Self::new(
-            405,
-            "MethodNotAllowed",
-            "the server does not allow this method on the requested resource",
-        )
     }
 
     /// 415.

@@ -73,6 +73,15 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/apis", get(discovery::apis))
         .route("/api/v1", get(discovery::core_v1))
         .route("/apis/batch/v1", get(discovery::batch_v1))
+        // The same with a trailing slash, as go-restful serves them (the Python client
+        // asks for `/version/`, `/api/`, `/apis/`, `/apis/batch/v1/`), and the group.
+        .route("/version/", get(discovery::version))
+        .route("/api/", get(discovery::api))
+        .route("/apis/", get(discovery::apis))
+        .route("/api/v1/", get(discovery::core_v1))
+        .route("/apis/batch", get(discovery::batch_group))
+        .route("/apis/batch/", get(discovery::batch_group))
+        .route("/apis/batch/v1/", get(discovery::batch_v1))
         .route("/openapi/v3", get(discovery::openapi_root))
         .route("/openapi/v3/apis/batch/v1", get(discovery::openapi_batch))
         .route("/openapi/v3/api/v1", get(discovery::openapi_core))
@@ -164,7 +173,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
 async fn authenticate(State(state): S, req: Request, next: Next) -> Response {
     let public = matches!(
         req.uri().path(),
-        "/version" | "/healthz" | "/readyz" | "/livez"
+        "/version" | "/version/" | "/healthz" | "/readyz" | "/livez"
     );
     if let Some(token) = &state.token
         && !public
@@ -190,15 +199,46 @@ const MAX_BODY_BYTES: usize = 3 << 20;
 
 /// axum answers an oversized body with plain text; clients expect a `metav1.Status`.
 async fn status_bodies(req: Request, next: Next) -> Response {
+    // Health checks answer in text, failures too, as kube-apiserver's do.
+    let health = matches!(req.uri().path(), "/healthz" | "/readyz" | "/livez")
+        || req.uri().path().starts_with("/healthz/")
+        || req.uri().path().starts_with("/readyz/")
+        || req.uri().path().starts_with("/livez/");
     let response = next.run(req).await;
+    if health {
+        return response;
+    }
     let json = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !json {
-        return ApiError::too_large(MAX_BODY_BYTES).into_response();
+    let status = response.status();
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
     }
-    response
+    // An error the HTTP layer wrote (a verb a route lacks, a query that does not parse):
+    // every error is a whole `metav1.Status`, as kube-apiserver writes them.
+    match status {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::too_large(MAX_BODY_BYTES).into_response()
+        }
+        axum::http::StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::method_not_allowed().into_response()
+        }
+        _ => {
+            let headers = response.headers().clone();
+            let body = axum::body::to_bytes(response.into_body(), 64 << 10)
+                .await
+                .unwrap_or_default();
+            let mut r = ApiError::from_http(status.as_u16(), &String::from_utf8_lossy(&body))
+                .into_response();
+            if let Some(v) = headers.get(axum::http::header::WWW_AUTHENTICATE) {
+                r.headers_mut()
+                    .insert(axum::http::header::WWW_AUTHENTICATE, v.clone());
+            }
+            r
+        }
+    }
 }
 
 /// A write is answered only once it is durable: the response waits for the group commit

@@ -180,6 +180,8 @@ fn errors_are_whole_statuses_with_upstream_codes_and_messages() {
     let (code, created) = call(&c, "POST", JOBS, Some(job("x", &["exit=0"])));
     assert_eq!(code, 201, "{created}");
     assert!(created["metadata"]["uid"].is_string(), "{created}");
+    // An empty status, as Go prints the struct (Python's `resp.status.active` reads it).
+    assert_eq!(created["status"], json!({}), "{created}");
 
     let (code, body) = call(&c, "POST", JOBS, Some(job("x", &["exit=0"])));
     assert_eq!(code, 409);
@@ -675,4 +677,52 @@ fn a_resumed_watch_replays_changes_with_their_own_types() {
     assert_eq!(first("new"), "ADDED", "{events:?}");
     assert_eq!(first("changed"), "MODIFIED", "{events:?}");
     assert_eq!(first("gone"), "DELETED", "{events:?}");
+}
+
+/// Every error is a whole `metav1.Status`: a path we do not serve (with the empty
+/// `details` clients read), a verb a path lacks (405, once an empty body), a query that
+/// does not parse.
+#[test]
+fn every_error_is_a_whole_status() {
+    let c = cluster();
+    // Discovery answers with or without the trailing slash, and names the group.
+    for path in [
+        "/version/",
+        "/api/",
+        "/apis/",
+        "/api/v1/",
+        "/apis/batch/v1/",
+    ] {
+        assert_eq!(call(&c, "GET", path, None).0, 200, "{path}");
+    }
+    let (code, group) = call(&c, "GET", "/apis/batch", None);
+    assert_eq!(code, 200);
+    assert_eq!(group["kind"], "APIGroup");
+    assert_eq!(group["preferredVersion"]["groupVersion"], "batch/v1");
+    let (code, body) = call(&c, "GET", "/apis/nothing.example/v1/things", None);
+    assert_eq!(code, 404);
+    assert_eq!(
+        body,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": "the server could not find the requested resource",
+               "reason": "NotFound", "details": {}, "code": 404})
+    );
+    let (code, body) = call(&c, "PUT", JOBS, Some(job("x", &[])));
+    assert_eq!(code, 405);
+    assert_eq!(
+        body,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": "the server does not allow this method on the requested resource",
+               "reason": "MethodNotAllowed", "details": {}, "code": 405})
+    );
+    let (code, body) = call(&c, "GET", &format!("{JOBS}?limit=%zz"), None);
+    assert!(code == 400 || code == 200, "{code} {body}");
+    if code == 400 {
+        assert_eq!(body["kind"], "Status");
+        assert_eq!(body["reason"], "BadRequest");
+    }
+    // Health answers stay text.
+    let (code, body) = call(&c, "GET", "/readyz", None);
+    assert_eq!(code, 200);
+    assert_eq!(body, json!("ok"));
 }
