@@ -59,7 +59,9 @@
 //!   `Store::durability` says when the backend cannot commit.
 //! - [`server`]: the Kubernetes API server kubectl talks to (discovery, REST verbs, watch,
 //!   logs, Tables, patches, protobuf bodies, TLS, `metav1.Status` errors).
-//! - [`controller::gc`], [`controller::ttl`]: garbage collection and TTL-after-finished.
+//! - [`controller::gc`], [`controller::ttl`]: garbage collection and TTL-after-finished;
+//!   [`controller::namespace`]: a terminating namespace emptied, then finalized (the
+//!   server's NamespaceLifecycle check refuses new content meanwhile).
 //! - [`run`]: the `wasmjob run` command; [`manifest`]: reading YAML files.
 //! - [`serve`]: the `wasmjob serve` command: data-dir lock, crash recovery, start-up.
 //! - [`clock`]: wall time derived from tokio's clock so tests can pause time.

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod cronjob;
 pub mod gc;
 pub mod job;
+pub mod namespace;
 pub mod queue;
 pub mod ttl;
 
@@ -204,7 +205,17 @@ pub async fn run_forever(
     let (store, clock) = (&cx.store, cx.clock);
     // CronJobs without `timeZone` follow the controller's zone, as upstream.
     let local = jiff::tz::TimeZone::system();
-    let touched = store.track(&[Resource::Jobs, Resource::Pods, Resource::CronJobs]);
+    let touched = store.track(&[
+        Resource::Jobs,
+        Resource::Pods,
+        Resource::CronJobs,
+        Resource::Namespaces,
+    ]);
+    // While a namespace is being deleted the namespace controller looks after every
+    // write, and every second (an Event written after its last pod went touches nothing
+    // it tracks), until the namespace is gone.
+    let mut terminating = true;
+    let mut namespaces_at: Option<Instant> = None;
     let mut jobs = WorkQueue::new();
     let mut cronjobs = WorkQueue::new();
     // Everything once at start-up, as an informer's initial list adds every key.
@@ -229,6 +240,14 @@ pub async fn run_forever(
             continue;
         }
         let touches = touched.drain();
+        let namespaces_due = namespaces_at.is_some_and(|at| at <= Instant::now());
+        if terminating
+            || namespaces_due
+            || touches.iter().any(|t| t.resource == Resource::Namespaces)
+        {
+            terminating = namespace::sweep(store, clock.now());
+            namespaces_at = terminating.then(|| Instant::now() + Duration::from_secs(1));
+        }
         let collect = needs_collecting(store, &touches);
         route(touches, &mut jobs, &mut cronjobs);
         sync_jobs(&cx, &settings, &mut jobs).await;
@@ -238,7 +257,7 @@ pub async fn run_forever(
         if collect || gc_at.is_some_and(|at| at <= Instant::now()) {
             gc_at = gc::sweep(store, clock.now()).map(|d| Instant::now() + d);
         }
-        let next = [jobs.next_due(), cronjobs.next_due(), gc_at]
+        let next = [jobs.next_due(), cronjobs.next_due(), gc_at, namespaces_at]
             .into_iter()
             .flatten()
             .min();

@@ -185,6 +185,29 @@ impl ApiError {
         Self::new(401, "Unauthorized", "Unauthorized")
     }
 
+    /// 403 from the NamespaceLifecycle admission plugin.
+    pub fn namespace_terminating(resource: Resource, name: &str, ns: &str) -> Self {
+        let mut e = Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                resource.qualified()
+            ),
+        );
+        e.details = Some(json!({
+            "name": name,
+            "group": group(resource),
+            "kind": resource.plural(),
+            "causes": [{
+                "reason": "NamespaceTerminating",
+                "message": format!("namespace {ns} is being terminated"),
+                "field": "metadata.namespace",
+            }],
+        }));
+        e
+    }
+
     /// 403.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(403, "Forbidden", message)

@@ -285,15 +285,23 @@ pub fn dry_run(q: &Query, options: &str) -> Result<bool, ApiError> {
     }
 }
 
-fn check_namespace(state: &ApiState, ns: &str) -> Result<(), ApiError> {
-    let exists = state
+/// The NamespaceLifecycle admission plugin: the namespace must exist and not be
+/// terminating.
+fn check_namespace(
+    state: &ApiState,
+    ns: &str,
+    resource: store::Resource,
+    name: &str,
+) -> Result<(), ApiError> {
+    match state
         .store
-        .get::<k8s_openapi::api::core::v1::Namespace>(&format!("/{ns}"))
-        .is_some();
-    if exists {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(store::Resource::Namespaces, ns))
+        .get_shared::<k8s_openapi::api::core::v1::Namespace>(&format!("/{ns}"))
+    {
+        None => Err(ApiError::not_found(store::Resource::Namespaces, ns)),
+        Some(n) if n.metadata.deletion_timestamp.is_some() => {
+            Err(ApiError::namespace_terminating(resource, name, ns))
+        }
+        Some(_) => Ok(()),
     }
 }
 
@@ -333,7 +341,8 @@ fn create_object<K: ApiKind>(
             ));
         }
         m.namespace = Some(ns.clone());
-        check_namespace(state, &ns)?;
+        let name = m.name.clone().unwrap_or_default();
+        check_namespace(state, &ns, K::RESOURCE, &name)?;
     }
     let obj = obj.admit_create(&state.admission, state.clock.now())?;
     if dry_run {

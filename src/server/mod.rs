@@ -539,7 +539,8 @@ async fn pod_log(State(s): S, Path((ns, name)): Path<(String, String)>, Query(q)
     logs::pod_log(s, ns, name, q).await
 }
 
-/// DELETE of a namespace: its Jobs go (their pods follow), then the namespace itself.
+/// DELETE of a namespace: it turns `Terminating`; the namespace controller
+/// (`controller::namespace`) deletes everything in it, then lets it go.
 async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q, b: Bytes) -> R {
     let options = DeleteOptions::parse(&q, &b)?;
     let ns: Namespace = s
@@ -566,21 +567,16 @@ async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q, b:
             "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
         )));
     }
-    for job in s.store.list::<Job>(Some(&name)).0 {
-        s.store
-            .remove::<Job>(&format!("{name}/{}", job.metadata.name.unwrap_or_default()));
-    }
-    for ev in s.store.list::<Event>(Some(&name)).0 {
-        s.store
-            .remove::<Event>(&format!("{name}/{}", ev.metadata.name.unwrap_or_default()));
-    }
-    s.store.remove::<Namespace>(&format!("/{name}"));
-    let mut gone = ns;
-    mark_deleted(&mut gone.metadata, s.clock.now());
-    if let Some(st) = gone.status.as_mut() {
-        st.phase = Some("Terminating".into());
-    }
-    Ok(deleting(&gone))
+    // Terminating: the namespace controller deletes what is in it, then the namespace.
+    let now = s.clock.now();
+    let marked = s.store.modify::<Namespace>(&format!("/{name}"), |n| {
+        mark_deleted(&mut n.metadata, now);
+        n.status.get_or_insert_with(Default::default).phase = Some("Terminating".into());
+    });
+    Ok(match marked {
+        Some(n) => deleting(&*n),
+        None => delete_success(&ns),
+    })
 }
 
 /// Serves `app` on `listener` (TLS when `tls` is set) until `shutdown` resolves, within

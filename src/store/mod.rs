@@ -207,7 +207,23 @@ macro_rules! object {
 }
 object!(Job, Resource::Jobs, jobs);
 object!(Event, Resource::Events, events);
-object!(Namespace, Resource::Namespaces, namespaces);
+impl Object for Namespace {
+    const RESOURCE: Resource = Resource::Namespaces;
+    fn map(s: &State) -> &BTreeMap<String, Arc<Self>> {
+        &s.namespaces
+    }
+    fn map_mut(s: &mut State) -> &mut BTreeMap<String, Arc<Self>> {
+        &mut s.namespaces
+    }
+    /// A namespace's own finalizers (`spec.finalizers`, the namespace controller's
+    /// `kubernetes`) hold it as metadata's hold any object.
+    fn can_be_removed(&self) -> bool {
+        self.spec
+            .as_ref()
+            .and_then(|s| s.finalizers.as_ref())
+            .is_none_or(Vec::is_empty)
+    }
+}
 object!(CronJob, Resource::CronJobs, cronjobs);
 
 impl Object for Pod {

@@ -726,3 +726,71 @@ fn every_error_is_a_whole_status() {
     assert_eq!(code, 200);
     assert_eq!(body, json!("ok"));
 }
+
+/// Deleting a namespace empties it (CronJobs, Jobs, their pods, orphaned pods, Events)
+/// and then removes it; while it terminates nothing new may be created in it, and a
+/// namespace recreated under its name starts empty.
+#[test]
+fn a_deleted_namespace_takes_everything_in_it_and_refuses_new_content() {
+    let c = cluster();
+    let team = "/apis/batch/v1/namespaces/team";
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}});
+    assert_eq!(
+        call(&c, "POST", "/api/v1/namespaces", Some(ns.clone())).0,
+        201
+    );
+    let cron = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly"},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "m", "image": "exerciser.wasm"}]}}}}}});
+    assert_eq!(
+        call(&c, "POST", &format!("{team}/cronjobs"), Some(cron)).0,
+        201
+    );
+    let mut long = job("long", &["sleep-ms=600000"]);
+    long["metadata"]["namespace"] = json!("team");
+    assert_eq!(call(&c, "POST", &format!("{team}/jobs"), Some(long)).0, 201);
+    let team_pods = || {
+        call(&c, "GET", "/api/v1/namespaces/team/pods", None).1["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    eventually("long's pod running", || {
+        team_pods()
+            .iter()
+            .any(|p| p["status"]["phase"] == "Running")
+    });
+
+    let (code, body) = call(&c, "DELETE", "/api/v1/namespaces/team", None);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["status"]["phase"], "Terminating", "{body}");
+    assert!(body["metadata"]["deletionTimestamp"].is_string());
+    let mut late = job("late", &["exit=0"]);
+    late["metadata"]["namespace"] = json!("team");
+    let (code, body) = call(&c, "POST", &format!("{team}/jobs"), Some(late.clone()));
+    if code != 404 {
+        assert_eq!(code, 403, "{body}");
+        assert_eq!(
+            body["message"],
+            "jobs.batch \"late\" is forbidden: unable to create new content in namespace team because it is being terminated"
+        );
+        assert_eq!(
+            body["details"]["causes"][0]["reason"],
+            "NamespaceTerminating"
+        );
+    }
+    eventually("team gone", || {
+        call(&c, "GET", "/api/v1/namespaces/team", None).0 == 404
+    });
+    assert!(team_pods().is_empty());
+    for what in ["jobs", "cronjobs"] {
+        let (_, list) = call(&c, "GET", &format!("{team}/{what}"), None);
+        assert_eq!(list["items"], json!([]), "{what}: {list}");
+    }
+    let (_, events) = call(&c, "GET", "/api/v1/namespaces/team/events", None);
+    assert_eq!(events["items"], json!([]), "{events}");
+    // Recreated, it is empty: nothing comes back.
+    assert_eq!(call(&c, "POST", "/api/v1/namespaces", Some(ns)).0, 201);
+    let (_, list) = call(&c, "GET", &format!("{team}/cronjobs"), None);
+    assert_eq!(list["items"], json!([]));
+}

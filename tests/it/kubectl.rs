@@ -817,7 +817,10 @@ fn jobs_managed_by_another_controller_are_left_alone() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(c.ok(&["get", "pods", "-o", "name"]), "");
     // Untouched: the empty status it was created with (`{}`, as Go prints the struct).
-    assert_eq!(c.ok(&["get", "job", "ext", "-o", "jsonpath={.status}"]), "{}");
+    assert_eq!(
+        c.ok(&["get", "job", "ext", "-o", "jsonpath={.status}"]),
+        "{}"
+    );
 }
 
 #[test]
