@@ -112,14 +112,43 @@ pub async fn list<K: ApiKind>(
     // Lists of 10,000 pods must stay fast (`kubectl get pods` < 1 s): objects are shared
     // with the store, turned into JSON trees only where a field selector or a full Table
     // row needs one, and written out one by one.
+    let page = super::pagination::Page::parse(&q)?;
+    page.check_fresh(state.store.oldest_revision())?;
     let (items, rev) = state.store.list_shared::<K>(ns.as_deref());
-    let items: Vec<Arc<K>> = items.into_iter().filter(|o| matches(&sel, &**o)).collect();
+    // Key order (the store's), from the continue token's key on, `limit` at most.
+    let key = |o: &K| {
+        key_of::<K>(
+            o.metadata().namespace.as_deref(),
+            o.metadata().name.as_deref().unwrap_or(""),
+        )
+    };
+    let mut items: Vec<Arc<K>> = items
+        .into_iter()
+        .filter(|o| page.start().is_none_or(|start| key(o).as_str() >= start))
+        .filter(|o| matches(&sel, &**o))
+        .collect();
+    let rev = page.resume.as_ref().map_or(rev, |(rv, _)| *rv);
+    let mut more = None;
+    if let Some(limit) = page.limit
+        && items.len() > limit
+    {
+        let remaining = items.len() - limit;
+        items.truncate(limit);
+        let last = items.last().map(|o| key(o)).unwrap_or_default();
+        // Upstream counts the rest only when no selector filters it.
+        let unfiltered = q.get("labelSelector").is_none_or(|s| s.is_empty())
+            && q.get("fieldSelector").is_none_or(|s| s.is_empty());
+        more = Some((
+            super::pagination::token(rev, &last),
+            unfiltered.then_some(remaining),
+        ));
+    }
     let rv = rev.to_string();
     if as_table {
         let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
         let now = state.clock.now();
         let mut body = Vec::with_capacity(items.len() * 1024);
-        table::write_head(&mut body, &K::columns(), &rv);
+        table::write_head(&mut body, &K::columns(), &list_meta(&rv, more.as_ref()));
         for (i, o) in items.iter().enumerate() {
             if i > 0 {
                 body.push(b',');
@@ -137,7 +166,7 @@ pub async fn list<K: ApiKind>(
     let mut body = serde_json::to_vec(&json!({
         "kind": list_kind::<K>(),
         "apiVersion": K::API_VERSION,
-        "metadata": {"resourceVersion": rv},
+        "metadata": list_meta(&rv, more.as_ref()),
     }))
     .unwrap_or_default();
     // Reopen the object to append `"items":[...]`, serialising each item directly.
@@ -154,6 +183,19 @@ pub async fn list<K: ApiKind>(
     resp.headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));
     Ok(resp)
+}
+
+/// A list's `metadata`: its resourceVersion and, for a page with more after it, the
+/// continue token and (unfiltered) the count of what remains.
+fn list_meta(rv: &str, more: Option<&(String, Option<usize>)>) -> Value {
+    let mut m = json!({"resourceVersion": rv});
+    if let Some((token, remaining)) = more {
+        m["continue"] = json!(token);
+        if let Some(n) = remaining {
+            m["remainingItemCount"] = json!(n);
+        }
+    }
+    m
 }
 
 /// GET one object (or its Table row).

@@ -12,6 +12,7 @@ pub mod error;
 pub mod handlers;
 pub mod logs;
 pub mod objects;
+pub mod pagination;
 pub mod patch;
 pub mod protobuf;
 pub mod selectors;

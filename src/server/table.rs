@@ -777,12 +777,10 @@ pub fn table(columns: Value, rows: Vec<Value>, resource_version: &str) -> Value 
 /// Writes a Table's opening, up to and including the `[` of its rows, for a list that writes
 /// its rows one by one with [`write_row`] and closes with `]}`: 10,000 pods as a tree of
 /// JSON values cost more in allocation than in writing.
-pub fn write_head(out: &mut Vec<u8>, columns: &Value, resource_version: &str) {
-    out.extend_from_slice(
-        br#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"#,
-    );
-    let _ = serde_json::to_writer(&mut *out, resource_version);
-    out.extend_from_slice(br#"},"columnDefinitions":"#);
+pub fn write_head(out: &mut Vec<u8>, columns: &Value, metadata: &Value) {
+    out.extend_from_slice(br#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":"#);
+    let _ = serde_json::to_writer(&mut *out, metadata);
+    out.extend_from_slice(br#","columnDefinitions":"#);
     let _ = serde_json::to_writer(&mut *out, columns);
     out.extend_from_slice(br#","rows":["#);
 }
@@ -890,7 +888,7 @@ mod tests {
             IncludeObject::Object,
         ] {
             let mut out = Vec::new();
-            write_head(&mut out, &columns, "9");
+            write_head(&mut out, &columns, &json!({"resourceVersion": "9"}));
             write_row(&mut out, &cells, include, &meta, || object.clone());
             out.push(b',');
             write_row(&mut out, &cells, include, &meta, || object.clone());

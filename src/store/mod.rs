@@ -442,6 +442,12 @@ impl Store {
         self.read(|s| s.revision)
     }
 
+    /// The oldest revision the history still holds changes after (what a watch or a
+    /// list's continue token may start from without a 410).
+    pub fn oldest_revision(&self) -> u64 {
+        self.read(|s| s.oldest)
+    }
+
     /// Receives the revision after every write.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.revision.subscribe()
