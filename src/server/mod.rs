@@ -138,6 +138,20 @@ pub fn router(state: Arc<ApiState>) -> Router {
                 .patch(patch_in::<Pod, false>),
         )
         .route("/api/v1/namespaces/{ns}/pods/{name}/log", get(pod_log))
+        // What a wasm pod cannot do, said as such (kubectl exec, cp, attach,
+        // port-forward), rather than a 404 that looks like a broken cluster.
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{name}/exec",
+            get(pod_unsupported::<EXEC>).post(pod_unsupported::<EXEC>),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{name}/attach",
+            get(pod_unsupported::<ATTACH>).post(pod_unsupported::<ATTACH>),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{name}/portforward",
+            get(pod_unsupported::<PORT_FORWARD>).post(pod_unsupported::<PORT_FORWARD>),
+        )
         // Events
         .route("/api/v1/events", get(list_all::<Event>))
         .route("/api/v1/namespaces/{ns}/events", get(list_in::<Event>))
@@ -536,6 +550,31 @@ async fn pod_delete(
         }
     })
 }
+const EXEC: u8 = 0;
+const ATTACH: u8 = 1;
+const PORT_FORWARD: u8 = 2;
+
+/// `exec`, `attach`, `portforward` of a pod: 400 saying why a wasm pod has none (404 for
+/// a pod that does not exist, as upstream checks it first).
+async fn pod_unsupported<const WHAT: u8>(
+    State(s): S,
+    Path((ns, name)): Path<(String, String)>,
+) -> R {
+    if s.store.get_shared::<Pod>(&format!("{ns}/{name}")).is_none() {
+        return Err(ApiError::not_found(crate::store::Resource::Pods, &name));
+    }
+    let why = match WHAT {
+        EXEC => {
+            "exec (and kubectl cp, which runs tar through it): a wasm container is one module run to its end, with no shell or other programs to start in it"
+        }
+        ATTACH => "attach: a wasm container has no terminal; its output is in kubectl logs",
+        _ => "port-forward: wasm pods have no network ports",
+    };
+    Err(ApiError::bad_request(format!(
+        "pod \"{name}\" does not support {why}"
+    )))
+}
+
 async fn pod_log(State(s): S, Path((ns, name)): Path<(String, String)>, Query(q): Q) -> R {
     logs::pod_log(s, ns, name, q).await
 }

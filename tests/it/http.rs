@@ -869,3 +869,27 @@ fn lists_page_with_limit_and_continue() {
     assert_eq!(code, 410, "{body}");
     assert_eq!(body["reason"], "Expired");
 }
+
+/// exec, attach and port-forward say what a wasm pod lacks (kubectl shows the message)
+/// instead of a 404 that looks like a broken cluster; a pod that does not exist is 404.
+#[test]
+fn a_wasm_pod_says_it_has_no_exec_attach_or_ports() {
+    let c = cluster();
+    sleeper(&c, "s");
+    let pod = pods_of(&c, "s")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (sub, words) in [
+        ("exec", "does not support exec"),
+        ("attach", "does not support attach"),
+        ("portforward", "does not support port-forward"),
+    ] {
+        let (code, body) = call(&c, "POST", &format!("{PODS}/{pod}/{sub}?command=ls"), None);
+        assert_eq!(code, 400, "{sub}: {body}");
+        assert_eq!(body["reason"], "BadRequest");
+        assert!(body["message"].as_str().unwrap().contains(words), "{body}");
+    }
+    let (code, body) = call(&c, "POST", &format!("{PODS}/nope/exec"), None);
+    assert_eq!(code, 404, "{body}");
+}
