@@ -417,7 +417,6 @@ pub(super) fn cannot_run_all(p: &mut Pod, message: &str, now: Timestamp) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::ExitReason;
     use k8s_openapi::api::core::v1::{Container, PodSpec};
 
     fn pod(init: &[&str], containers: &[&str]) -> Pod {
@@ -439,16 +438,7 @@ mod tests {
     }
 
     fn exit(code: i32) -> Terminated {
-        Terminated::from_exit(&ContainerExit {
-            exit_code: code,
-            reason: if code == 0 {
-                ExitReason::Completed
-            } else {
-                ExitReason::Error
-            },
-            message: None,
-            cpu: Default::default(),
-        })
+        Terminated::from_exit(&ContainerExit::exited(code))
     }
 
     fn state(s: Option<&ContainerState>) -> String {

@@ -215,12 +215,7 @@ pub fn dry_run_not_supported(values: &[String]) -> FieldError {
 mod tests {
     use super::*;
 
-    fn q(pairs: &[(&str, &str)]) -> Query {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::server::handlers::query_of as q;
 
     #[test]
     fn the_body_wins_over_the_query_and_carries_every_field() {

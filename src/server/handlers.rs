@@ -26,6 +26,15 @@ use crate::store::{self, EventType, WatchEvent};
 /// Query parameters, as sent.
 pub type Query = HashMap<String, String>;
 
+/// A query from pairs, for tests.
+#[cfg(test)]
+pub(crate) fn query_of(pairs: &[(&str, &str)]) -> Query {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get("accept").and_then(|v| v.to_str().ok())
 }

@@ -107,12 +107,7 @@ fn decode(token: &str) -> Result<(u64, String), ApiError> {
 mod tests {
     use super::*;
 
-    fn q(pairs: &[(&str, &str)]) -> Query {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::server::handlers::query_of as q;
 
     #[test]
     fn a_token_round_trips_and_names_the_next_key() {

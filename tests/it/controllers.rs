@@ -56,6 +56,24 @@ impl Plane {
     }
 }
 
+/// The Job's condition of `type_`, once it has one: read again after each Job change on
+/// `feed`.
+async fn condition(
+    plane: &Plane,
+    feed: &mut tokio::sync::broadcast::Receiver<wasmjob::store::WatchEvent>,
+    key: &str,
+    type_: &str,
+) -> k8s_openapi::api::batch::v1::JobCondition {
+    loop {
+        let j = plane.store.job(key).expect("the Job");
+        let conditions = j.status.and_then(|s| s.conditions).unwrap_or_default();
+        if let Some(c) = conditions.into_iter().find(|c| c.type_ == type_) {
+            return c;
+        }
+        feed.recv().await.expect("the feed keeps up");
+    }
+}
+
 /// Marks a pod as a node would when its container ended with `exit_code`.
 fn finish(store: &Store, key: &str, exit_code: i32, now: Timestamp) {
     use k8s_openapi::api::core::v1::{
@@ -133,14 +151,7 @@ async fn failed_pods_are_replaced_after_10_20_40_seconds() {
         .collect();
     assert_eq!(gaps, [10, 20, 40], "{created:?}");
     let (_, mut jobs) = plane.store.watch(Resource::Jobs, 0).unwrap();
-    let failed = loop {
-        let j = plane.store.job("default/j").unwrap();
-        let conditions = j.status.and_then(|s| s.conditions).unwrap_or_default();
-        if let Some(c) = conditions.into_iter().find(|c| c.type_ == "Failed") {
-            break c;
-        }
-        jobs.recv().await.unwrap();
-    };
+    let failed = condition(&plane, &mut jobs, "default/j", "Failed").await;
     assert_eq!(failed.reason.as_deref(), Some("BackoffLimitExceeded"));
     plane.stop().await;
 }
@@ -287,14 +298,7 @@ async fn a_job_past_its_active_deadline_fails_at_that_second() {
     let (_, mut pods) = plane.store.watch(Resource::Pods, 0).unwrap();
     plane.create::<Job>(&JOB.replace("backoffLimit: 3", "activeDeadlineSeconds: 2"));
     let began = tokio::time::Instant::now();
-    let failed = loop {
-        let j = plane.store.job("default/j").unwrap();
-        let conditions = j.status.and_then(|s| s.conditions).unwrap_or_default();
-        if let Some(c) = conditions.into_iter().find(|c| c.type_ == "Failed") {
-            break c;
-        }
-        jobs.recv().await.unwrap();
-    };
+    let failed = condition(&plane, &mut jobs, "default/j", "Failed").await;
     let took = began.elapsed();
     assert!(
         took >= Duration::from_secs(2) && took < Duration::from_millis(2100),
