@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, NamespaceSpec, NamespaceStatus, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Event, Namespace, NamespaceSpec, NamespaceStatus, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use super::host_path::HostPathPolicy;
@@ -328,6 +328,48 @@ impl Admit for Pod {
             spec.node_name = Some(node.to_owned());
         }
     }
+}
+
+/// Events written by clients (`core/v1`: an app's own Events, `kubectl events` readers'
+/// sources): upstream's legacy Event validation.
+impl Admit for Event {
+    const QUALIFIED_KIND: &'static str = "Event";
+    const RESOURCE: &'static str = "events";
+    const HAS_GENERATION: bool = false;
+    fn validate(&self) -> Vec<FieldError> {
+        validate_event(self)
+    }
+}
+
+/// `ValidateEventCreate` for `core/v1` (its `legacyValidateEvent` for Events without an
+/// `eventTime`): object metadata, and the involved object's namespace must be the
+/// Event's (or empty, for an Event in `default` or about a cluster-scoped object).
+fn validate_event(e: &Event) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    validation::validate_object_meta(&e.metadata, &FieldPath::root("metadata"), &mut errs);
+    let ns = e.metadata.namespace.as_deref().unwrap_or("");
+    let involved = e.involved_object.namespace.as_deref().unwrap_or("");
+    let path = FieldPath::root("involvedObject").child("namespace");
+    if e.event_time.is_none() {
+        let agrees = if involved.is_empty() {
+            ns.is_empty() || ns == "default"
+        } else {
+            ns == involved
+        };
+        if !agrees {
+            errs.push(FieldError::invalid(
+                &path,
+                involved,
+                "does not match event.namespace",
+            ));
+        }
+    } else if e.reporting_component.as_deref().is_none_or(str::is_empty) {
+        errs.push(FieldError::required(
+            &FieldPath::root("reportingComponent"),
+            "",
+        ));
+    }
+    errs
 }
 
 impl Admit for Namespace {

@@ -109,7 +109,9 @@ pub const RESOURCES: [ResourceInfo; 5] = [
         kind: "Event",
         group: "",
         namespaced: true,
-        verbs: &["get", "list", "watch"],
+        verbs: &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
         short_names: &["ev"],
         categories: &[],
         subresources: &[],

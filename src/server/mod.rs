@@ -154,10 +154,16 @@ pub fn router(state: Arc<ApiState>) -> Router {
         )
         // Events
         .route("/api/v1/events", get(list_all::<Event>))
-        .route("/api/v1/namespaces/{ns}/events", get(list_in::<Event>))
+        .route(
+            "/api/v1/namespaces/{ns}/events",
+            get(list_in::<Event>).post(create_in::<Event>),
+        )
         .route(
             "/api/v1/namespaces/{ns}/events/{name}",
-            get(get_in::<Event>),
+            get(get_in::<Event>)
+                .put(put_in::<Event, false>)
+                .patch(patch_in::<Event, false>)
+                .delete(delete_in::<Event>),
         )
         // Namespaces
         .route(
@@ -427,7 +433,8 @@ fn delete_collection<K: ApiKind>(s: Arc<ApiState>, ns: String, q: handlers::Quer
     .into_response())
 }
 
-/// DELETE of an owner (Job, CronJob) with the garbage collector's propagation policies.
+/// DELETE of an owner (Job, CronJob; Events too) with the garbage collector's propagation
+/// policies.
 /// batch/v1 defaults to `Orphan` when the client names none (strategy.go); kubectl sends
 /// `Background`.
 fn delete_owner<K: ApiKind>(
@@ -450,7 +457,13 @@ fn delete_owner<K: ApiKind>(
         m.resource_version.as_deref(),
     )?;
     let now = s.clock.now();
-    let finalizer = match options.propagation.unwrap_or(Propagation::Orphan) {
+    // batch/v1 Jobs and CronJobs orphan by default (their strategy's
+    // `DefaultGarbageCollectionPolicy`); everything else is deleted in the background.
+    let default = match K::RESOURCE {
+        crate::store::Resource::Jobs | crate::store::Resource::CronJobs => Propagation::Orphan,
+        _ => Propagation::Background,
+    };
+    let finalizer = match options.propagation.unwrap_or(default) {
         Propagation::Background => None,
         Propagation::Foreground => Some(FOREGROUND_FINALIZER),
         Propagation::Orphan => Some(ORPHAN_FINALIZER),

@@ -71,6 +71,12 @@ impl ApiKind for Event {
     fn cells(&self, now: Timestamp) -> Vec<Value> {
         table::event_cells(self, now)
     }
+    fn admit_create(self, policy: &Policy, now: Timestamp) -> Result<Self, ApiError> {
+        Ok(admit::create(self, policy, now)?)
+    }
+    fn admit_update(self, old: &Self, policy: &Policy) -> Result<Self, ApiError> {
+        Ok(admit::update(self, old, policy)?)
+    }
 }
 
 impl ApiKind for Namespace {

@@ -893,3 +893,42 @@ fn a_wasm_pod_says_it_has_no_exec_attach_or_ports() {
     let (code, body) = call(&c, "POST", &format!("{PODS}/nope/exec"), None);
     assert_eq!(code, 404, "{body}");
 }
+
+/// Apps record their own Events (`core/v1` create, as client-go's recorder does), read
+/// back with the kubelet's and the controllers'; one about another namespace's object is
+/// refused with upstream's message.
+#[test]
+fn apps_can_write_events() {
+    let c = cluster();
+    let event = json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "mine.1", "namespace": "default"},
+        "involvedObject": {"kind": "Job", "name": "x", "namespace": "default"},
+        "reason": "Processed", "message": "did a thing", "type": "Normal",
+        "source": {"component": "my-app"}, "count": 1,
+    });
+    let events = "/api/v1/namespaces/default/events";
+    let (code, body) = call(&c, "POST", events, Some(event.clone()));
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(body["reason"], "Processed");
+    let (code, body) = call_with(
+        &c,
+        "PATCH",
+        &format!("{events}/mine.1"),
+        "application/merge-patch+json",
+        Some(json!({"count": 2})),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["count"], 2);
+    let mut elsewhere = event.clone();
+    elsewhere["metadata"]["name"] = json!("mine.2");
+    elsewhere["involvedObject"]["namespace"] = json!("kube-system");
+    let (code, body) = call(&c, "POST", events, Some(elsewhere));
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        "Event \"mine.2\" is invalid: involvedObject.namespace: Invalid value: \"kube-system\": does not match event.namespace"
+    );
+    assert_eq!(call(&c, "DELETE", &format!("{events}/mine.1"), None).0, 200);
+    assert_eq!(call(&c, "GET", &format!("{events}/mine.1"), None).0, 404);
+}
