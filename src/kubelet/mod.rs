@@ -370,7 +370,10 @@ impl Kubelet {
         }
         // Held while the pod runs: the node's maxPods.
         let _admitted = match self.admitted.clone().try_acquire_owned() {
-            Ok(permit) => permit,
+            Ok(permit) => {
+                self.scheduled(&pod);
+                permit
+            }
             Err(_) => match self.wait_for_room(&pod, &mut kill).await {
                 Some(permit) => permit,
                 None => return,
@@ -639,18 +642,7 @@ impl Kubelet {
         );
         match or_killed(kill, self.admitted.clone().acquire_owned()).await {
             Ok(Ok(permit)) => {
-                let name = pod.metadata.name.as_deref().unwrap_or("");
-                let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
-                self.scheduler_events.event(
-                    crate::api::meta::reference_to(pod),
-                    "Normal",
-                    "Scheduled",
-                    &format!(
-                        "Successfully assigned {ns}/{name} to {}",
-                        crate::api::meta::NODE_NAME
-                    ),
-                    self.clock.now(),
-                );
+                self.scheduled(pod);
                 Some(permit)
             }
             // Killed while waiting (or the node's admission closed, which it never is):
@@ -662,6 +654,22 @@ impl Kubelet {
                 None
             }
         }
+    }
+
+    /// The scheduler's `Scheduled` Event: the pod has its place on this node.
+    fn scheduled(&self, pod: &Pod) {
+        let name = pod.metadata.name.as_deref().unwrap_or("");
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        self.scheduler_events.event(
+            crate::api::meta::reference_to(pod),
+            "Normal",
+            "Scheduled",
+            &format!(
+                "Successfully assigned {ns}/{name} to {}",
+                crate::api::meta::NODE_NAME
+            ),
+            self.clock.now(),
+        );
     }
 
     /// Writes a pod status change, folding in what `w` still owes.
@@ -725,7 +733,13 @@ impl Kubelet {
         let mut guest = None;
         let mut ended: Option<Terminated> = None;
         let mut pull_failure = String::new();
+        // The status's `imageID`: the module's content digest, pinned as an image name.
+        let mut image_id = String::new();
+        let mut pull_began = tokio::time::Instant::now();
         loop {
+            if wait == Wait::Now && state.phase == Phase::Pulling {
+                pull_began = tokio::time::Instant::now();
+            }
             let event = match wait {
                 // `next` says Done only after an end or a kill, which set `ended`.
                 Wait::Done => {
@@ -762,7 +776,17 @@ impl Kubelet {
                     // short-lived, and a pod's task would otherwise carry their room for
                     // as long as its guest runs (10,000 sleeping pods: 40 MB).
                     (None, Phase::Pulling) => match Box::pin(self.pull(pod, c)).await {
-                        Ok(()) => Event::Pulled,
+                        Ok(info) => {
+                            if let Some(info) = info {
+                                self.pulled(pod, c, &info, pull_began.elapsed());
+                                image_id = format!(
+                                    "{}@sha256:{}",
+                                    c.image.as_deref().unwrap_or_default(),
+                                    info.digest
+                                );
+                            }
+                            Event::Pulled
+                        }
                         Err(message) => {
                             pull_failure = message;
                             Event::PullFailed
@@ -806,7 +830,7 @@ impl Kubelet {
                 }
                 StatusChange::Running { restarts } => {
                     self.write(&key, &mut writes, |p| {
-                        status::container_running(p, name, init, restarts, started_at)
+                        status::container_running(p, name, init, restarts, started_at, &image_id)
                     });
                     self.event(
                         pod,
@@ -985,17 +1009,53 @@ impl Kubelet {
     /// The kubelet's image pull, for wasm: the module file must exist and match its pin.
     /// `Err` is the pull's failure message; a module that exists but cannot run (or an
     /// image that does not resolve) fails at start instead, as a broken image does.
-    async fn pull(&self, pod: &Pod, c: &Container) -> Result<(), String> {
+    /// `Ok(Some)` is the pulled image (its digest and size).
+    async fn pull(&self, pod: &Pod, c: &Container) -> Result<Option<runtime::ImageInfo>, String> {
         let image_name = c.image.as_deref().unwrap_or_default();
         let Ok(image) = (self.resolve)(pod, image_name) else {
-            return Ok(());
+            return Ok(None);
         };
         match self.runtime.prepare(&image).await {
+            Ok(info) => Ok(Some(info)),
             Err(
                 e
                 @ (runtime::Error::ImageUnreadable { .. } | runtime::Error::DigestMismatch { .. }),
             ) => Err(format!("Failed to pull image \"{image_name}\": {e}")),
-            _ => Ok(()),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// A pull's Events, as the kubelet's image manager says them: `Pulling` and `Pulled`
+    /// with its time and size under `imagePullPolicy: Always`, else that the image is
+    /// already present.
+    fn pulled(&self, pod: &Pod, c: &Container, info: &runtime::ImageInfo, took: Duration) {
+        let image = c.image.as_deref().unwrap_or_default();
+        if c.image_pull_policy.as_deref() == Some("Always") {
+            // Upstream truncates both times to milliseconds.
+            let took =
+                crate::go::std_duration_string(Duration::from_millis(took.as_millis() as u64));
+            self.event(
+                pod,
+                "Normal",
+                "Pulling",
+                &format!("Pulling image \"{image}\""),
+            );
+            self.event(
+                pod,
+                "Normal",
+                "Pulled",
+                &format!(
+                    "Successfully pulled image \"{image}\" in {took} ({took} including waiting). Image size: {} bytes.",
+                    info.size
+                ),
+            );
+        } else {
+            self.event(
+                pod,
+                "Normal",
+                "Pulled",
+                &format!("Container image \"{image}\" already present on machine"),
+            );
         }
     }
 

@@ -180,7 +180,14 @@ fn container<'a>(s: &'a mut PodStatus, name: &str, init: bool) -> Option<&'a mut
 }
 
 /// A container (re)started.
-pub(super) fn container_running(p: &mut Pod, name: &str, init: bool, restarts: i32, at: Timestamp) {
+pub(super) fn container_running(
+    p: &mut Pod,
+    name: &str,
+    init: bool,
+    restarts: i32,
+    at: Timestamp,
+    image_id: &str,
+) {
     let uid = p.metadata.uid.clone().unwrap_or_default();
     let s = status(p);
     if let Some(c) = container(s, name, init) {
@@ -192,6 +199,7 @@ pub(super) fn container_running(p: &mut Pod, name: &str, init: bool, restarts: i
         });
         c.restart_count = restarts;
         c.started = Some(true);
+        c.image_id = image_id.into();
         c.ready = !init;
         c.container_id = Some(format!("wasmtime://{uid}/{name}/{restarts}"));
     }
@@ -518,10 +526,10 @@ mod tests {
     fn each_status_write_leaves_the_pod_as_a_kubelet_reports_it() {
         let up = || -> Step { Box::new(|p| started(p, at(0))) };
         let run = |name: &'static str, restarts: i32| -> Step {
-            Box::new(move |p| container_running(p, name, false, restarts, at(1)))
+            Box::new(move |p| container_running(p, name, false, restarts, at(1), ""))
         };
         let run_init = |name: &'static str| -> Step {
-            Box::new(move |p| container_running(p, name, true, 0, at(1)))
+            Box::new(move |p| container_running(p, name, true, 0, at(1), ""))
         };
         let end = |name: &'static str, init: bool, code: i32| -> Step {
             Box::new(move |p| container_terminated(p, name, init, &exit(code), at(1), at(2)))
@@ -588,7 +596,7 @@ mod tests {
     fn conditions_keep_their_transition_time_while_their_status_holds() {
         let mut p = pod(&[], &["a"]);
         started(&mut p, at(0));
-        container_running(&mut p, "a", false, 0, at(5));
+        container_running(&mut p, "a", false, 0, at(5), "a.wasm@sha256:00");
         container_terminated(&mut p, "a", false, &exit(0), at(5), at(9));
         finish(&mut p, TerminatedBy::Exit, at(10));
         let time = |t: &str| {
@@ -611,6 +619,7 @@ mod tests {
             .as_ref()
             .unwrap()[0];
         assert_eq!(c.container_id.as_deref(), Some("wasmtime://u/a/0"));
+        assert_eq!(c.image_id, "a.wasm@sha256:00");
         let t = c.state.as_ref().unwrap().terminated.as_ref().unwrap();
         assert_eq!(t.started_at.as_ref().map(|t| t.0), Some(at(5)));
         assert_eq!(t.finished_at.as_ref().map(|t| t.0), Some(at(9)));

@@ -192,7 +192,25 @@ struct Artefact {
 const TAG_LEN: usize = 32;
 
 /// Finds the compiled form of `image`, compiling it at most once per digest.
+/// What the node knows of an image once it is pulled: its content digest (the
+/// container status's `imageID`) and its size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// Lowercase hex sha256 of the module file.
+    pub digest: String,
+    /// The file's size in bytes.
+    pub size: u64,
+}
+
 pub(super) async fn load(shared: &Shared, image: &ImageRef) -> Result<Compiled, Error> {
+    load_identified(shared, image).await.map(|(c, _)| c)
+}
+
+/// [`load`], with the image's digest and size.
+pub(super) async fn load_identified(
+    shared: &Shared,
+    image: &ImageRef,
+) -> Result<(Compiled, ImageInfo), Error> {
     let unreadable = |source| Error::ImageUnreadable {
         path: image.path.clone(),
         cause: source,
@@ -251,7 +269,11 @@ pub(super) async fn load(shared: &Shared, image: &ImageRef) -> Result<Compiled, 
             compile(shared, &image.path, &digest, bytes).await
         })
         .await?;
-    Ok(compiled.clone())
+    let info = ImageInfo {
+        digest,
+        size: meta.len(),
+    };
+    Ok((compiled.clone(), info))
 }
 
 async fn compile(

@@ -25,7 +25,7 @@ use image::Compiled;
 pub use descriptors::{MAX_OPEN_RESOURCES, guest_share};
 pub use engine::{EngineInfo, RuntimeConfig};
 pub use exit::{ContainerExit, CpuStat, ExitReason, TRAP_EXIT_CODE};
-pub use image::{ImageRef, parse_image_ref};
+pub use image::{ImageInfo, ImageRef, parse_image_ref};
 pub use limits::{MAX_TICKS_PER_TURN, ticks_per_turn};
 
 /// Where a guest's stdout and stderr go. The kubelet's container log implements it; the
@@ -153,8 +153,10 @@ impl Runtime {
 
     /// Compiles (or loads from cache) the module without running it, so that invalid input
     /// is reported before anything starts.
-    pub async fn prepare(&self, image: &ImageRef) -> Result<(), Error> {
-        image::load(&self.inner, image).await.map(|_| ())
+    pub async fn prepare(&self, image: &ImageRef) -> Result<ImageInfo, Error> {
+        image::load_identified(&self.inner, image)
+            .await
+            .map(|(_, info)| info)
     }
 
     /// Runs one container to its end. Dropping the future kills the guest.
