@@ -77,6 +77,15 @@ impl Recorder {
             return;
         }
         let ns = object.namespace.clone().unwrap_or_else(|| "default".into());
+        // No Event lands in a namespace that is gone or being deleted (the API refuses it
+        // there, and nothing would ever remove it).
+        if self
+            .store
+            .get_shared::<k8s_openapi::api::core::v1::Namespace>(&format!("/{ns}"))
+            .is_none_or(|n| n.metadata.deletion_timestamp.is_some())
+        {
+            return;
+        }
         let aggregate = format!(
             "{ns}\u{0}{}\u{0}{}\u{0}{}\u{0}{type_}\u{0}{reason}\u{0}{message}",
             object.kind.as_deref().unwrap_or(""),
@@ -197,6 +206,14 @@ mod tests {
     use k8s_openapi::api::batch::v1::Job;
 
     fn job(store: &Store, name: &str) -> Job {
+        // Events land only in a namespace that exists.
+        let _ = store.create(k8s_openapi::api::core::v1::Namespace {
+            metadata: ObjectMeta {
+                name: Some("default".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
         store
             .create(Job {
                 metadata: ObjectMeta {

@@ -51,6 +51,10 @@ pub fn sweep(store: &Store, now: jiff::Timestamp) -> bool {
         let Some(name) = ns.metadata.name.as_deref() else {
             continue;
         };
+        // Only a namespace being deleted is worth counting.
+        if ns.metadata.deletion_timestamp.is_none() {
+            continue;
+        }
         let contents = Contents {
             deletable: store.list_shared::<CronJob>(Some(name)).0.len()
                 + store.list_shared::<Job>(Some(name)).0.len()

@@ -76,12 +76,15 @@ fn json_response(code: StatusCode, v: &Value, warnings: &[String]) -> Response {
     resp
 }
 
-struct Selectors {
+pub(super) struct Selectors {
     labels: LabelSelector,
     fields: FieldSelector,
 }
 
-fn selectors(q: &Query, resource: crate::store::Resource) -> Result<Selectors, ApiError> {
+pub(super) fn selectors(
+    q: &Query,
+    resource: crate::store::Resource,
+) -> Result<Selectors, ApiError> {
     let labels = LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let mut fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str))
@@ -95,7 +98,7 @@ fn selectors(q: &Query, resource: crate::store::Resource) -> Result<Selectors, A
 
 /// Whether `obj` passes the selectors; labels are read from the typed object, and JSON is
 /// made only when a field selector needs it.
-fn matches<K: ApiKind>(sel: &Selectors, obj: &K) -> bool {
+pub(super) fn matches<K: ApiKind>(sel: &Selectors, obj: &K) -> bool {
     sel.labels.matches(obj.metadata().labels.as_ref())
         && (sel.fields.is_empty() || sel.fields.matches(&to_json(obj)))
 }

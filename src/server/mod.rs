@@ -274,6 +274,10 @@ async fn durable_writes(State(state): S, req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     if let Err(e) = state.store.writable() {
+        // Read the body first (bounded): answering while the client still writes makes
+        // the connection close under it, and it sees a broken pipe instead of the
+        // Status saying why.
+        let _ = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await;
         return ApiError::from(e).into_response();
     }
     let response = next.run(req).await;
@@ -412,17 +416,22 @@ async fn patch_cluster<K: ApiKind>(
 /// `deletecollection`: every object the selectors match, each as a single DELETE would.
 fn delete_collection<K: ApiKind>(s: Arc<ApiState>, ns: String, q: handlers::Query, b: Bytes) -> R {
     let options = DeleteOptions::parse(&q, &b)?;
-    let labels = selectors::LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    // Both selectors, as a list reads them (a field selector once went unread here, and
+    // the whole namespace went).
+    let sel = handlers::selectors(&q, K::RESOURCE)?;
     let (items, rev) = s.store.list::<K>(Some(&ns));
     let mut deleted = Vec::new();
     for obj in items {
-        if !labels.matches(obj.metadata().labels.as_ref()) {
+        if !handlers::matches(&sel, &obj) {
             continue;
         }
         let name = obj.metadata().name.clone().unwrap_or_default();
-        delete_owner::<K>(s.clone(), ns.clone(), name, &options)?;
-        deleted.push(handlers::to_json(&obj));
+        match delete_owner::<K>(s.clone(), ns.clone(), name, &options) {
+            Ok(_) => deleted.push(handlers::to_json(&obj)),
+            // Gone meanwhile: as upstream's DeleteCollection, not an error.
+            Err(e) if e.status()["code"] == 404 => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(axum::Json(serde_json::json!({
         "kind": objects::list_kind::<K>(),
@@ -457,13 +466,16 @@ fn delete_owner<K: ApiKind>(
         m.resource_version.as_deref(),
     )?;
     let now = s.clock.now();
-    // batch/v1 Jobs and CronJobs orphan by default (their strategy's
-    // `DefaultGarbageCollectionPolicy`); everything else is deleted in the background.
-    let default = match K::RESOURCE {
-        crate::store::Resource::Jobs | crate::store::Resource::CronJobs => Propagation::Orphan,
-        _ => Propagation::Background,
+    // batch/v1 Jobs orphan by default (jobStrategy's `DefaultGarbageCollectionPolicy`);
+    // everything else is deleted in the background. An Event has no dependents: nothing
+    // would ever take a propagation finalizer off it.
+    let propagation = match (K::RESOURCE, options.propagation) {
+        (crate::store::Resource::Events, _) => Propagation::Background,
+        (_, Some(p)) => p,
+        (crate::store::Resource::Jobs, None) => Propagation::Orphan,
+        (_, None) => Propagation::Background,
     };
-    let finalizer = match options.propagation.unwrap_or(default) {
+    let finalizer = match propagation {
         Propagation::Background => None,
         Propagation::Foreground => Some(FOREGROUND_FINALIZER),
         Propagation::Orphan => Some(ORPHAN_FINALIZER),
@@ -607,6 +619,12 @@ async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q, b:
         ns.metadata.uid.as_deref(),
         ns.metadata.resource_version.as_deref(),
     )?;
+    // Admission (the protected namespaces) comes before a dry run's answer.
+    if matches!(name.as_str(), "default" | "kube-system" | "kube-public") {
+        return Err(ApiError::forbidden(format!(
+            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+        )));
+    }
     if options.dry_run {
         let mut marked = ns;
         mark_deleted(&mut marked.metadata, s.clock.now());
@@ -614,11 +632,6 @@ async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q, b:
             st.phase = Some("Terminating".into());
         }
         return Ok(deleting(&marked));
-    }
-    if matches!(name.as_str(), "default" | "kube-system" | "kube-public") {
-        return Err(ApiError::forbidden(format!(
-            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
-        )));
     }
     // Terminating: the namespace controller deletes what is in it, then the namespace.
     let now = s.clock.now();

@@ -65,7 +65,7 @@ impl Page {
     /// The 410 for a token older than the history (`oldest`), with upstream's message.
     pub fn check_fresh(&self, oldest: u64) -> Result<(), ApiError> {
         match &self.resume {
-            Some((rv, _)) if rv + 1 < oldest => Err(ApiError::expired(
+            Some((rv, _)) if rv.saturating_add(1) < oldest => Err(ApiError::expired(
                 "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
             )),
             _ => Ok(()),
