@@ -633,6 +633,19 @@ async fn namespace_delete(State(s): S, Path(name): Path<String>, Query(q): Q, b:
         }
         return Ok(deleting(&marked));
     }
+    // Asked again while it terminates: upstream's conflict, as its content still goes.
+    let held = ns
+        .spec
+        .as_ref()
+        .and_then(|sp| sp.finalizers.as_ref())
+        .is_some_and(|f| !f.is_empty());
+    if ns.metadata.deletion_timestamp.is_some() && held {
+        return Err(ApiError::conflict_because(
+            crate::store::Resource::Namespaces,
+            &name,
+            "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.",
+        ));
+    }
     // Terminating: the namespace controller deletes what is in it, then the namespace.
     let now = s.clock.now();
     let marked = s.store.modify::<Namespace>(&format!("/{name}"), |n| {

@@ -798,6 +798,13 @@ fn a_deleted_namespace_takes_everything_in_it_and_refuses_new_content() {
         body["details"]["causes"][0]["reason"],
         "NamespaceTerminating"
     );
+    // Asked again while it terminates: upstream's 409.
+    let (code, body) = call(&c, "DELETE", "/api/v1/namespaces/team", None);
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(
+        body["message"],
+        "Operation cannot be fulfilled on namespaces \"team\": The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system."
+    );
     eventually("the rest of team gone", || team_pods().is_empty());
     assert_eq!(call(&c, "GET", "/api/v1/namespaces/team", None).0, 200);
     // The holder lets go: the namespace goes.
