@@ -361,6 +361,22 @@ pub async fn start(options: Options) -> Result<Running, Error> {
 
 /// `default` and `kube-system` exist from the start, as on a real cluster.
 fn ensure_namespaces(store: &Store, clock: Clock) {
+    // Namespaces stored before the namespace lifecycle had no `kubernetes` finalizer: a
+    // delete would drop them at once and leave their content behind.
+    for ns in store.list_shared::<Namespace>(None).0 {
+        let unheld = ns
+            .spec
+            .as_ref()
+            .and_then(|s| s.finalizers.as_ref())
+            .is_none();
+        if unheld && ns.metadata.deletion_timestamp.is_none() {
+            let key = format!("/{}", ns.metadata.name.as_deref().unwrap_or(""));
+            store.modify::<Namespace>(&key, |n| {
+                n.spec.get_or_insert_with(Default::default).finalizers =
+                    Some(vec![crate::api::meta::NAMESPACE_FINALIZER.into()]);
+            });
+        }
+    }
     for name in ["default", "kube-system"] {
         if store.get::<Namespace>(&format!("/{name}")).is_none() {
             let ns = Namespace {

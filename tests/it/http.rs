@@ -987,3 +987,17 @@ fn a_pods_status_names_the_image_digest() {
     assert_eq!(digest.len(), 64);
     assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()));
 }
+
+/// A namespace stored before the namespace lifecycle (no `kubernetes` finalizer) gets
+/// the finalizer at start-up, so deleting it still empties it first.
+#[test]
+fn a_namespace_stored_without_its_finalizer_gets_it_at_start_up() {
+    let mut c = cluster();
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "old"}});
+    assert_eq!(call(&c, "POST", "/api/v1/namespaces", Some(ns)).0, 201);
+    c.store()
+        .modify::<k8s_openapi::api::core::v1::Namespace>("/old", |n| n.spec = None);
+    c.restart();
+    let (_, ns) = call(&c, "GET", "/api/v1/namespaces/old", None);
+    assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]), "{ns}");
+}

@@ -150,6 +150,11 @@ impl Cluster {
         self.boot();
     }
 
+    /// The running server's store.
+    pub fn store(&self) -> std::sync::Arc<wasmjob::store::Store> {
+        self.running.as_ref().expect("running").store.clone()
+    }
+
     /// Runs `f` on the cluster's runtime.
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.as_ref().expect("running").block_on(f)
