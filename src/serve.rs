@@ -25,7 +25,7 @@ use crate::kubelet::{
     ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP, real_path_or_given,
 };
 use crate::runtime::{self, Runtime, RuntimeConfig, parse_image_ref};
-use crate::server::{self, ApiState, tls};
+use crate::server::{self, ApiState, kubeconfig, tls};
 use crate::store::{self, Store, backend::Redb};
 
 /// Options of `wasmjob serve`.
@@ -104,6 +104,36 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
         path: path.to_path_buf(),
         cause: source,
     }
+}
+
+/// Writes the kubeconfig at `path` where it is missing or no longer reaches this server,
+/// keeping what the user changed in it (see [`kubeconfig::update`]).
+fn write_kubeconfig(path: &Path, access: kubeconfig::Access<'_>) -> Result<(), Error> {
+    use std::io::Write;
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        // Not UTF-8: not a kubeconfig kubectl reads; kept aside below.
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Some(String::new()),
+        Err(e) => return Err(io(path)(e)),
+    };
+    let text = match kubeconfig::update(existing.as_deref(), access) {
+        kubeconfig::Update::Keep => return Ok(()),
+        kubeconfig::Update::Write(text) => text,
+        kubeconfig::Update::Replace(text) => {
+            let aside = path.with_extension("bak");
+            std::fs::rename(path, &aside).map_err(io(&aside))?;
+            text
+        }
+    };
+    // It carries the admin token; written beside and renamed, so a crash never leaves half
+    // a kubeconfig.
+    let tmp = path.with_extension("tmp");
+    let mut f = crate::private_fs::create_file(&tmp).map_err(io(&tmp))?;
+    f.write_all(text.as_bytes()).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    crate::private_fs::restrict(&tmp).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
 /// A running server, for tests and `main`.
@@ -291,28 +321,30 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         addr: options.listen,
         cause: source,
     })?;
-    let (token, tls_config, kubeconfig_text) = if options.insecure_http {
-        let url = format!("http://{addr}");
-        (None, None, tls::insecure_kubeconfig(&url))
+    let url = format!(
+        "{}://{addr}",
+        if options.insecure_http {
+            "http"
+        } else {
+            "https"
+        }
+    );
+    let creds = if options.insecure_http {
+        None
     } else {
-        let creds = tls::load_or_create(&data.join("pki"))?;
-        let url = format!("https://{addr}");
-        let kc = tls::kubeconfig(&url, &creds);
-        (
-            Some(creds.token.clone()),
-            Some(tls::server_config(&creds)?),
-            kc,
-        )
+        Some(tls::load_or_create(&data.join("pki"))?)
     };
+    let tls_config = creds.as_ref().map(tls::server_config).transpose()?;
+    let token = creds.as_ref().map(|c| c.token.clone());
     let kubeconfig = data.join("kubeconfig");
-    {
-        // It carries the admin token.
-        use std::io::Write;
-        let mut f = crate::private_fs::create_file(&kubeconfig).map_err(io(&kubeconfig))?;
-        f.write_all(kubeconfig_text.as_bytes())
-            .map_err(io(&kubeconfig))?;
-        crate::private_fs::restrict(&kubeconfig).map_err(io(&kubeconfig))?;
-    }
+    write_kubeconfig(
+        &kubeconfig,
+        kubeconfig::Access {
+            server: &url,
+            ca_pem: creds.as_ref().map(|c| c.ca_pem.as_str()),
+            token: token.as_deref(),
+        },
+    )?;
 
     let state = Arc::new(ApiState {
         store: store.clone(),

@@ -10,6 +10,7 @@ pub mod delete_options;
 pub mod discovery;
 pub mod error;
 pub mod handlers;
+pub mod kubeconfig;
 pub mod logs;
 pub mod objects;
 pub mod pagination;

@@ -1,13 +1,12 @@
 //! Credentials of `wasmjob serve`: a private CA and a server certificate for 127.0.0.1 and
-//! localhost, an admin bearer token, and the kubeconfig that hands them to kubectl. Created
-//! on first start and kept in the data directory, so a restart keeps working kubeconfigs.
+//! localhost and an admin bearer token (`kubeconfig` hands them to kubectl). Created on first
+//! start and kept in the data directory, so a restart keeps working kubeconfigs.
 //! (kubectl drops `--token` over plain http, hence HTTPS even on loopback.)
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;
 
-use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -143,22 +142,6 @@ pub fn server_config(c: &Credentials) -> Result<Arc<rustls::ServerConfig>, Error
     Ok(Arc::new(config))
 }
 
-/// A kubeconfig for `server` (an `https://` URL) with the CA and the admin token.
-pub fn kubeconfig(server: &str, c: &Credentials) -> String {
-    let ca = base64::engine::general_purpose::STANDARD.encode(&c.ca_pem);
-    format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: wasmjob\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: wasmjob-admin\n  user:\n    token: {token}\ncontexts:\n- name: wasmjob\n  context:\n    cluster: wasmjob\n    user: wasmjob-admin\n    namespace: default\ncurrent-context: wasmjob\n",
-        token = c.token
-    )
-}
-
-/// A kubeconfig for a plain-HTTP development server (no credentials).
-pub fn insecure_kubeconfig(server: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: wasmjob\n  cluster:\n    server: {server}\nusers:\n- name: wasmjob-admin\n  user: {{}}\ncontexts:\n- name: wasmjob\n  context:\n    cluster: wasmjob\n    user: wasmjob-admin\n    namespace: default\ncurrent-context: wasmjob\n"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,8 +155,5 @@ mod tests {
         assert_eq!(first.cert_pem, again.cert_pem);
         assert_eq!(first.token.len(), 64);
         server_config(&again).unwrap();
-        let kc = kubeconfig("https://127.0.0.1:6443", &again);
-        assert!(kc.contains("server: https://127.0.0.1:6443"));
-        assert!(kc.contains(&format!("token: {}", again.token)));
     }
 }

@@ -694,6 +694,44 @@ fn jobs_and_logs_survive_a_restart() {
 }
 
 #[test]
+fn a_restart_keeps_the_namespace_a_user_set_in_the_kubeconfig() {
+    if !needs_kubectl() {
+        return;
+    }
+    let mut c = Cluster::start();
+    c.ok(&["create", "namespace", "team-a"]);
+    c.ok(&["config", "set-context", "--current", "--namespace=team-a"]);
+    c.ok(&["config", "set", "preferences.colors", "true"]);
+    let port = c.addr().port();
+    c.restart();
+    assert_ne!(
+        c.addr().port(),
+        port,
+        "a new port, so the server entry must change"
+    );
+    assert_eq!(
+        c.ok(&["config", "view", "--minify", "-o", "jsonpath={..namespace}"]),
+        "team-a"
+    );
+    assert!(c.ok(&["config", "view"]).contains("colors: true"));
+    // And it reaches the new server, in the user's namespace.
+    let f = c.write("job.yaml", PI);
+    c.ok(&["create", "-f", &f]);
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "job",
+            "pi",
+            "-n",
+            "team-a",
+            "-o",
+            "jsonpath={.metadata.namespace}"
+        ]),
+        "team-a"
+    );
+}
+
+#[test]
 fn a_second_server_on_the_same_data_directory_refuses_to_start() {
     let c = Cluster::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
