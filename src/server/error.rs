@@ -224,6 +224,25 @@ impl ApiError {
         )
     }
 
+    /// 415 for a PATCH whose Content-Type is no patch type we take, with upstream's list.
+    /// Server-side apply gets a sentence more, since upstream's list alone would read
+    /// like a broken client.
+    pub fn unsupported_patch(content_type: &str) -> Self {
+        let mut message = format!(
+            "the body of the request was in an unknown format - accepted media types include: {}",
+            super::patch::ACCEPTED.join(", ")
+        );
+        if content_type
+            .to_ascii_lowercase()
+            .starts_with("application/apply-patch")
+        {
+            message.push_str(
+                " (wasmjob does not implement server-side apply, which needs field ownership: use client-side `kubectl apply`, a strategic merge patch)",
+            );
+        }
+        Self::new(415, "UnsupportedMediaType", message)
+    }
+
     /// 410 for a watch from a compacted revision.
     pub fn expired(message: impl Into<String>) -> Self {
         Self::new(410, "Expired", message)

@@ -264,7 +264,7 @@ pub fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> 
             ApiError::bad_request(format!("the object provided is unrecognized: {e}"))
         });
     }
-    if ct.starts_with("application/yaml") || ct.starts_with("application/apply-patch+yaml") {
+    if ct.starts_with("application/yaml") {
         let v: serde_yaml_ng::Value = crate::yaml::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
         return serde_json::to_value(v).map_err(|e| ApiError::bad_request(e.to_string()));
@@ -525,26 +525,10 @@ pub async fn patch<K: ApiKind>(
     status: bool,
 ) -> Result<Response, ApiError> {
     let ct = content_type(&headers);
-    let kind =
-        PatchType::from_content_type(&ct).ok_or_else(|| ApiError::unsupported_media_type(&ct))?;
+    let kind = PatchType::from_content_type(&ct).ok_or_else(|| ApiError::unsupported_patch(&ct))?;
     let key = key_of::<K>(ns.as_deref(), &name);
     let current: Option<K> = state.store.get(&key);
     let Some(current) = current else {
-        if kind == PatchType::Apply && !status {
-            // Server-side apply creates what is missing.
-            let query = q.clone();
-            let (obj, warnings) = offload(move || {
-                let v = patch::apply_patch(&Value::Null, &body, kind).map_err(patch_error)?;
-                typed::<K>(&v, &query)
-            })
-            .await?;
-            let created = create_object(&state, ns, obj, dry_run(&q, "PatchOptions")?)?;
-            return Ok(json_response(
-                StatusCode::CREATED,
-                &to_json(&created),
-                &warnings,
-            ));
-        }
         return Err(ApiError::not_found(K::RESOURCE, &name));
     };
     let original = to_json(&current);

@@ -219,9 +219,16 @@ pub enum PatchType {
     Merge,
     /// `application/json-patch+json`: RFC 6902 (`kubectl patch --type=json`).
     Json,
-    /// `application/apply-patch+yaml`: server-side apply (`kubectl apply --server-side`).
-    Apply,
 }
+
+/// The patch media types we accept, in upstream's order (the 415 lists them). Server-side
+/// apply (`application/apply-patch+yaml`) is not among them: without field ownership it
+/// could only be a merge, which silently keeps fields dropped from the applied file.
+pub const ACCEPTED: &[&str] = &[
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+];
 
 impl PatchType {
     /// The patch type of a `Content-Type` header value; parameters (`;charset=utf-8`) and case
@@ -232,7 +239,6 @@ impl PatchType {
             "application/strategic-merge-patch+json" => Some(PatchType::StrategicMerge),
             "application/merge-patch+json" => Some(PatchType::Merge),
             "application/json-patch+json" => Some(PatchType::Json),
-            "application/apply-patch+yaml" => Some(PatchType::Apply),
             _ => None,
         }
     }
@@ -240,10 +246,7 @@ impl PatchType {
 
 /// Applies `patch` (raw body bytes) to `original` (the live object as JSON) and returns the
 /// patched JSON.
-///
-/// `Apply` (server-side apply body, YAML or JSON) is applied like a strategic merge of the body
-/// onto the original; pass `Value::Null` (or `{}`) as `original` to create the object. Nothing
-/// here validates the result against the Job schema: decoding it is the caller's job.
+/// Nothing here validates the result against the Job schema: decoding it is the caller's job.
 pub fn apply_patch(original: &Value, patch: &[u8], kind: PatchType) -> Result<Value, Error> {
     match kind {
         PatchType::Json => json_patch(original, &parse_json(patch)?),
@@ -259,28 +262,11 @@ pub fn apply_patch(original: &Value, patch: &[u8], kind: PatchType) -> Result<Va
             Ok(target)
         }
         PatchType::StrategicMerge => strategic_merge_patch(original, &parse_json(patch)?),
-        PatchType::Apply => strategic_merge_patch(original, &parse_apply_body(patch)?),
     }
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, Error> {
     serde_json::from_slice(body).map_err(|_| Error::InvalidJson)
-}
-
-/// kubectl sends JSON, other clients YAML (upstream runs `yaml.ToJSON` on every apply body).
-fn parse_apply_body(body: &[u8]) -> Result<Value, Error> {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(value) => value,
-        Err(_) => crate::yaml::from_slice(body).map_err(Error::Decode)?,
-    };
-    if value.is_object() {
-        Ok(value)
-    } else {
-        Err(Error::Decode(format!(
-            "expected an object, got a {}",
-            Kind::of(&value).name()
-        )))
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1436,7 +1422,7 @@ mod tests {
             ),
             ("application/merge-patch+json", Some(PatchType::Merge)),
             ("application/json-patch+json", Some(PatchType::Json)),
-            ("application/apply-patch+yaml", Some(PatchType::Apply)),
+            ("application/apply-patch+yaml", None),
             (
                 "application/merge-patch+json; charset=utf-8",
                 Some(PatchType::Merge),
@@ -2362,55 +2348,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn server_side_apply_merges_a_yaml_body_onto_the_live_job() {
-        let body = b"apiVersion: batch/v1
-kind: Job
-metadata:
-  name: pi
-spec:
-  parallelism: 3
-  template:
-    spec:
-      containers:
-      - name: pi
-        image: pi3.wasm
-";
-        let patched = apply_patch(&pi_job(), body, PatchType::Apply).expect("apply works");
-        assert_eq!(patched.pointer("/spec/parallelism"), Some(&json!(3)));
-        assert_eq!(
-            patched.pointer("/spec/template/spec/containers/0/image"),
-            Some(&json!("pi3.wasm"))
-        );
-        assert_eq!(
-            patched.pointer("/spec/template/spec/containers/0/command"),
-            Some(&json!(["pi", "-p", "2000"]))
-        );
-        assert_eq!(
-            patched.pointer("/metadata/namespace"),
-            Some(&json!("default"))
-        );
-    }
-
-    #[test]
-    fn server_side_apply_of_a_missing_object_yields_the_body() {
-        let body = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"}});
-        let created = apply_patch(&Value::Null, body.to_string().as_bytes(), PatchType::Apply)
-            .expect("apply creates");
-        assert_eq!(created, body);
-    }
-
-    #[test]
-    fn server_side_apply_rejects_bodies_that_are_not_objects() {
-        assert_eq!(
-            apply_patch(&pi_job(), b"- a\n- b\n", PatchType::Apply),
-            Err(Error::Decode("expected an object, got a list".into()))
-        );
-        let err = apply_patch(&pi_job(), b"a: [\n", PatchType::Apply).expect_err("bad yaml");
-        assert!(matches!(err, Error::Decode(_)), "{err:?}");
-        assert_eq!(err.status_code(), 400);
-    }
-
     /// JSON without arrays: the values where a merge patch and a strategic merge patch
     /// (whose differences are lists and `$` directives) must agree.
     fn json_without_lists(nulls: bool) -> impl proptest::strategy::Strategy<Value = Value> {
@@ -2481,8 +2418,8 @@ spec:
 
         /// No patch body, of any type, makes the server panic.
         #[test]
-        fn any_patch_body_applies_or_is_refused(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120), kind in 0usize..4) {
-            let kind = [PatchType::Json, PatchType::Merge, PatchType::StrategicMerge, PatchType::Apply][kind];
+        fn any_patch_body_applies_or_is_refused(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120), kind in 0usize..3) {
+            let kind = [PatchType::Json, PatchType::Merge, PatchType::StrategicMerge][kind];
             let _ = apply_patch(&pi_job(), &body, kind);
         }
     }

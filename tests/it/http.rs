@@ -1001,3 +1001,57 @@ fn a_namespace_stored_without_its_finalizer_gets_it_at_start_up() {
     let (_, ns) = call(&c, "GET", "/api/v1/namespaces/old", None);
     assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]), "{ns}");
 }
+
+#[test]
+fn server_side_apply_is_refused_and_changes_nothing() {
+    let c = cluster();
+    sleeper(&c, "ssa");
+    let path = "/apis/batch/v1/namespaces/default/jobs/ssa?fieldManager=kubectl";
+    let applied = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: ssa\n  labels:\n    applied: \"yes\"\n";
+    let (code, body) = send(
+        &c,
+        "PATCH",
+        path,
+        "application/apply-patch+yaml",
+        applied.to_string(),
+    );
+    assert_eq!(code, 415, "{body}");
+    assert_eq!(body["reason"], "UnsupportedMediaType");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"),
+        "{message}"
+    );
+    assert!(message.contains("server-side apply"), "{message}");
+    let (_, job) = call(
+        &c,
+        "GET",
+        "/apis/batch/v1/namespaces/default/jobs/ssa",
+        None,
+    );
+    assert!(job["metadata"]["labels"].get("applied").is_none(), "{job}");
+    // Nor does it create what is missing.
+    let missing = "/apis/batch/v1/namespaces/default/jobs/new?fieldManager=kubectl";
+    let (code, _) = send(
+        &c,
+        "PATCH",
+        missing,
+        "application/apply-patch+yaml",
+        applied.replace("name: ssa", "name: new"),
+    );
+    assert_eq!(code, 415);
+    let (code, _) = call(
+        &c,
+        "GET",
+        "/apis/batch/v1/namespaces/default/jobs/new",
+        None,
+    );
+    assert_eq!(code, 404);
+    // An unknown patch type gets upstream's message alone.
+    let (code, body) = send(&c, "PATCH", path, "text/plain", "x".into());
+    assert_eq!(code, 415);
+    assert!(
+        !body["message"].as_str().unwrap().contains("server-side"),
+        "{body}"
+    );
+}
