@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Event, Namespace, NamespaceSpec, NamespaceStatus, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event, Namespace, NamespaceSpec, NamespaceStatus, Pod, PodSpec, Secret,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use super::host_path::HostPathPolicy;
@@ -403,6 +405,33 @@ impl Admit for Namespace {
     }
 }
 
+impl Admit for ConfigMap {
+    const QUALIFIED_KIND: &'static str = "ConfigMap";
+    const RESOURCE: &'static str = "configmaps";
+    const HAS_GENERATION: bool = false;
+    fn validate(&self) -> Vec<FieldError> {
+        validation::validate_configmap(self)
+    }
+    fn validate_update(&self, old: &Self) -> Vec<FieldError> {
+        validation::validate_configmap_update(self, old)
+    }
+}
+
+impl Admit for Secret {
+    const QUALIFIED_KIND: &'static str = "Secret";
+    const RESOURCE: &'static str = "secrets";
+    const HAS_GENERATION: bool = false;
+    fn default(&mut self) {
+        defaults::default_secret(self);
+    }
+    fn validate(&self) -> Vec<FieldError> {
+        validation::validate_secret(self)
+    }
+    fn validate_update(&self, old: &Self) -> Vec<FieldError> {
+        validation::validate_secret_update(self, old)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,6 +555,24 @@ mod tests {
         assert_eq!(updated.status, old.status);
         let same = update(old.clone(), &old, &Policy::default()).unwrap();
         assert_eq!(same.metadata.generation, Some(1));
+    }
+
+    #[test]
+    fn a_secrets_string_data_becomes_data_and_its_type_defaults_to_opaque() {
+        let s: Secret = serde_yaml_ng::from_str(
+            "metadata: {name: s}\ndata: {a: MQ==, b: MQ==}\nstringData: {b: two, c: three}",
+        )
+        .unwrap();
+        let s = create(s, &Policy::default(), now()).unwrap();
+        assert_eq!(s.type_.as_deref(), Some("Opaque"));
+        assert_eq!(s.string_data, None);
+        let data = s.data.unwrap();
+        let text = |k: &str| String::from_utf8(data[k].0.clone()).unwrap();
+        assert_eq!(
+            (text("a"), text("b"), text("c")),
+            ("1".into(), "two".into(), "three".into())
+        );
+        assert_eq!(s.metadata.generation, None);
     }
 
     #[test]

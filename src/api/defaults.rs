@@ -1,10 +1,13 @@
 //! Defaulting of a new batch/v1 Job as kube-apiserver applies it: `defaults.go` for the
-//! Job and the core/v1 pod template, and `strategy.go`'s generated selector and labels.
+//! Job and the core/v1 pod template, and `strategy.go`'s generated selector and labels;
+//! and of Secrets (their type, their `stringData`).
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Container, PodSecurityContext, PodSpec, ResourceRequirements};
+use k8s_openapi::api::core::v1::{
+    Container, PodSecurityContext, PodSpec, ResourceRequirements, Secret,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::job::{
@@ -99,6 +102,15 @@ pub fn default_pod_spec(pod: &mut PodSpec) {
     pod.security_context
         .get_or_insert_with(PodSecurityContext::default);
     pod.termination_grace_period_seconds.get_or_insert(30);
+    for v in pod.volumes.iter_mut().flatten() {
+        // SetDefaults_ConfigMapVolumeSource / SetDefaults_SecretVolumeSource: 0644.
+        if let Some(cm) = v.config_map.as_mut() {
+            cm.default_mode.get_or_insert(DEFAULT_FILE_MODE);
+        }
+        if let Some(s) = v.secret.as_mut() {
+            s.default_mode.get_or_insert(DEFAULT_FILE_MODE);
+        }
+    }
     for c in pod
         .containers
         .iter_mut()
@@ -136,6 +148,26 @@ fn default_container(c: &mut Container) {
         .get_or_insert_with(ResourceRequirements::default);
     for p in c.ports.iter_mut().flatten() {
         p.protocol.get_or_insert_with(|| "TCP".into());
+    }
+}
+
+/// `defaultMode` of configMap and secret volumes: 0644.
+pub const DEFAULT_FILE_MODE: i32 = 0o644;
+
+/// `SetDefaults_Secret` (type `Opaque`) and the v1 conversion's `stringData`: each of its
+/// entries overwrites the `data` key of that name, and `stringData` itself is never stored
+/// (it is write-only).
+pub fn default_secret(s: &mut Secret) {
+    if s.type_.as_deref().is_none_or(str::is_empty) {
+        s.type_ = Some("Opaque".into());
+    }
+    if let Some(strings) = s.string_data.take()
+        && !strings.is_empty()
+    {
+        let data = s.data.get_or_insert_with(Default::default);
+        for (k, v) in strings {
+            data.insert(k, k8s_openapi::ByteString(v.into_bytes()));
+        }
     }
 }
 

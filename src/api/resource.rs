@@ -15,6 +15,10 @@ pub enum Resource {
     Namespaces,
     /// batch/v1 CronJobs.
     CronJobs,
+    /// v1 ConfigMaps.
+    ConfigMaps,
+    /// v1 Secrets.
+    Secrets,
 }
 
 /// What the API says of one resource.
@@ -62,7 +66,7 @@ const STATUS: (&str, &[&str]) = ("status", &["get", "patch", "update"]);
 const META_FIELDS: &[&str] = &["metadata.name", "metadata.namespace"];
 
 /// Every resource, in [`Resource`]'s order (a resource's index is its discriminant).
-pub const RESOURCES: [ResourceInfo; 5] = [
+pub const RESOURCES: [ResourceInfo; 7] = [
     ResourceInfo {
         resource: Resource::Jobs,
         plural: "jobs",
@@ -160,6 +164,35 @@ pub const RESOURCES: [ResourceInfo; 5] = [
         categories: &["all"],
         subresources: &[STATUS],
         field_labels: META_FIELDS,
+        field_aliases: &[],
+    },
+    ResourceInfo {
+        resource: Resource::ConfigMaps,
+        plural: "configmaps",
+        singular: "configmap",
+        kind: "ConfigMap",
+        group: "",
+        namespaced: true,
+        verbs: ALL_VERBS,
+        short_names: &["cm"],
+        categories: &[],
+        subresources: &[],
+        field_labels: META_FIELDS,
+        field_aliases: &[],
+    },
+    ResourceInfo {
+        resource: Resource::Secrets,
+        plural: "secrets",
+        singular: "secret",
+        kind: "Secret",
+        group: "",
+        namespaced: true,
+        verbs: ALL_VERBS,
+        short_names: &[],
+        categories: &[],
+        subresources: &[],
+        // `SecretSelectableFields`: its type too.
+        field_labels: &["metadata.name", "metadata.namespace", "type"],
         field_aliases: &[],
     },
 ];

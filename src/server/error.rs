@@ -308,6 +308,8 @@ fn resource_by_qualified(q: &str) -> Resource {
         Resource::Events,
         Resource::Namespaces,
         Resource::CronJobs,
+        Resource::ConfigMaps,
+        Resource::Secrets,
     ]
     .into_iter()
     .find(|r| r.qualified() == q)

@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::net::TcpListener;
 
@@ -165,6 +165,35 @@ pub fn router(state: Arc<ApiState>) -> Router {
                 .put(put_in::<Event, false>)
                 .patch(patch_in::<Event, false>)
                 .delete(delete_in::<Event>),
+        )
+        // ConfigMaps and Secrets
+        .route("/api/v1/configmaps", get(list_all::<ConfigMap>))
+        .route(
+            "/api/v1/namespaces/{ns}/configmaps",
+            get(list_in::<ConfigMap>)
+                .post(create_in::<ConfigMap>)
+                .delete(delete_all_in::<ConfigMap>),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/configmaps/{name}",
+            get(get_in::<ConfigMap>)
+                .put(put_in::<ConfigMap, false>)
+                .patch(patch_in::<ConfigMap, false>)
+                .delete(delete_in::<ConfigMap>),
+        )
+        .route("/api/v1/secrets", get(list_all::<Secret>))
+        .route(
+            "/api/v1/namespaces/{ns}/secrets",
+            get(list_in::<Secret>)
+                .post(create_in::<Secret>)
+                .delete(delete_all_in::<Secret>),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/secrets/{name}",
+            get(get_in::<Secret>)
+                .put(put_in::<Secret, false>)
+                .patch(patch_in::<Secret, false>)
+                .delete(delete_in::<Secret>),
         )
         // Namespaces
         .route(

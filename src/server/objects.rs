@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret};
 use serde_json::Value;
 
 use super::error::ApiError;
@@ -103,6 +103,38 @@ impl ApiKind for CronJob {
     }
     fn cells(&self, now: Timestamp) -> Vec<Value> {
         table::cronjob_cells(self, now)
+    }
+    fn admit_create(self, policy: &Policy, now: Timestamp) -> Result<Self, ApiError> {
+        Ok(admit::create(self, policy, now)?)
+    }
+    fn admit_update(self, old: &Self, policy: &Policy) -> Result<Self, ApiError> {
+        Ok(admit::update(self, old, policy)?)
+    }
+}
+
+impl ApiKind for ConfigMap {
+    const QUALIFIED_KIND: &'static str = "ConfigMap";
+    fn columns() -> Value {
+        table::configmap_columns()
+    }
+    fn cells(&self, now: Timestamp) -> Vec<Value> {
+        table::configmap_cells(self, now)
+    }
+    fn admit_create(self, policy: &Policy, now: Timestamp) -> Result<Self, ApiError> {
+        Ok(admit::create(self, policy, now)?)
+    }
+    fn admit_update(self, old: &Self, policy: &Policy) -> Result<Self, ApiError> {
+        Ok(admit::update(self, old, policy)?)
+    }
+}
+
+impl ApiKind for Secret {
+    const QUALIFIED_KIND: &'static str = "Secret";
+    fn columns() -> Value {
+        table::secret_columns()
+    }
+    fn cells(&self, now: Timestamp) -> Vec<Value> {
+        table::secret_cells(self, now)
     }
     fn admit_create(self, policy: &Policy, now: Timestamp) -> Result<Self, ApiError> {
         Ok(admit::create(self, policy, now)?)

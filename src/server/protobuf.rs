@@ -1,4 +1,5 @@
-//! Decodes the protobuf bodies kubectl ≥1.32 sends for `create job|cronjob|namespace` into JSON.
+//! Decodes the protobuf bodies kubectl ≥1.32 sends for `create job|cronjob|namespace|
+//! configmap|secret` into JSON.
 //!
 //! client-go 1.32 encodes these bodies with gogo-protobuf and has no JSON fallback, so the
 //! server must read them. Rather than pulling in a protobuf stack and generated types for
@@ -55,7 +56,8 @@ pub enum Error {
 }
 
 /// Decodes "k8s\0" + runtime.Unknown{typeMeta, raw} into JSON with apiVersion/kind set.
-/// Supports batch/v1 Job, batch/v1 CronJob, v1 Namespace (the bodies kubectl 1.32 sends).
+/// Supports batch/v1 Job and CronJob, v1 Namespace, ConfigMap and Secret (the bodies
+/// kubectl 1.32 sends).
 ///
 /// Zero values of non-pointer Go fields are dropped, as `omitempty` would (Go's protobuf
 /// encoder writes every non-pointer field, so an empty string means unset); pointer fields
@@ -106,6 +108,8 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
         ("batch/v1", "Job") => JOB,
         ("batch/v1", "CronJob") => CRON_JOB,
         ("v1", "Namespace") => NAMESPACE,
+        ("v1", "ConfigMap") => CONFIG_MAP,
+        ("v1", "Secret") => SECRET,
         _ => return Err(Error::UnsupportedKind { api_version, kind }),
     };
     let mut object = Map::new();
@@ -260,6 +264,8 @@ enum Kind {
     StrMap,
     /// `map<string, Quantity>` (`ResourceList`).
     QuantityMap,
+    /// `map<string, bytes>` (a Secret's `data`), printed as base64 as Go prints `[]byte`.
+    BytesMap,
 }
 
 impl Kind {
@@ -368,7 +374,7 @@ fn decode_field(
             // The zero Time is `null` in Go's JSON: the same as absent.
             None => return Ok(()),
         },
-        Kind::StrMap | Kind::QuantityMap => {
+        Kind::StrMap | Kind::QuantityMap | Kind::BytesMap => {
             let (key, value) = map_entry(r.bytes().map_err(at)?, field.kind, path)?;
             let map = obj
                 .entry(field.json)
@@ -504,6 +510,10 @@ fn map_entry(bytes: &[u8], kind: Kind, path: &Path<'_>) -> Result<(String, Value
                 let bytes = r.bytes().map_err(|e| e.at(path))?;
                 value = Some(match kind {
                     Kind::QuantityMap => quantity(bytes, path)?,
+                    Kind::BytesMap => {
+                        use base64::Engine;
+                        base64::engine::general_purpose::STANDARD.encode(bytes)
+                    }
                     _ => text(bytes),
                 });
             }
@@ -521,7 +531,7 @@ fn map_entry(bytes: &[u8], kind: Kind, path: &Path<'_>) -> Result<(String, Value
 // Field tables, from k8s.io/api and k8s.io/apimachinery v0.32 `generated.proto`; whether a
 // field is `opt` or `set` follows its Go type and json tag in `types.go`.
 
-use Kind::{Bool, Inline, Int32, Int64, Msg, Quantity, Str, StrMap, Time};
+use Kind::{Bool, BytesMap, Inline, Int32, Int64, Msg, Quantity, Str, StrMap, Time};
 
 /// runtime.TypeMeta (not metav1.TypeMeta, whose numbers differ).
 static TYPE_META: &[Field] = &[opt(1, "apiVersion", Str), opt(2, "kind", Str)];
@@ -887,6 +897,21 @@ static KEY_TO_PATH: &[Field] = &[
     set(1, "key", Str),
     set(2, "path", Str),
     set(3, "mode", Int32),
+];
+
+static CONFIG_MAP: &[Field] = &[
+    set(1, "metadata", Msg(OBJECT_META)),
+    set(2, "data", StrMap),
+    set(3, "binaryData", BytesMap),
+    set(4, "immutable", Bool),
+];
+
+static SECRET: &[Field] = &[
+    set(1, "metadata", Msg(OBJECT_META)),
+    set(2, "data", BytesMap),
+    opt(3, "type", Str),
+    set(4, "stringData", StrMap),
+    set(5, "immutable", Bool),
 ];
 
 static PERSISTENT_VOLUME_CLAIM: &[Field] = &[set(1, "claimName", Str), opt(2, "readOnly", Bool)];
@@ -1360,6 +1385,51 @@ mod tests {
             })
         );
         assert_round_trips::<Namespace>(&namespace);
+    }
+
+    #[test]
+    fn config_maps_and_secrets_keep_their_maps_and_bytes_turn_base64() {
+        let entry = |num: u64, k: &str, v: &[u8]| bytes(num, &[string(1, k), bytes(2, v)].concat());
+        let raw = [
+            bytes(1, &string(1, "cfg")),
+            entry(2, "mode", b"fast"),
+            entry(3, "blob", &[0, 159, 146, 150]),
+            int(4, 1),
+        ]
+        .concat();
+        let cm = decode(&body("v1", "ConfigMap", &raw)).unwrap();
+        assert_eq!(
+            cm,
+            json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "cfg"},
+                "data": {"mode": "fast"},
+                "binaryData": {"blob": "AJ+Slg=="},
+                "immutable": true,
+            })
+        );
+        assert_round_trips::<k8s_openapi::api::core::v1::ConfigMap>(&cm);
+        let raw = [
+            bytes(1, &string(1, "creds")),
+            entry(2, "password", b"s3cr3t"),
+            string(3, "Opaque"),
+            entry(4, "user", b"alice"),
+        ]
+        .concat();
+        let secret = decode(&body("v1", "Secret", &raw)).unwrap();
+        assert_eq!(
+            secret,
+            json!({
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "creds"},
+                "data": {"password": "czNjcjN0"},
+                "type": "Opaque",
+                "stringData": {"user": "alice"},
+            })
+        );
+        assert_round_trips::<k8s_openapi::api::core::v1::Secret>(&secret);
     }
 
     #[test]

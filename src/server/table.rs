@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobCondition};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState, Event, Namespace, Pod, PodCondition, PodSpec, PodStatus,
+    ConfigMap, Container, ContainerState, Event, Namespace, Pod, PodCondition, PodSpec, PodStatus,
+    Secret,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, Time};
 use serde_json::{Value, json};
@@ -188,6 +189,64 @@ pub fn namespace_columns() -> Value {
         column("Status", "string", "", "The status of the namespace", 0),
         column("Age", "string", "", DESC_AGE, 0),
     ])
+}
+
+/// Column definitions of `configMapColumnDefinitions`.
+pub fn configmap_columns() -> Value {
+    Value::Array(vec![
+        column("Name", "string", "name", DESC_NAME, 0),
+        column(
+            "Data",
+            "string",
+            "",
+            "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.",
+            0,
+        ),
+        column("Age", "string", "", DESC_AGE, 0),
+    ])
+}
+
+/// Cells of one `printConfigMap` row: the count of keys in both maps.
+pub fn configmap_cells(cm: &ConfigMap, now: Timestamp) -> Vec<Value> {
+    let keys =
+        cm.data.as_ref().map_or(0, |d| d.len()) + cm.binary_data.as_ref().map_or(0, |d| d.len());
+    vec![
+        text(opt_str(&cm.metadata.name)),
+        Value::from(keys),
+        text(age(cm.metadata.creation_timestamp.as_ref(), now)),
+    ]
+}
+
+/// Column definitions of `secretColumnDefinitions`.
+pub fn secret_columns() -> Value {
+    Value::Array(vec![
+        column("Name", "string", "name", DESC_NAME, 0),
+        column(
+            "Type",
+            "string",
+            "",
+            "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types",
+            0,
+        ),
+        column(
+            "Data",
+            "string",
+            "",
+            "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4",
+            0,
+        ),
+        column("Age", "string", "", DESC_AGE, 0),
+    ])
+}
+
+/// Cells of one `printSecret` row: its type and how many keys (never a value).
+pub fn secret_cells(s: &Secret, now: Timestamp) -> Vec<Value> {
+    vec![
+        text(opt_str(&s.metadata.name)),
+        text(s.type_.clone().unwrap_or_default()),
+        Value::from(s.data.as_ref().map_or(0, |d| d.len())),
+        text(age(s.metadata.creation_timestamp.as_ref(), now)),
+    ]
 }
 
 /// Column definitions of `eventColumnDefinitions`.

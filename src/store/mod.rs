@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobStatus};
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -146,6 +146,8 @@ pub struct State {
     events: BTreeMap<String, Arc<Event>>,
     namespaces: BTreeMap<String, Arc<Namespace>>,
     cronjobs: BTreeMap<String, Arc<CronJob>>,
+    configmaps: BTreeMap<String, Arc<ConfigMap>>,
+    secrets: BTreeMap<String, Arc<Secret>>,
     history: VecDeque<WatchEvent>,
     /// Revisions at or after this one can be replayed.
     oldest: u64,
@@ -225,6 +227,8 @@ impl Object for Namespace {
     }
 }
 object!(CronJob, Resource::CronJobs, cronjobs);
+object!(ConfigMap, Resource::ConfigMaps, configmaps);
+object!(Secret, Resource::Secrets, secrets);
 
 impl Object for Pod {
     const RESOURCE: Resource = Resource::Pods;
@@ -313,7 +317,7 @@ pub struct Store {
     revision: watch::Sender<u64>,
     /// One live feed per resource, as the API server keeps a watch cache per resource:
     /// a Job watcher never falls behind because of a burst of pod changes.
-    feeds: [broadcast::Sender<WatchEvent>; 5],
+    feeds: [broadcast::Sender<WatchEvent>; crate::api::resource::RESOURCES.len()],
     /// The controllers' work-queue sources (see [`Store::track`]).
     trackers: Mutex<Vec<std::sync::Weak<Touched>>>,
     backend: Box<dyn Backend>,
@@ -363,6 +367,12 @@ impl Store {
                 }
                 Some(Resource::CronJobs) => {
                     load_into::<CronJob>(&mut state, rest, &v).map_err(corrupt)?
+                }
+                Some(Resource::ConfigMaps) => {
+                    load_into::<ConfigMap>(&mut state, rest, &v).map_err(corrupt)?
+                }
+                Some(Resource::Secrets) => {
+                    load_into::<Secret>(&mut state, rest, &v).map_err(corrupt)?
                 }
                 None => tracing::warn!(key = %k, "ignoring a stored object of unknown kind"),
             }

@@ -678,27 +678,7 @@ pub fn validate_job_update(new: &Job, old: &Job) -> Vec<FieldError> {
         .is_some_and(|l| l.contains_key(JOB_NAME_LABEL) && l.contains_key(CONTROLLER_UID_LABEL));
     let mut errs = validate_job_with(new, require_prefixed);
 
-    // ValidateObjectMetaUpdate.
-    let meta = FieldPath::root("metadata");
-    let s = |o: &Option<String>| o.clone().unwrap_or_default();
-    validate_immutable(
-        &s(&new.metadata.name),
-        &s(&old.metadata.name),
-        &meta.child("name"),
-        &mut errs,
-    );
-    validate_immutable(
-        &s(&new.metadata.namespace),
-        &s(&old.metadata.namespace),
-        &meta.child("namespace"),
-        &mut errs,
-    );
-    validate_immutable(
-        &s(&new.metadata.uid),
-        &s(&old.metadata.uid),
-        &meta.child("uid"),
-        &mut errs,
-    );
+    validate_object_meta_update(&new.metadata, &old.metadata, &mut errs);
 
     // ValidateJobSpecUpdate.
     let path = FieldPath::root("spec");

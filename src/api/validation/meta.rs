@@ -64,6 +64,30 @@ pub fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, errs: &mut Vec<
     }
 }
 
+/// The identity checks of `ValidateObjectMetaUpdate`: name, namespace and uid stay as
+/// they were.
+pub(super) fn validate_object_meta_update(
+    new: &ObjectMeta,
+    old: &ObjectMeta,
+    errs: &mut Vec<FieldError>,
+) {
+    let meta = FieldPath::root("metadata");
+    let s = |o: &Option<String>| o.clone().unwrap_or_default();
+    for (field, new, old) in [
+        ("name", &new.name, &old.name),
+        ("namespace", &new.namespace, &old.namespace),
+        ("uid", &new.uid, &old.uid),
+    ] {
+        if s(new) != s(old) {
+            errs.push(FieldError::invalid(
+                &meta.child(field),
+                s(new),
+                IMMUTABLE_MSG,
+            ));
+        }
+    }
+}
+
 /// `ValidateNamespace` on create: `ValidateObjectMeta` of a cluster-scoped object whose
 /// name must be a DNS-1123 label (`ValidateNamespaceName`).
 pub fn validate_namespace_meta(meta: &ObjectMeta) -> Vec<FieldError> {

@@ -6,9 +6,10 @@
 //! (`Error.Error()` / `ErrorBody()`), `api/errors.NewInvalid` and kubectl's `checkErr`.
 //!
 //! One module per concept: [`field`] (paths, errors, messages), [`names`] (name and label
-//! syntax), [`meta`] (`ObjectMeta`, selectors), [`pod`] (the pod template), [`job`] and
-//! [`cronjob`].
+//! syntax), [`meta`] (`ObjectMeta`, selectors), [`pod`] (the pod template), [`job`],
+//! [`cronjob`] and [`config`] (ConfigMaps and Secrets).
 
+pub mod config;
 pub mod cronjob;
 pub mod field;
 pub mod job;
@@ -18,6 +19,7 @@ pub mod pod;
 #[cfg(test)]
 mod tests;
 
+pub use config::*;
 pub use cronjob::*;
 pub use field::*;
 pub use job::*;

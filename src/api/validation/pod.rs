@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, KeyToPath, PodSpec, PodTemplateSpec, Volume};
 
 use super::field::*;
 use super::meta::*;
@@ -82,6 +82,133 @@ pub(super) fn validate_path_no_backsteps(path: &str, at: &FieldPath, errs: &mut 
     }
 }
 
+const FILE_MODE_MSG: &str = "must be a number between 0 and 0777 (octal), both inclusive";
+
+fn validate_mode(mode: Option<i32>, at: &FieldPath, errs: &mut Vec<FieldError>) {
+    if let Some(m) = mode
+        && !(0..=0o777).contains(&m)
+    {
+        errs.push(FieldError::invalid(at, m, FILE_MODE_MSG));
+    }
+}
+
+/// The `items` and `defaultMode` of a configMap or secret volume (`validateKeyToPath`,
+/// `ValidateLocalNonReservedPath`): each file lands inside the volume, never beside it.
+fn validate_projection(
+    items: Option<&Vec<KeyToPath>>,
+    default_mode: Option<i32>,
+    at: &FieldPath,
+    errs: &mut Vec<FieldError>,
+) {
+    validate_mode(default_mode, &at.child("defaultMode"), errs);
+    for (i, kp) in items.into_iter().flatten().enumerate() {
+        let p = at.child("items").index(i);
+        if kp.key.is_empty() {
+            errs.push(FieldError::required(&p.child("key"), ""));
+        }
+        let path = p.child("path");
+        if kp.path.is_empty() {
+            errs.push(FieldError::required(&path, ""));
+        }
+        validate_local_descending_path(&kp.path, &path, errs);
+        if kp.path.starts_with("..") && !kp.path.starts_with("../") {
+            errs.push(FieldError::invalid(
+                &path,
+                kp.path.as_str(),
+                "must not start with '..'",
+            ));
+        }
+        validate_mode(kp.mode, &p.child("mode"), errs);
+    }
+}
+
+/// `validateConfigMapVolumeSource` and `validateSecretVolumeSource`.
+fn validate_config_volume(v: &Volume, at: &FieldPath, errs: &mut Vec<FieldError>) {
+    if let Some(cm) = &v.config_map {
+        let at = at.child("configMap");
+        if cm.name.is_empty() {
+            errs.push(FieldError::required(&at.child("name"), ""));
+        }
+        validate_projection(cm.items.as_ref(), cm.default_mode, &at, errs);
+    }
+    if let Some(secret) = &v.secret {
+        let at = at.child("secret");
+        if secret.secret_name.as_deref().unwrap_or("").is_empty() {
+            errs.push(FieldError::required(&at.child("secretName"), ""));
+        }
+        validate_projection(secret.items.as_ref(), secret.default_mode, &at, errs);
+    }
+}
+
+/// `validateConfigMapKeySelector` / `validateSecretKeySelector`: a DNS-subdomain name and
+/// a config key.
+fn validate_key_selector(name: &str, key: &str, at: &FieldPath, errs: &mut Vec<FieldError>) {
+    for m in dns1123_subdomain_errors(name) {
+        errs.push(FieldError::invalid(&at.child("name"), name, m));
+    }
+    if key.is_empty() {
+        errs.push(FieldError::required(&at.child("key"), ""));
+    } else {
+        for m in super::config::config_map_key_errors(key) {
+            errs.push(FieldError::invalid(&at.child("key"), key, m));
+        }
+    }
+}
+
+fn is_env_var_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii() && (' '..='~').contains(&ch) && ch != '=')
+}
+
+/// `validateEnvFrom`: a valid prefix and a valid name for the ConfigMap or Secret.
+fn validate_env_from(c: &Container, path: &FieldPath, errs: &mut Vec<FieldError>) {
+    for (i, from) in c.env_from.iter().flatten().enumerate() {
+        let p = path.child("envFrom").index(i);
+        if let Some(prefix) = from.prefix.as_deref().filter(|p| !p.is_empty())
+            && !is_env_var_name(prefix)
+        {
+            errs.push(FieldError::invalid(
+                &p.child("prefix"),
+                prefix,
+                ENV_VAR_NAME_MSG,
+            ));
+        }
+        let refs = [
+            (
+                "configMapRef",
+                from.config_map_ref.as_ref().map(|r| r.name.as_str()),
+            ),
+            (
+                "secretRef",
+                from.secret_ref.as_ref().map(|r| r.name.as_str()),
+            ),
+        ];
+        match refs.iter().filter(|(_, r)| r.is_some()).count() {
+            0 => errs.push(FieldError::invalid(
+                &p,
+                "",
+                "must specify one of: `configMapRef` or `secretRef`",
+            )),
+            1 => {}
+            _ => errs.push(FieldError::forbidden(
+                &p,
+                "may not have more than one field specified at a time",
+            )),
+        }
+        for (field, name) in refs {
+            for m in name.map(dns1123_subdomain_errors).into_iter().flatten() {
+                errs.push(FieldError::invalid(
+                    &p.child(field).child("name"),
+                    name.unwrap_or_default(),
+                    m,
+                ));
+            }
+        }
+    }
+}
+
 /// `validateContainerCommon` for the fields a wasm container uses.
 pub(super) fn validate_container(
     c: &Container,
@@ -114,7 +241,41 @@ pub(super) fn validate_container(
         {
             errs.push(FieldError::invalid(&p, ev.name.as_str(), ENV_VAR_NAME_MSG));
         }
+        if let Some(from) = &ev.value_from {
+            let p = path.child("env").index(i).child("valueFrom");
+            if let Some(r) = &from.config_map_key_ref {
+                validate_key_selector(&r.name, &r.key, &p.child("configMapKeyRef"), errs);
+            }
+            if let Some(r) = &from.secret_key_ref {
+                validate_key_selector(&r.name, &r.key, &p.child("secretKeyRef"), errs);
+            }
+            let set = [
+                from.field_ref.is_some(),
+                from.resource_field_ref.is_some(),
+                from.config_map_key_ref.is_some(),
+                from.secret_key_ref.is_some(),
+            ]
+            .into_iter()
+            .filter(|s| *s)
+            .count();
+            // Upstream says so for none as well.
+            if set != 1 {
+                errs.push(FieldError::invalid(
+                    &p,
+                    "",
+                    "may not have more than one field specified at a time",
+                ));
+            }
+            if ev.value.as_deref().is_some_and(|v| !v.is_empty()) {
+                errs.push(FieldError::invalid(
+                    &p,
+                    "",
+                    "may not be specified when `value` is not empty",
+                ));
+            }
+        }
     }
+    validate_env_from(c, path, errs);
     let mut mount_points = BTreeSet::new();
     for (i, m) in c.volume_mounts.iter().flatten().enumerate() {
         let p = path.child("volumeMounts").index(i);
@@ -189,6 +350,7 @@ pub(super) fn validate_pod_template(
                 validate_path_no_backsteps(&hp.path, &path, &mut el);
             }
         }
+        validate_config_volume(v, &spec_path.child("volumes").index(i), &mut el);
         if v.name.is_empty() {
             el.push(FieldError::required(&name_path, ""));
         } else {

@@ -1135,3 +1135,47 @@ fn update_rules() {
         .collect();
     assert!(m.contains(&"metadata.name: Invalid value: \"other\": field is immutable".to_string()));
 }
+
+#[test]
+fn config_map_and_secret_references_are_validated_as_upstream() {
+    let with = |yaml: &str| -> Vec<String> {
+        let mut j = valid_job();
+        let extra: PodSpec = serde_yaml_ng::from_str(yaml).unwrap();
+        let p = pod(&mut j);
+        p.volumes = extra.volumes;
+        p.containers[0].env = extra.containers[0].env.clone();
+        p.containers[0].env_from = extra.containers[0].env_from.clone();
+        msgs(&j)
+    };
+    let base = "containers: [{name: main}]\n";
+    assert!(
+        with(&format!(
+            "{base}volumes: [{{name: cfg, configMap: {{name: cfg, defaultMode: 256, items: [{{key: a, path: dir/a.txt}}]}}}}, {{name: s, secret: {{secretName: s}}}}]"
+        ))
+        .is_empty()
+    );
+    #[rustfmt::skip]
+    let table: &[(&str, &str)] = &[
+        ("volumes: [{name: cfg, configMap: {name: ''}}]", "spec.template.spec.volumes[0].configMap.name: Required value"),
+        ("volumes: [{name: s, secret: {}}]", "spec.template.spec.volumes[0].secret.secretName: Required value"),
+        ("volumes: [{name: cfg, configMap: {name: c, items: [{key: a, path: ../etc}]}}]", "spec.template.spec.volumes[0].configMap.items[0].path: Invalid value: \"../etc\": must not contain '..'"),
+        ("volumes: [{name: cfg, configMap: {name: c, items: [{key: a, path: /etc}]}}]", "spec.template.spec.volumes[0].configMap.items[0].path: Invalid value: \"/etc\": must be a relative path"),
+        ("volumes: [{name: cfg, configMap: {name: c, items: [{key: a, path: ..x}]}}]", "spec.template.spec.volumes[0].configMap.items[0].path: Invalid value: \"..x\": must not start with '..'"),
+        ("volumes: [{name: cfg, configMap: {name: c, items: [{key: '', path: a}]}}]", "spec.template.spec.volumes[0].configMap.items[0].key: Required value"),
+        ("volumes: [{name: cfg, secret: {secretName: c, defaultMode: 1000}}]", "spec.template.spec.volumes[0].secret.defaultMode: Invalid value: 1000: must be a number between 0 and 0777 (octal), both inclusive"),
+        ("containers: [{name: main, env: [{name: A, valueFrom: {configMapKeyRef: {name: cfg, key: 'a/b'}}}]}]", "spec.template.spec.containers[0].env[0].valueFrom.configMapKeyRef.key: Invalid value: \"a/b\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key_name', regex used for validation is '[-._a-zA-Z0-9]+')"),
+        ("containers: [{name: main, env: [{name: A, valueFrom: {secretKeyRef: {name: Bad, key: k}}}]}]", "spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name: Invalid value: \"Bad\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
+        ("containers: [{name: main, env: [{name: A, value: x, valueFrom: {secretKeyRef: {name: s, key: k}}}]}]", "spec.template.spec.containers[0].env[0].valueFrom: Invalid value: \"\": may not be specified when `value` is not empty"),
+        ("containers: [{name: main, envFrom: [{prefix: 'A=', configMapRef: {name: c}}]}]", "spec.template.spec.containers[0].envFrom[0].prefix: Invalid value: \"A=\": a valid environment variable name must consist only of printable ASCII characters other than '='"),
+        ("containers: [{name: main, envFrom: [{prefix: P_}]}]", "spec.template.spec.containers[0].envFrom[0]: Invalid value: \"\": must specify one of: `configMapRef` or `secretRef`"),
+        ("containers: [{name: main, envFrom: [{configMapRef: {name: c}, secretRef: {name: s}}]}]", "spec.template.spec.containers[0].envFrom[0]: Forbidden: may not have more than one field specified at a time"),
+    ];
+    for (yaml, expected) in table {
+        let yaml = if yaml.starts_with("containers") {
+            yaml.to_string()
+        } else {
+            format!("{base}{yaml}")
+        };
+        assert_eq!(with(&yaml), [*expected], "{yaml}");
+    }
+}
