@@ -90,6 +90,9 @@ pub(super) enum Event {
     Pulled,
     /// Its module is missing or does not match its pin.
     PullFailed,
+    /// Its environment names a ConfigMap, Secret or key that is missing
+    /// (`CreateContainerConfigError`): it waits, then tries to start again.
+    ConfigFailed,
     /// Its guest began running.
     Started,
     /// Its run ended by itself (exit, trap, OOM) or it could not start; `failed`: a
@@ -121,6 +124,8 @@ pub(super) enum StatusChange {
     ImagePullBackOff {
         first: bool,
     },
+    /// Waiting, `CreateContainerConfigError` (with a `Failed` Event).
+    CreateContainerConfigError,
     /// Running, with its restart count.
     Running {
         restarts: i32,
@@ -185,6 +190,14 @@ pub(super) fn next(
             )
         }
         (Phase::Pulling, Event::WaitOver) => (s, StatusChange::None, Wait::Now),
+        // Upstream's pod worker retries a failed sync after its fixed back-off period (10 s,
+        // the kubelet's back-off base), not a growing one.
+        (Phase::Starting, Event::ConfigFailed) => (
+            s,
+            StatusChange::CreateContainerConfigError,
+            Wait::For(backoff.base),
+        ),
+        (Phase::Starting, Event::WaitOver) => (s, StatusChange::None, Wait::Now),
         (Phase::Starting, Event::Started) => {
             s.phase = Phase::Running;
             s.started = Some(now);
@@ -292,6 +305,10 @@ mod tests {
             (at(fresh, Starting), Exited { failed: true }, true, Pulling, StatusChange::Terminated { then: Then::Restart }, Wait::Now),
             (at(fresh, Starting), Killed, false, Terminated, StatusChange::Killed { running: false }, Wait::Done),
             (at(fresh, Starting), Pulled, false, Starting, StatusChange::None, Wait::Now),
+            (at(fresh, Starting), ConfigFailed, true, Starting, StatusChange::CreateContainerConfigError, Wait::For(ten)),
+            (at(fresh, Starting), WaitOver, false, Starting, StatusChange::None, Wait::Now),
+            (fresh, ConfigFailed, false, Pulling, StatusChange::None, Wait::Now),
+            (running, ConfigFailed, false, Running, StatusChange::None, Wait::Exit),
             (running, Exited { failed: false }, true, Terminated, StatusChange::Terminated { then: Then::Final }, Wait::Done),
             (running, Exited { failed: true }, false, Terminated, StatusChange::Terminated { then: Then::Final }, Wait::Done),
             (running, Exited { failed: true }, true, Pulling, StatusChange::Terminated { then: Then::Restart }, Wait::Now),

@@ -69,6 +69,11 @@ pub struct KubeletConfig {
     pub storage_check_interval: Duration,
 }
 
+/// The volume manager's retry of a mount that failed: 500 ms doubling to 2 min 2 s, as
+/// upstream's exponential back-off for volume operations.
+const VOLUME_RETRY_BASE: Duration = Duration::from_millis(500);
+const VOLUME_RETRY_MAX: Duration = Duration::from_secs(122);
+
 /// Why the kubelet could not run a container (the message its status and `Failed` Event
 /// show) or prepare a pod (`FailedMount`).
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +85,31 @@ pub(crate) enum Error {
     Image(String),
     #[error("env {name}: unsupported fieldPath {path:?}")]
     UnsupportedFieldPath { name: String, path: String },
-    #[error("env {name}: only value and valueFrom.fieldRef are supported for wasm containers")]
+    #[error(
+        "env {name}: only value and valueFrom.fieldRef, configMapKeyRef and secretKeyRef are supported for wasm containers"
+    )]
     UnsupportedValueFrom { name: String },
+    /// The kubelet's configMap manager's NotFound (a container start, or a volume, waits).
+    #[error("configmap {name:?} not found")]
+    ConfigMapNotFound { name: String },
+    #[error("secret {name:?} not found")]
+    SecretNotFound { name: String },
+    #[error("couldn't find key {key} in ConfigMap {namespace}/{name}")]
+    ConfigMapKeyNotFound {
+        key: String,
+        namespace: String,
+        name: String,
+    },
+    #[error("couldn't find key {key} in Secret {namespace}/{name}")]
+    SecretKeyNotFound {
+        key: String,
+        namespace: String,
+        name: String,
+    },
+    /// A volume whose ConfigMap or Secret (or one of its keys) is missing now: the pod
+    /// waits, retrying, as upstream's volume manager does.
+    #[error("MountVolume.SetUp failed for volume {volume:?} : {cause}")]
+    MountVolumeLater { volume: String, cause: String },
     #[error("volume {name:?} not found")]
     VolumeNotFound { name: String },
     #[error("MountVolume.SetUp failed for volume {volume:?} : {cause}")]
@@ -125,6 +153,22 @@ type GuestRun<'a> =
 enum Start {
     Killed(Kill),
     Failed(Error),
+    /// A ConfigMap, Secret or key its environment names is missing: it waits and retries.
+    Config(Error),
+}
+
+impl Error {
+    /// A missing ConfigMap, Secret or key of a container's environment, which upstream
+    /// reports as `CreateContainerConfigError` and retries.
+    fn is_config(&self) -> bool {
+        matches!(
+            self,
+            Error::ConfigMapNotFound { .. }
+                | Error::SecretNotFound { .. }
+                | Error::ConfigMapKeyNotFound { .. }
+                | Error::SecretKeyNotFound { .. }
+        )
+    }
 }
 
 /// `work`, unless the pod is stopped first: then `Err` with why (a dropped sender counts
@@ -393,20 +437,37 @@ impl Kubelet {
         }
         self.arm_deadline(key, &pod);
 
-        let mounts = match self.volumes(&pod).await {
-            // Deleted while its volumes were made (a pod not yet started goes at once):
-            // nothing may start for a pod that no longer exists. (One being deleted goes
-            // on: its containers see the kill and its status says how it ended.)
-            Ok(_) if !self.store.contains::<Pod>(key) => return,
-            Ok(m) => m,
-            Err(e) => {
-                let message = e.to_string();
-                self.event(&pod, "Warning", "FailedMount", &message);
-                let now = self.clock.now();
-                self.write(key, &mut writes, |p| {
-                    status::cannot_run_all(p, &message, now)
-                });
-                return;
+        let mut retry = VOLUME_RETRY_BASE;
+        let mounts = loop {
+            match self.volumes(&pod).await {
+                // Deleted while its volumes were made (a pod not yet started goes at once):
+                // nothing may start for a pod that no longer exists. (One being deleted goes
+                // on: its containers see the kill and its status says how it ended.)
+                Ok(_) if !self.store.contains::<Pod>(key) => return,
+                Ok(m) => break m,
+                // A ConfigMap or Secret not there yet: the pod waits in ContainerCreating
+                // and the volume manager tries again, backing off, until it appears or
+                // the pod is stopped.
+                Err(e @ Error::MountVolumeLater { .. }) => {
+                    self.event(&pod, "Warning", "FailedMount", &e.to_string());
+                    self.write(key, &mut writes, |_| {});
+                    if let Err(k) = or_killed(&mut kill, tokio::time::sleep(retry)).await {
+                        let by = Terminated::killed(k == Kill::DeadlineExceeded).by;
+                        let now = self.clock.now();
+                        self.store.update_pod(key, |p| status::finish(p, by, now));
+                        return;
+                    }
+                    retry = (retry * 2).min(VOLUME_RETRY_MAX);
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    self.event(&pod, "Warning", "FailedMount", &message);
+                    let now = self.clock.now();
+                    self.write(key, &mut writes, |p| {
+                        status::cannot_run_all(p, &message, now)
+                    });
+                    return;
+                }
             }
         };
         let on_failure = spec.restart_policy.as_deref() == Some("OnFailure");
@@ -730,6 +791,7 @@ impl Kubelet {
         let mut guest = None;
         let mut ended: Option<Terminated> = None;
         let mut pull_failure = String::new();
+        let mut config_failure = String::new();
         // The status's `imageID`: the module's content digest, pinned as an image name.
         let mut image_id = String::new();
         loop {
@@ -796,6 +858,10 @@ impl Kubelet {
                                 Event::Started
                             }
                             Err(Start::Killed(k)) => self.killed(k, &mut ended),
+                            Err(Start::Config(e)) => {
+                                config_failure = e.to_string();
+                                Event::ConfigFailed
+                            }
                             Err(Start::Failed(e)) => {
                                 // This attempt's start, as for one that ran: `startedAt` of a
                                 // `ContainerCannotRun` is when it was tried.
@@ -819,6 +885,23 @@ impl Kubelet {
                 StatusChange::None => {}
                 StatusChange::ImagePullBackOff { first } => {
                     self.pull_back_off(pod, c, init, first, &pull_failure, &mut writes)
+                }
+                StatusChange::CreateContainerConfigError => {
+                    self.write(&key, &mut writes, |p| {
+                        status::container_waiting(
+                            p,
+                            name,
+                            init,
+                            "CreateContainerConfigError",
+                            &config_failure,
+                        )
+                    });
+                    self.event(
+                        pod,
+                        "Warning",
+                        "Failed",
+                        &format!("Error: {config_failure}"),
+                    );
                 }
                 StatusChange::Running { restarts } => {
                     self.write(&key, &mut writes, |p| {
@@ -929,6 +1012,18 @@ impl Kubelet {
         writes: &mut PodWrites,
     ) -> Result<(GuestRun<'s>, Arc<logs::ContainerLog>), Start> {
         let key = podutil::key(pod);
+        // The environment first: a missing ConfigMap or Secret keeps the container waiting
+        // without taking a runtime slot.
+        let resolved = env::resolve(pod, c, &*self.store).map_err(|e| {
+            if e.is_config() {
+                Start::Config(e)
+            } else {
+                Start::Failed(e)
+            }
+        })?;
+        for message in &resolved.skipped {
+            self.event(pod, "Warning", "InvalidEnvironmentVariableNames", message);
+        }
         let image = c
             .image
             .as_deref()
@@ -956,7 +1051,7 @@ impl Kubelet {
         let attempt =
             self.logs
                 .start_attempt(&key, pod.metadata.name.as_deref().unwrap_or(""), &c.name);
-        match self.container_spec(pod, c, image, mounts, attempt.clone()) {
+        match self.container_spec(c, resolved.env, image, mounts, attempt.clone()) {
             Ok(spec) => {
                 let run: GuestRun<'s> =
                     Box::pin(async move { reserved.run(spec).await.map_err(Error::Runtime) });
@@ -1052,13 +1147,12 @@ impl Kubelet {
 
     fn container_spec(
         &self,
-        pod: &Pod,
         c: &Container,
+        env: Vec<(String, String)>,
         image: ImageRef,
         mounts: &HashMap<String, volumes::Volume>,
         log: Arc<logs::ContainerLog>,
     ) -> Result<ContainerSpec, Error> {
-        let env = env::resolve(pod, c)?;
         let args = env::argv(c, &image, &env);
         let mut container_mounts = Vec::new();
         for m in c.volume_mounts.iter().flatten() {
@@ -1116,7 +1210,8 @@ impl Kubelet {
     async fn volumes(&self, pod: &Pod) -> Result<HashMap<String, volumes::Volume>, Error> {
         let dir = self.pod_dir(&podutil::key(pod));
         let (pod, policy) = (pod.clone(), self.config.host_paths.clone());
-        tokio::task::spawn_blocking(move || volumes::prepare(&pod, &dir, &policy))
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || volumes::prepare(&pod, &dir, &policy, &*store))
             .await
             .map_err(Error::VolumeTask)?
     }

@@ -5,6 +5,10 @@
 //! symlink a guest planted in its volume cannot make the kubelet mount, create or open
 //! anything outside it: the class of Kubernetes' CVE-2017-1002101, closed as upstream's fix
 //! does (open each component relative to the volume, then hand the open directory over).
+//!
+//! `configMap` and `secret` volumes are the object's keys written as files (all of them,
+//! or the `items` named) into a fresh directory under the pod's, mounted read-only. They
+//! are written once, when the pod starts: upstream refreshes them while the pod runs.
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -12,9 +16,11 @@ use std::sync::Arc;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use k8s_openapi::api::core::v1::{Pod, VolumeMount};
+use k8s_openapi::api::core::v1::{KeyToPath, Pod, VolumeMount};
 
 use super::Error;
+use super::env::ConfigSource;
+use crate::api::defaults::DEFAULT_FILE_MODE;
 use crate::api::host_path::HostPathPolicy;
 
 /// One prepared volume.
@@ -29,12 +35,16 @@ pub(super) struct Volume {
 }
 
 /// Opens the pod's volumes: `emptyDir`s under `pod_dir/volumes`, `hostPath`s as `policy`
-/// allows. Errors are the kubelet's `FailedMount` messages.
+/// allows, `configMap`s and `secret`s written from `source`. Errors are the kubelet's
+/// `FailedMount` messages; [`Error::MountVolumeLater`] says a ConfigMap or Secret (or a
+/// key) is missing, which may change.
 pub(super) fn prepare(
     pod: &Pod,
     pod_dir: &Path,
     policy: &HostPathPolicy,
+    source: &dyn ConfigSource,
 ) -> Result<HashMap<String, Volume>, Error> {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
     let mut out = HashMap::new();
     for v in pod
         .spec
@@ -47,14 +57,22 @@ pub(super) fn prepare(
             volume: v.name.clone(),
             cause,
         };
-        let (dir, source) = if v.empty_dir.is_some() {
-            // The pod's directory is the kubelet's own and no guest sees it: plain paths
-            // are safe here.
+        let later = |cause: String| Error::MountVolumeLater {
+            volume: v.name.clone(),
+            cause,
+        };
+        // The pod's directory is the kubelet's own and no guest sees it: plain paths are
+        // safe for the volumes made there.
+        let own = || -> Result<(Dir, PathBuf), Error> {
             let path = pod_dir.join("volumes").join(&v.name);
             crate::private_fs::create_dir_all(&path).map_err(|e| failed(e.to_string()))?;
             let dir = Dir::open_ambient_dir(&path, ambient_authority())
                 .map_err(|e| failed(e.to_string()))?;
-            (dir, path)
+            Ok((dir, path))
+        };
+        let (dir, source_path, read_only) = if v.empty_dir.is_some() {
+            let (dir, path) = own()?;
+            (dir, path, false)
         } else if let Some(hp) = &v.host_path {
             let create = match hp.type_.as_deref().unwrap_or("") {
                 "DirectoryOrCreate" => true,
@@ -67,22 +85,157 @@ pub(super) fn prepare(
             };
             let path = PathBuf::from(&hp.path);
             let dir = open_host_path(&path, create, policy).map_err(failed)?;
-            (dir, path)
+            (dir, path, false)
+        } else if let Some(cm) = &v.config_map {
+            let files = match source.config_map(ns, &cm.name) {
+                Some(obj) => {
+                    let mut keys: Vec<(String, Vec<u8>)> = obj
+                        .data
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+                        .collect();
+                    keys.extend(
+                        obj.binary_data
+                            .iter()
+                            .flatten()
+                            .map(|(k, v)| (k.clone(), v.0.clone())),
+                    );
+                    payload(keys, cm.items.as_deref(), cm.default_mode, cm.optional).map_err(
+                        |key| {
+                            later(format!(
+                                "configmap references non-existent config key: {key}"
+                            ))
+                        },
+                    )?
+                }
+                None if cm.optional == Some(true) => Vec::new(),
+                None => return Err(later(format!("configmap {:?} not found", cm.name))),
+            };
+            let (dir, path) = own()?;
+            write_files(&dir, &files).map_err(failed)?;
+            (dir, path, true)
+        } else if let Some(secret) = &v.secret {
+            let name = secret.secret_name.as_deref().unwrap_or_default();
+            let files = match source.secret(ns, name) {
+                Some(obj) => {
+                    let keys = obj
+                        .data
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.0.clone()))
+                        .collect();
+                    payload(
+                        keys,
+                        secret.items.as_deref(),
+                        secret.default_mode,
+                        secret.optional,
+                    )
+                    .map_err(|key| later(format!("references non-existent secret key: {key}")))?
+                }
+                None if secret.optional == Some(true) => Vec::new(),
+                None => return Err(later(format!("secret {name:?} not found"))),
+            };
+            let (dir, path) = own()?;
+            write_files(&dir, &files).map_err(failed)?;
+            (dir, path, true)
         } else {
             return Err(failed(
-                "only emptyDir and hostPath volumes are supported".into(),
+                "only emptyDir, hostPath, configMap and secret volumes are supported".into(),
             ));
         };
         out.insert(
             v.name.clone(),
             Volume {
                 dir: Arc::new(dir),
-                source,
-                read_only: false,
+                source: source_path,
+                read_only,
             },
         );
     }
     Ok(out)
+}
+
+/// One file of a configMap or secret volume: its path in the volume, bytes and mode.
+#[derive(Debug, PartialEq)]
+pub(super) struct File {
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub mode: i32,
+}
+
+/// The files a volume shows (`MakePayload`): every key as a file of its name, or the
+/// `items` named, at their paths; `Err` is a key `items` names that the object lacks (and
+/// that is no error when the volume is `optional`).
+pub(super) fn payload(
+    keys: Vec<(String, Vec<u8>)>,
+    items: Option<&[KeyToPath]>,
+    default_mode: Option<i32>,
+    optional: Option<bool>,
+) -> Result<Vec<File>, String> {
+    let default_mode = default_mode.unwrap_or(DEFAULT_FILE_MODE);
+    let Some(items) = items.filter(|i| !i.is_empty()) else {
+        return Ok(keys
+            .into_iter()
+            .map(|(path, bytes)| File {
+                path,
+                bytes,
+                mode: default_mode,
+            })
+            .collect());
+    };
+    let mut files = Vec::new();
+    for item in items {
+        match keys.iter().find(|(k, _)| *k == item.key) {
+            Some((_, bytes)) => files.push(File {
+                path: item.path.clone(),
+                bytes: bytes.clone(),
+                mode: item.mode.unwrap_or(default_mode),
+            }),
+            None if optional == Some(true) => {}
+            None => return Err(item.key.clone()),
+        }
+    }
+    Ok(files)
+}
+
+/// Writes `files` into the volume's directory, emptied first (a retried start writes it
+/// again), each path confined to it.
+fn write_files(dir: &Dir, files: &[File]) -> Result<(), String> {
+    use cap_std::fs::PermissionsExt;
+    for entry in dir.entries().map_err(|e| e.to_string())? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let name = entry.file_name();
+        let removed = if entry.file_type().map_err(|e| e.to_string())?.is_dir() {
+            dir.remove_dir_all(&name)
+        } else {
+            dir.remove_file(&name)
+        };
+        removed.map_err(|e| format!("{}: {e}", name.to_string_lossy()))?;
+    }
+    for f in files {
+        let rel = Path::new(&f.path);
+        // Validation refused these already; the files are the kubelet's to keep inside.
+        if f.path.is_empty()
+            || rel
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(format!(
+                "{:?} is not a relative path inside the volume",
+                f.path
+            ));
+        }
+        let at = |e: std::io::Error| format!("{}: {e}", f.path);
+        if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+            dir.create_dir_all(parent).map_err(at)?;
+        }
+        dir.write(rel, &f.bytes).map_err(at)?;
+        let mode = u32::try_from(f.mode).unwrap_or(DEFAULT_FILE_MODE as u32) & 0o777;
+        dir.set_permissions(rel, cap_std::fs::Permissions::from_mode(mode))
+            .map_err(at)?;
+    }
+    Ok(())
 }
 
 /// Opens a `hostPath` directory: below the allowed directory that contains it (resolved
@@ -261,6 +414,88 @@ mod tests {
             sub_path: Some(sub.into()),
             ..Default::default()
         }
+    }
+
+    fn item(key: &str, path: &str, mode: Option<i32>) -> KeyToPath {
+        KeyToPath {
+            key: key.into(),
+            path: path.into(),
+            mode,
+        }
+    }
+
+    #[test]
+    fn a_payload_is_every_key_or_the_items_named() {
+        let keys = || {
+            vec![
+                ("a".to_string(), b"1".to_vec()),
+                ("b".to_string(), b"2".to_vec()),
+            ]
+        };
+        let all = payload(keys(), None, None, None).unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|f| (f.path.as_str(), f.mode))
+                .collect::<Vec<_>>(),
+            [("a", 0o644), ("b", 0o644)]
+        );
+        let items = [
+            item("b", "dir/b.txt", Some(0o400)),
+            item("a", "a.txt", None),
+        ];
+        let some = payload(keys(), Some(&items), Some(0o440), None).unwrap();
+        assert_eq!(
+            some,
+            [
+                File {
+                    path: "dir/b.txt".into(),
+                    bytes: b"2".to_vec(),
+                    mode: 0o400
+                },
+                File {
+                    path: "a.txt".into(),
+                    bytes: b"1".to_vec(),
+                    mode: 0o440
+                },
+            ]
+        );
+        let missing = [item("zz", "z", None)];
+        assert_eq!(
+            payload(keys(), Some(&missing), None, None),
+            Err("zz".to_string())
+        );
+        assert_eq!(
+            payload(keys(), Some(&missing), None, Some(true)),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn volume_files_are_written_fresh_inside_the_volume_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
+        std::fs::write(tmp.path().join("stale"), b"old").unwrap();
+        let file = |path: &str| File {
+            path: path.into(),
+            bytes: b"x".to_vec(),
+            mode: 0o400,
+        };
+        write_files(&dir, &[file("a/b/c.txt")]).unwrap();
+        assert!(!tmp.path().join("stale").exists());
+        let written = tmp.path().join("a/b/c.txt");
+        assert_eq!(std::fs::read(&written).unwrap(), b"x");
+        assert_eq!(
+            std::fs::metadata(&written).unwrap().permissions().mode() & 0o777,
+            0o400
+        );
+        for escaping in ["../out", "/etc/x", "a/../../out", ""] {
+            assert!(
+                write_files(&dir, &[file(escaping)]).is_err(),
+                "{escaping:?}"
+            );
+        }
+        assert!(!tmp.path().parent().unwrap().join("out").exists());
     }
 
     #[test]

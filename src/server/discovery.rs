@@ -176,5 +176,8 @@ pub async fn openapi_core() -> Response {
     document(json!({
         "/api/v1/namespaces/{name}": patch_path("", "Namespace"),
         "/api/v1/namespaces/{namespace}/pods/{name}": patch_path("", "Pod"),
+        "/api/v1/namespaces/{namespace}/events/{name}": patch_path("", "Event"),
+        "/api/v1/namespaces/{namespace}/configmaps/{name}": patch_path("", "ConfigMap"),
+        "/api/v1/namespaces/{namespace}/secrets/{name}": patch_path("", "Secret"),
     }))
 }

@@ -3,6 +3,7 @@
 //! user runs it.
 
 mod common;
+mod config;
 mod controllers;
 mod crash;
 mod faults;
