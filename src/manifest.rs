@@ -1,10 +1,32 @@
 //! Reading Job manifests: multi-document YAML (or JSON) files and stdin, as `kubectl` reads
-//! them, with errors that name the file and document.
+//! them, with errors that name the file and document. Next to the Jobs a file may hold the
+//! ConfigMaps and Secrets they use.
 
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use serde::Deserialize;
+
+/// What a set of manifests holds.
+#[derive(Clone, Debug, Default)]
+pub struct Manifests {
+    /// The Jobs, in file order.
+    pub jobs: Vec<LoadedJob>,
+    /// The ConfigMaps, as written.
+    pub config_maps: Vec<ConfigMap>,
+    /// The Secrets, as written.
+    pub secrets: Vec<Secret>,
+}
+
+impl Manifests {
+    /// Adds what `other` holds after what this holds.
+    pub fn extend(&mut self, other: Manifests) {
+        self.jobs.extend(other.jobs);
+        self.config_maps.extend(other.config_maps);
+        self.secrets.extend(other.secrets);
+    }
+}
 
 /// A Job read from a file, with the directory its relative image paths are resolved in.
 #[derive(Clone, Debug)]
@@ -58,9 +80,11 @@ pub enum Error {
         /// apiVersion.
         api_version: String,
     },
-    /// A Job document that does not decode into the Job schema.
-    #[error("error decoding Job {name:?} from {path}: {message}")]
+    /// A document that does not decode into its kind's schema.
+    #[error("error decoding {kind} {name:?} from {path}: {message}")]
     Decode {
+        /// `Job`, `ConfigMap`, `Secret`.
+        kind: &'static str,
         /// The path as given.
         path: String,
         /// metadata.name, if readable.
@@ -70,9 +94,9 @@ pub enum Error {
     },
 }
 
-/// Reads every Job in `path` (`-` for stdin). Empty documents are skipped; a `List` of
-/// items is unpacked, as kubectl does.
-pub fn load(path: &str) -> Result<Vec<LoadedJob>, Error> {
+/// Reads every Job, ConfigMap and Secret in `path` (`-` for stdin). Empty documents are
+/// skipped; a `List` of items is unpacked, as kubectl does.
+pub fn load(path: &str) -> Result<Manifests, Error> {
     let (text, base_dir) = if path == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|source| {
@@ -109,8 +133,8 @@ pub fn load(path: &str) -> Result<Vec<LoadedJob>, Error> {
 }
 
 /// Parses manifest text (see [`load`]).
-pub fn parse(text: &str, source: &str, base_dir: &Path) -> Result<Vec<LoadedJob>, Error> {
-    let mut out = Vec::new();
+pub fn parse(text: &str, source: &str, base_dir: &Path) -> Result<Manifests, Error> {
+    let mut out = Manifests::default();
     crate::yaml::check_depth(text.as_bytes()).map_err(|e| Error::Parse {
         path: source.into(),
         message: format!("error converting YAML to JSON: {e}"),
@@ -136,7 +160,7 @@ fn collect(
     value: serde_json::Value,
     source: &str,
     base_dir: &Path,
-    out: &mut Vec<LoadedJob>,
+    out: &mut Manifests,
 ) -> Result<(), Error> {
     let Some(obj) = value.as_object() else {
         return Err(Error::Parse {
@@ -180,26 +204,41 @@ fn collect(
         }
         return Ok(());
     }
-    if kind != "Job" || api_version != "batch/v1" {
-        return Err(Error::UnsupportedKind {
-            path: source.into(),
-            name: meta("name"),
-            namespace: meta("namespace"),
-            kind,
-            api_version,
-        });
-    }
     let name = meta("name");
-    let job: Job = serde_json::from_value(value).map_err(|e| Error::Decode {
-        path: source.into(),
-        name,
-        message: e.to_string(),
-    })?;
-    out.push(LoadedJob {
-        job,
-        base_dir: base_dir.to_path_buf(),
-        source: source.into(),
-    });
+    let decode_error = |kind: &'static str| {
+        let name = name.clone();
+        move |e: serde_json::Error| Error::Decode {
+            kind,
+            path: source.into(),
+            name,
+            message: e.to_string(),
+        }
+    };
+    match (api_version.as_str(), kind.as_str()) {
+        ("batch/v1", "Job") => {
+            let job: Job = serde_json::from_value(value).map_err(decode_error("Job"))?;
+            out.jobs.push(LoadedJob {
+                job,
+                base_dir: base_dir.to_path_buf(),
+                source: source.into(),
+            });
+        }
+        ("v1", "ConfigMap") => out
+            .config_maps
+            .push(serde_json::from_value(value).map_err(decode_error("ConfigMap"))?),
+        ("v1", "Secret") => out
+            .secrets
+            .push(serde_json::from_value(value).map_err(decode_error("Secret"))?),
+        _ => {
+            return Err(Error::UnsupportedKind {
+                path: source.into(),
+                name,
+                namespace: meta("namespace"),
+                kind,
+                api_version,
+            });
+        }
+    }
     Ok(())
 }
 
@@ -210,13 +249,34 @@ mod tests {
     #[test]
     fn multi_document_yaml_yields_each_job_and_skips_empty_documents() {
         let text = "---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: a}\nspec: {template: {spec: {containers: []}}}\n---\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: b}\nspec: {template: {spec: {containers: []}}}\n";
-        let jobs = parse(text, "x.yaml", Path::new("/m")).unwrap();
+        let jobs = parse(text, "x.yaml", Path::new("/m")).unwrap().jobs;
         let names: Vec<_> = jobs
             .iter()
             .map(|j| j.job.metadata.name.clone().unwrap())
             .collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(jobs[0].base_dir, Path::new("/m"));
+    }
+
+    #[test]
+    fn config_maps_and_secrets_are_read_beside_the_jobs() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {p: x}\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\n";
+        let m = parse(text, "all.yaml", Path::new("/")).unwrap();
+        assert_eq!(
+            (m.jobs.len(), m.config_maps.len(), m.secrets.len()),
+            (1, 1, 1)
+        );
+        let e = parse(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: [1]}\n",
+            "bad.yaml",
+            Path::new("/"),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("error decoding ConfigMap \"c\" from bad.yaml: "),
+            "{e}"
+        );
     }
 
     #[test]

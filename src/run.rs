@@ -19,7 +19,7 @@ use crate::controller::{self, job::Backoff, job::Settings};
 use crate::kubelet::{
     ImageResolver, Kubelet, KubeletConfig, LogStore, logs::DEFAULT_LOG_CAP, real_path_or_given,
 };
-use crate::manifest::{self, LoadedJob};
+use crate::manifest::{self, Manifests};
 use crate::runtime::{self, Runtime, RuntimeConfig, parse_image_ref};
 use crate::store::Store;
 
@@ -111,14 +111,127 @@ impl From<runtime::Error> for InputError {
     }
 }
 
-/// Loads, defaults and validates every Job; reports every invalid Job, not just the first.
-pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Vec<LoadedJob>, InputError> {
-    let mut loaded = Vec::new();
+/// Admits the ConfigMaps and Secrets of the manifests into `messages`' account: defaults,
+/// validation, one of each name per namespace.
+fn admit_all<K: admit::Admit + Default>(
+    objects: &mut Vec<K>,
+    kind: &str,
+    clock: &Clock,
+    messages: &mut Vec<String>,
+) {
+    let mut seen = std::collections::HashSet::new();
+    for o in objects.iter_mut() {
+        let m = o.metadata_mut();
+        m.namespace.get_or_insert_with(|| "default".into());
+        m.resource_version = None;
+        let key = crate::api::meta::namespaced_key(m.namespace.as_deref(), m.name.as_deref());
+        match admit::create(std::mem::take(o), &admit::Policy::default(), clock.now()) {
+            Ok(admitted) => *o = admitted,
+            Err(admit::Refusal::Invalid { name, errors, .. }) => {
+                messages.push(validation::kubectl_message(kind, &name, &errors));
+                continue;
+            }
+            Err(other) => {
+                messages.push(other.to_string());
+                continue;
+            }
+        }
+        if !seen.insert(key.clone()) {
+            messages.push(format!("{kind} {key:?} is defined twice"));
+        }
+    }
+}
+
+/// The ConfigMaps and Secrets a Job's pods need (not `optional`), as (kind, name): `run`
+/// has no one to create them later, so one missing is invalid input, not a wait.
+fn required_config(job: &Job) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let Some(spec) = job.spec.as_ref().and_then(|s| s.template.spec.as_ref()) else {
+        return out;
+    };
+    let needed = |o: Option<bool>| o != Some(true);
+    for v in spec.volumes.iter().flatten() {
+        if let Some(cm) = v.config_map.as_ref().filter(|c| needed(c.optional)) {
+            out.push(("configmap", cm.name.clone()));
+        }
+        if let Some(s) = v.secret.as_ref().filter(|s| needed(s.optional)) {
+            out.push(("secret", s.secret_name.clone().unwrap_or_default()));
+        }
+    }
+    for c in spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+    {
+        for from in c.env_from.iter().flatten() {
+            if let Some(r) = from.config_map_ref.as_ref().filter(|r| needed(r.optional)) {
+                out.push(("configmap", r.name.clone()));
+            }
+            if let Some(r) = from.secret_ref.as_ref().filter(|r| needed(r.optional)) {
+                out.push(("secret", r.name.clone()));
+            }
+        }
+        for var in c.env.iter().flatten() {
+            let Some(from) = &var.value_from else {
+                continue;
+            };
+            if let Some(r) = from
+                .config_map_key_ref
+                .as_ref()
+                .filter(|r| needed(r.optional))
+            {
+                out.push(("configmap", r.name.clone()));
+            }
+            if let Some(r) = from.secret_key_ref.as_ref().filter(|r| needed(r.optional)) {
+                out.push(("secret", r.name.clone()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Loads, defaults and validates every Job, ConfigMap and Secret; reports every invalid
+/// object, not just the first, and every ConfigMap or Secret a Job needs that no manifest
+/// defines.
+pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Manifests, InputError> {
+    let mut manifests = Manifests::default();
     for f in files {
-        loaded.extend(manifest::load(f)?);
+        manifests.extend(manifest::load(f)?);
     }
     let mut messages = Vec::new();
-    for l in &mut loaded {
+    admit_all(
+        &mut manifests.config_maps,
+        "ConfigMap",
+        clock,
+        &mut messages,
+    );
+    admit_all(&mut manifests.secrets, "Secret", clock, &mut messages);
+    let defined: std::collections::HashSet<(&str, String)> = manifests
+        .config_maps
+        .iter()
+        .map(|c| {
+            (
+                "configmap",
+                crate::api::meta::namespaced_key(
+                    c.metadata.namespace.as_deref(),
+                    c.metadata.name.as_deref(),
+                ),
+            )
+        })
+        .chain(manifests.secrets.iter().map(|s| {
+            (
+                "secret",
+                crate::api::meta::namespaced_key(
+                    s.metadata.namespace.as_deref(),
+                    s.metadata.name.as_deref(),
+                ),
+            )
+        }))
+        .collect();
+    let loaded = &mut manifests.jobs;
+    for l in loaded.iter_mut() {
         let job = &mut l.job;
         job.metadata
             .namespace
@@ -136,6 +249,16 @@ pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Vec<LoadedJob>, Inpu
             Err(other) => {
                 messages.push(other.to_string());
                 continue;
+            }
+        }
+        let ns = job.metadata.namespace.as_deref();
+        for (kind, name) in required_config(job) {
+            if !defined.contains(&(kind, crate::api::meta::namespaced_key(ns, Some(&name)))) {
+                messages.push(format!(
+                    "Job {:?} uses {kind} {name:?}, which no manifest defines in namespace {:?} (its pods would wait for it forever; add it to the files, or mark the reference optional)",
+                    job.metadata.name.as_deref().unwrap_or(""),
+                    ns.unwrap_or("default")
+                ));
             }
         }
         // The Job controller leaves a Job managed by another controller alone, and `run`
@@ -157,7 +280,7 @@ pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Vec<LoadedJob>, Inpu
         return Err(InputError::Invalid(messages.join("\n")));
     }
     let mut seen = std::collections::HashSet::new();
-    for l in &loaded {
+    for l in manifests.jobs.iter() {
         let k = crate::api::job::key(&l.job);
         if !seen.insert(k) {
             return Err(InputError::Duplicate(
@@ -165,7 +288,7 @@ pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Vec<LoadedJob>, Inpu
             ));
         }
     }
-    Ok(loaded)
+    Ok(manifests)
 }
 
 /// Runs the Jobs to their terminal conditions.
@@ -180,7 +303,11 @@ pub async fn run_observed(
     observe: impl FnOnce(Arc<Store>),
 ) -> Result<Outcome, InputError> {
     let clock = Clock::new();
-    let loaded = load_jobs(&options.files, &clock)?;
+    let Manifests {
+        jobs: loaded,
+        config_maps,
+        secrets,
+    } = load_jobs(&options.files, &clock)?;
     // The Jobs bound how many guests can run at once: parallelism pods (fewer if fewer
     // completions), each running its app containers side by side and its init containers
     // one at a time before them. A pod beyond the pool would wait for a slot, not fail.
@@ -301,6 +428,17 @@ pub async fn run_observed(
     );
 
     observe(store.clone());
+    // What the Jobs' pods read, there before any pod starts.
+    for cm in config_maps {
+        store
+            .create(cm)
+            .map_err(|e| InputError::Duplicate(e.to_string()))?;
+    }
+    for secret in secrets {
+        store
+            .create(secret)
+            .map_err(|e| InputError::Duplicate(e.to_string()))?;
+    }
     let order: Vec<String> = loaded
         .iter()
         .map(|l| crate::api::job::key(&l.job))

@@ -498,3 +498,41 @@ fn twelve_components_of_four_core_instances_run_at_once_until_the_deadline() {
     );
     assert_eq!(job["status"]["failed"], 12);
 }
+
+#[test]
+fn config_maps_and_secrets_in_the_manifests_reach_the_guest() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {mode: fast, app.conf: level=3}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {token: t0k}\n---\n";
+    let job = exerciser_job(
+        "cfg",
+        "",
+        "      restartPolicy: Never\n      volumes: [{name: conf, configMap: {name: cfg}}]\n",
+        &["env=MODE", "env=TOKEN", "read=/conf/app.conf"],
+    )
+    .replace(
+        "        args:",
+        "        env:\n        - {name: MODE, valueFrom: {configMapKeyRef: {name: cfg, key: mode}}}\n        - {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}\n        volumeMounts: [{name: conf, mountPath: /conf}]\n        args:",
+    );
+    let f = write_manifest(dir.path(), "all.yaml", &format!("{objects}{job}"));
+    let out = wasmjob(&["run", "-f", &f, "--logs"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for line in ["] MODE=fast", "] TOKEN=t0k", "] level=3"] {
+        assert!(err.contains(line), "{line}: {err}");
+    }
+    // Without the Secret, nothing would ever create it: invalid input, not a wait.
+    let f = write_manifest(
+        dir.path(),
+        "missing.yaml",
+        &format!("{}{job}", &objects[..objects.find("---").unwrap() + 4]),
+    );
+    let out = wasmjob(&["run", "-f", &f], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "Job \"cfg\" uses secret \"creds\", which no manifest defines in namespace \"default\""
+        ),
+        "{err}"
+    );
+}
