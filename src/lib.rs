@@ -28,7 +28,8 @@
 //!   every new or changed object goes through (kube-apiserver's order: identity, prepare,
 //!   mutating admission, validation, validating admission; authentication and
 //!   authorization are the server's, before it); [`api::validation`] (a package: field
-//!   errors, names, metadata, pod, job, cronjob) with upstream's messages;
+//!   errors, names, metadata, pod, job, cronjob, config: ConfigMaps and Secrets) with
+//!   upstream's messages;
 //!   [`api::defaults`], [`api::meta`] (uids, generated names, keys, finalizers,
 //!   references, the node's name), [`api::resource`] (the one table of served resources:
 //!   discovery, error names, field selectors), [`api::quantity`], pod and Job predicates.
@@ -47,8 +48,10 @@
 //!   as the pure state machine `kubelet::container::next` says (pull and its back-off,
 //!   start, exit, restart, crash-loop back-off, kill), a thin loop doing each step; reports
 //!   phases, container states and restarts as Kubernetes does, keeps logs, emits pod
-//!   Events; volumes are opened as directory handles (`kubelet::volumes`, nothing joined
-//!   on the host), `kubelet::admission` decides whether a pod fits the node (maxPods,
+//!   Events; the environment is resolved by `kubelet::env` (fieldRefs, ConfigMap and
+//!   Secret refs through its `ConfigSource`, the store in production), volumes are opened
+//!   as directory handles (`kubelet::volumes`, nothing joined on the host; configMap and
+//!   secret volumes written into the pod's directory, read-only), `kubelet::admission` decides whether a pod fits the node (maxPods,
 //!   memory) and `kubelet::eviction` whether its local storage evicts it, both pure.
 //! - [`events`]: the Event recorder, one per component, over the store.
 //! - [`runtime`]: wasmtime: engine, module cache, WASI context, limits (memory, CPU, the
@@ -58,11 +61,13 @@
 //!   imports nothing but [`api`]. A write is answered once durable, and
 //!   `Store::durability` says when the backend cannot commit.
 //! - [`server`]: the Kubernetes API server kubectl talks to (discovery, REST verbs, watch,
-//!   logs, Tables, patches, protobuf bodies, TLS, `metav1.Status` errors).
+//!   logs, Tables, patches, protobuf bodies, TLS, `metav1.Status` errors, the kubeconfig
+//!   it leaves).
 //! - [`controller::gc`], [`controller::ttl`]: garbage collection and TTL-after-finished;
 //!   [`controller::namespace`]: a terminating namespace emptied, then finalized (the
 //!   server's NamespaceLifecycle check refuses new content meanwhile).
-//! - [`run`]: the `wasmjob run` command; [`manifest`]: reading YAML files.
+//! - [`run`]: the `wasmjob run` command; [`manifest`]: reading YAML files (Jobs, and the
+//!   ConfigMaps and Secrets they use).
 //! - [`serve`]: the `wasmjob serve` command: data-dir lock, crash recovery, start-up.
 //! - [`clock`]: wall time derived from tokio's clock so tests can pause time.
 //! - [`yaml`]: YAML decoding with a nesting bound checked before the parser runs.

@@ -114,7 +114,7 @@ impl From<runtime::Error> for InputError {
 /// Admits the ConfigMaps and Secrets of the manifests into `messages`' account: defaults,
 /// validation, one of each name per namespace.
 fn admit_all<K: admit::Admit + Default>(
-    objects: &mut Vec<K>,
+    objects: &mut [K],
     kind: &str,
     clock: &Clock,
     messages: &mut Vec<String>,

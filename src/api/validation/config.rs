@@ -163,16 +163,15 @@ pub fn validate_secret(s: &Secret) -> Vec<FieldError> {
         }
         "kubernetes.io/dockercfg" => json(".dockercfg", &mut errs),
         "kubernetes.io/dockerconfigjson" => json(".dockerconfigjson", &mut errs),
-        "kubernetes.io/basic-auth" => {
-            if !data.contains_key("username") && !data.contains_key("password") {
-                required("username", &mut errs);
-                required("password", &mut errs);
-            }
+        // Either may be empty, but one of them must be there.
+        "kubernetes.io/basic-auth"
+            if !data.contains_key("username") && !data.contains_key("password") =>
+        {
+            required("username", &mut errs);
+            required("password", &mut errs);
         }
-        "kubernetes.io/ssh-auth" => {
-            if data.get("ssh-privatekey").is_none_or(|v| v.0.is_empty()) {
-                required("ssh-privatekey", &mut errs);
-            }
+        "kubernetes.io/ssh-auth" if data.get("ssh-privatekey").is_none_or(|v| v.0.is_empty()) => {
+            required("ssh-privatekey", &mut errs);
         }
         "kubernetes.io/tls" => {
             for key in ["tls.crt", "tls.key"] {
