@@ -1,5 +1,5 @@
-//! Discovery (`/version`, `/api`, `/apis`, resource lists) and the minimal OpenAPI v3
-//! document that lets kubectl's `--validate=strict` find `fieldValidation` support.
+//! Discovery (`/version`, `/api`, `/apis`, resource lists) and the routes of the OpenAPI
+//! documents (`openapi` builds them).
 //! Shapes follow shared/reference/kubectl-api.md §3–4.
 
 use axum::Json;
@@ -128,56 +128,54 @@ pub async fn core_v1() -> Json<Value> {
     }))
 }
 
-/// Bump when the documents below change: kubectl caches them by this hash.
-const OPENAPI_HASH: &str = "wasmjob0001";
-
-/// `/openapi/v3`.
+/// `/openapi/v3`: each group-version's document, at a URL carrying its hash (kubectl caches
+/// by it).
 pub async fn openapi_root() -> Json<Value> {
+    let hash = super::openapi::hash();
     Json(json!({
         "paths": {
-            "api/v1": {"serverRelativeURL": format!("/openapi/v3/api/v1?hash={OPENAPI_HASH}")},
-            "apis/batch/v1": {"serverRelativeURL": format!("/openapi/v3/apis/batch/v1?hash={OPENAPI_HASH}")}
+            "api/v1": {"serverRelativeURL": format!("/openapi/v3/api/v1?hash={hash}")},
+            "apis/batch/v1": {"serverRelativeURL": format!("/openapi/v3/apis/batch/v1?hash={hash}")}
         }
     }))
 }
 
-fn patch_path(group: &str, kind: &str) -> Value {
-    // Only what kubectl's QueryParamVerifier looks for; no requestBody, so that client-side
-    // apply uses its compiled-in types for strategic merge (§4).
-    json!({"patch": {
-        "x-kubernetes-group-version-kind": {"group": group, "version": "v1", "kind": kind},
-        "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]
-    }})
-}
-
-fn document(paths: Value) -> Response {
+fn document(body: &'static [u8], content_type: &'static str) -> Response {
     (
-        [("cache-control", "no-cache")],
-        Json(json!({
-            "openapi": "3.0.0",
-            "info": {"title": "Kubernetes", "version": "v1.32.0"},
-            "components": {"schemas": {}},
-            "paths": paths
-        })),
+        [
+            ("content-type", content_type),
+            ("cache-control", "no-cache"),
+        ],
+        body,
     )
         .into_response()
 }
 
 /// `/openapi/v3/apis/batch/v1`.
 pub async fn openapi_batch() -> Response {
-    document(json!({
-        "/apis/batch/v1/namespaces/{namespace}/jobs/{name}": patch_path("batch", "Job"),
-        "/apis/batch/v1/namespaces/{namespace}/cronjobs/{name}": patch_path("batch", "CronJob"),
-    }))
+    document(super::openapi::v3("batch"), "application/json")
 }
 
 /// `/openapi/v3/api/v1`.
 pub async fn openapi_core() -> Response {
-    document(json!({
-        "/api/v1/namespaces/{name}": patch_path("", "Namespace"),
-        "/api/v1/namespaces/{namespace}/pods/{name}": patch_path("", "Pod"),
-        "/api/v1/namespaces/{namespace}/events/{name}": patch_path("", "Event"),
-        "/api/v1/namespaces/{namespace}/configmaps/{name}": patch_path("", "ConfigMap"),
-        "/api/v1/namespaces/{namespace}/secrets/{name}": patch_path("", "Secret"),
-    }))
+    document(super::openapi::v3(""), "application/json")
+}
+
+/// `/openapi/v2`: protobuf when asked for (kubectl's validation), JSON otherwise.
+pub async fn openapi_v2(headers: axum::http::HeaderMap) -> Response {
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // kubectl asks for `application/com.github.proto-openapi.spec.v2@v1.0+protobuf`, a type
+    // Go's mime parser cannot read back: kube-openapi answers it as a plain octet stream.
+    if accept.contains("com.github.proto-openapi.spec.v2") {
+        document(super::openapi::v2_protobuf(), "application/octet-stream")
+    } else {
+        (
+            [("cache-control", "no-cache")],
+            Json(super::openapi::v2_json().clone()),
+        )
+            .into_response()
+    }
 }

@@ -13,6 +13,7 @@ pub mod handlers;
 pub mod kubeconfig;
 pub mod logs;
 pub mod objects;
+pub mod openapi;
 pub mod pagination;
 pub mod patch;
 pub mod protobuf;
@@ -84,6 +85,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/apis/batch", get(discovery::batch_group))
         .route("/apis/batch/", get(discovery::batch_group))
         .route("/apis/batch/v1/", get(discovery::batch_v1))
+        .route("/openapi/v2", get(discovery::openapi_v2))
         .route("/openapi/v3", get(discovery::openapi_root))
         .route("/openapi/v3/apis/batch/v1", get(discovery::openapi_batch))
         .route("/openapi/v3/api/v1", get(discovery::openapi_core))

@@ -42,6 +42,65 @@ pub fn needs_kubectl() -> bool {
     );
 }
 
+/// Debian's kubectl 1.20 (package `kubernetes-client`), fetched with `apt-get download` and
+/// unpacked beside the build on first use, never installed over the system's kubectl. As
+/// with [`needs_kubectl`], failing to get it fails loudly unless
+/// `WASMJOB_TESTS_SKIP_KUBECTL=1`; `None` then.
+pub fn kubectl_1_20() -> Option<PathBuf> {
+    static FETCHED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = FETCHED.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kubectl-1.20");
+    let bin = dir.join("usr/bin/kubectl");
+    let works = |bin: &Path| {
+        Command::new(bin)
+            .args(["version", "--client"])
+            .output()
+            .is_ok_and(|o| {
+                o.status.success() && String::from_utf8_lossy(&o.stdout).contains("v1.20")
+            })
+    };
+    if works(&bin) {
+        return Some(bin);
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let download = || {
+        Command::new("apt-get")
+            .args(["download", "kubernetes-client"])
+            .current_dir(&dir)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    // A fresh machine may not have the package lists yet.
+    if !download() {
+        let _ = Command::new("apt-get").arg("update").output();
+        download();
+    }
+    let deb = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"));
+    if let Some(deb) = deb {
+        let _ = Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(&deb)
+            .arg(&dir)
+            .output();
+    }
+    if works(&bin) {
+        return Some(bin);
+    }
+    if std::env::var_os("WASMJOB_TESTS_SKIP_KUBECTL").is_some_and(|v| v == "1") {
+        eprintln!("kubectl 1.20 could not be fetched: skipped (WASMJOB_TESTS_SKIP_KUBECTL=1)");
+        return None;
+    }
+    panic!(
+        "kubectl 1.20 could not be fetched with `apt-get download kubernetes-client` into {}: \
+         fetch it there by hand or set WASMJOB_TESTS_SKIP_KUBECTL=1 to skip the kubectl tests knowingly",
+        dir.display()
+    );
+}
+
 /// Copies the example guests into an image directory.
 fn images(dir: &Path) -> PathBuf {
     let g = guests();
@@ -171,7 +230,12 @@ impl Cluster {
     }
 
     pub fn kubectl(&self, args: &[&str]) -> Output {
-        Command::new("kubectl")
+        self.kubectl_at(Path::new("kubectl"), args)
+    }
+
+    /// Runs the kubectl binary at `bin` (an older one, say) against the cluster.
+    pub fn kubectl_at(&self, bin: &Path, args: &[&str]) -> Output {
+        Command::new(bin)
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("KUBECACHEDIR", self.dir.path().join("kcache"))
@@ -729,6 +793,98 @@ fn a_restart_keeps_the_namespace_a_user_set_in_the_kubeconfig() {
         ]),
         "team-a"
     );
+}
+
+/// kubectl 1.20 validates `create -f` and `apply -f` against the protobuf `/openapi/v2`
+/// (without it, only `--validate=false` worked), builds `apply`'s patches from its merge
+/// keys, and explains fields from its docs; kubectl 1.32 explains from `/openapi/v3`.
+#[test]
+fn kubectl_1_20_and_1_32_validate_apply_and_explain_from_the_openapi_documents() {
+    if !needs_kubectl() {
+        return;
+    }
+    let Some(old) = kubectl_1_20() else { return };
+    let c = Cluster::start();
+    let old_ok = |args: &[&str]| {
+        let out = c.kubectl_at(&old, args);
+        assert!(
+            out.status.success(),
+            "kubectl 1.20 {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let f = c.write("job.yaml", PI);
+    assert_eq!(old_ok(&["create", "-f", &f]), "job.batch/pi created\n");
+    old_ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/pi",
+        "--timeout=60s",
+    ]);
+    assert!(old_ok(&["get", "jobs"]).contains(" 1/1 "));
+    assert!(old_ok(&["logs", "job/pi"]).starts_with("3.14159"));
+    let both = c.write(
+        "both.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: \"1\"}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n",
+    );
+    assert_eq!(
+        old_ok(&["apply", "-f", &both]),
+        "configmap/c created\nnamespace/team-a created\n"
+    );
+    // Validation is the schema's: an unknown field is caught before anything is sent.
+    let bad = c.write(
+        "bad.yaml",
+        &PI.replace("name: pi\n", "name: bad\n")
+            .replace("image: pi.wasm", "image: pi.wasm\n        bogus: 1"),
+    );
+    let out = c.kubectl_at(&old, &["create", "-f", &bad]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ValidationError(Job.spec.template.spec.containers[0]): unknown field \"bogus\" in io.k8s.api.core.v1.Container"),
+        "{err}"
+    );
+    let explained = old_ok(&["explain", "job.spec.backoffLimit"]);
+    assert!(
+        explained.contains("Specifies the number of retries"),
+        "{explained}"
+    );
+    old_ok(&["delete", "job", "pi"]);
+
+    // A list merged by its key from the v2 document's tags: a CronJob's env.
+    let cj = |env: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: cj}}\nspec:\n  schedule: '@hourly'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers:\n          - name: a\n            image: pi.wasm\n            env: [{env}]\n"
+        )
+    };
+    let f = c.write(
+        "cj.yaml",
+        &cj("{name: A, value: '1'}, {name: B, value: '2'}"),
+    );
+    c.ok(&["apply", "-f", &f]);
+    let f = c.write(
+        "cj.yaml",
+        &cj("{name: A, value: '1'}, {name: C, value: '3'}"),
+    );
+    assert_eq!(c.ok(&["apply", "-f", &f]), "cronjob.batch/cj configured\n");
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "cj",
+            "cj",
+            "-o",
+            "jsonpath={.spec.jobTemplate.spec.template.spec.containers[0].env[*].name}"
+        ]),
+        "A C"
+    );
+    let explained = c.ok(&["explain", "configmap.data"]);
+    assert!(
+        explained.contains("Data contains the configuration data"),
+        "{explained}"
+    );
+    let explained = c.ok(&["explain", "job.spec.template.spec.containers.envFrom"]);
+    assert!(explained.contains("<[]EnvFromSource>"), "{explained}");
 }
 
 #[test]
