@@ -211,7 +211,11 @@ fn collect(
             kind,
             path: source.into(),
             name,
-            message: e.to_string(),
+            message: if kind == "Secret" {
+                crate::api::validation::redact_values(&e.to_string())
+            } else {
+                e.to_string()
+            },
         }
     };
     match (api_version.as_str(), kind.as_str()) {

@@ -142,20 +142,33 @@ fn admit_all<K: admit::Admit + Default>(
     }
 }
 
-/// The ConfigMaps and Secrets a Job's pods need (not `optional`), as (kind, name): `run`
-/// has no one to create them later, so one missing is invalid input, not a wait.
-fn required_config(job: &Job) -> Vec<(&'static str, String)> {
+/// What a Job's pods need of a ConfigMap or Secret (not `optional`): (kind, name, the key
+/// they read, if one). `run` has no one to create them later, so one missing is invalid
+/// input, not a wait.
+fn required_config(job: &Job) -> Vec<(&'static str, String, Option<String>)> {
     let mut out = Vec::new();
     let Some(spec) = job.spec.as_ref().and_then(|s| s.template.spec.as_ref()) else {
         return out;
     };
     let needed = |o: Option<bool>| o != Some(true);
+    let items = |items: &Option<Vec<k8s_openapi::api::core::v1::KeyToPath>>| {
+        items
+            .iter()
+            .flatten()
+            .map(|i| Some(i.key.clone()))
+            .chain([None])
+            .collect::<Vec<_>>()
+    };
     for v in spec.volumes.iter().flatten() {
         if let Some(cm) = v.config_map.as_ref().filter(|c| needed(c.optional)) {
-            out.push(("configmap", cm.name.clone()));
+            for key in items(&cm.items) {
+                out.push(("configmap", cm.name.clone(), key));
+            }
         }
         if let Some(s) = v.secret.as_ref().filter(|s| needed(s.optional)) {
-            out.push(("secret", s.secret_name.clone().unwrap_or_default()));
+            for key in items(&s.items) {
+                out.push(("secret", s.secret_name.clone().unwrap_or_default(), key));
+            }
         }
     }
     for c in spec
@@ -165,10 +178,10 @@ fn required_config(job: &Job) -> Vec<(&'static str, String)> {
     {
         for from in c.env_from.iter().flatten() {
             if let Some(r) = from.config_map_ref.as_ref().filter(|r| needed(r.optional)) {
-                out.push(("configmap", r.name.clone()));
+                out.push(("configmap", r.name.clone(), None));
             }
             if let Some(r) = from.secret_ref.as_ref().filter(|r| needed(r.optional)) {
-                out.push(("secret", r.name.clone()));
+                out.push(("secret", r.name.clone(), None));
             }
         }
         for var in c.env.iter().flatten() {
@@ -180,10 +193,10 @@ fn required_config(job: &Job) -> Vec<(&'static str, String)> {
                 .as_ref()
                 .filter(|r| needed(r.optional))
             {
-                out.push(("configmap", r.name.clone()));
+                out.push(("configmap", r.name.clone(), Some(r.key.clone())));
             }
             if let Some(r) = from.secret_key_ref.as_ref().filter(|r| needed(r.optional)) {
-                out.push(("secret", r.name.clone()));
+                out.push(("secret", r.name.clone(), Some(r.key.clone())));
             }
         }
     }
@@ -208,28 +221,27 @@ pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Manifests, InputErro
         &mut messages,
     );
     admit_all(&mut manifests.secrets, "Secret", clock, &mut messages);
-    let defined: std::collections::HashSet<(&str, String)> = manifests
-        .config_maps
-        .iter()
-        .map(|c| {
-            (
-                "configmap",
-                crate::api::meta::namespaced_key(
-                    c.metadata.namespace.as_deref(),
-                    c.metadata.name.as_deref(),
-                ),
-            )
-        })
-        .chain(manifests.secrets.iter().map(|s| {
-            (
-                "secret",
-                crate::api::meta::namespaced_key(
-                    s.metadata.namespace.as_deref(),
-                    s.metadata.name.as_deref(),
-                ),
-            )
-        }))
-        .collect();
+    // Each ConfigMap's and Secret's keys, by (kind, namespace/name).
+    let mut defined: HashMap<(&str, String), Vec<String>> = HashMap::new();
+    for c in &manifests.config_maps {
+        let key = crate::api::meta::namespaced_key(
+            c.metadata.namespace.as_deref(),
+            c.metadata.name.as_deref(),
+        );
+        let keys = c.data.iter().flatten().map(|(k, _)| k.clone());
+        let binary = c.binary_data.iter().flatten().map(|(k, _)| k.clone());
+        defined.insert(("configmap", key), keys.chain(binary).collect());
+    }
+    for s in &manifests.secrets {
+        let key = crate::api::meta::namespaced_key(
+            s.metadata.namespace.as_deref(),
+            s.metadata.name.as_deref(),
+        );
+        defined.insert(
+            ("secret", key),
+            s.data.iter().flatten().map(|(k, _)| k.clone()).collect(),
+        );
+    }
     let loaded = &mut manifests.jobs;
     for l in loaded.iter_mut() {
         let job = &mut l.job;
@@ -252,13 +264,18 @@ pub fn load_jobs(files: &[String], clock: &Clock) -> Result<Manifests, InputErro
             }
         }
         let ns = job.metadata.namespace.as_deref();
-        for (kind, name) in required_config(job) {
-            if !defined.contains(&(kind, crate::api::meta::namespaced_key(ns, Some(&name)))) {
-                messages.push(format!(
-                    "Job {:?} uses {kind} {name:?}, which no manifest defines in namespace {:?} (its pods would wait for it forever; add it to the files, or mark the reference optional)",
-                    job.metadata.name.as_deref().unwrap_or(""),
-                    ns.unwrap_or("default")
-                ));
+        let job_name = job.metadata.name.as_deref().unwrap_or("");
+        let in_ns = ns.unwrap_or("default");
+        for (kind, name, key) in required_config(job) {
+            let found = defined.get(&(kind, crate::api::meta::namespaced_key(ns, Some(&name))));
+            match (found, key) {
+                (None, _) => messages.push(format!(
+                    "Job {job_name:?} uses {kind} {name:?}, which no manifest defines in namespace {in_ns:?} (its pods would wait for it forever; add it to the files, or mark the reference optional)"
+                )),
+                (Some(keys), Some(key)) if !keys.contains(&key) => messages.push(format!(
+                    "Job {job_name:?} uses key {key:?} of {kind} {in_ns}/{name}, which has no such key (its pods would wait for it forever; add the key, or mark the reference optional)"
+                )),
+                _ => {}
             }
         }
         // The Job controller leaves a Job managed by another controller alone, and `run`

@@ -113,7 +113,7 @@ pub(super) fn prepare(
                 None => return Err(later(format!("configmap {:?} not found", cm.name))),
             };
             let (dir, path) = own()?;
-            write_files(&dir, &files).map_err(failed)?;
+            write_files(&dir, &files).map_err(later)?;
             (dir, path, true)
         } else if let Some(secret) = &v.secret {
             let name = secret.secret_name.as_deref().unwrap_or_default();
@@ -137,7 +137,7 @@ pub(super) fn prepare(
                 None => return Err(later(format!("secret {name:?} not found"))),
             };
             let (dir, path) = own()?;
-            write_files(&dir, &files).map_err(failed)?;
+            write_files(&dir, &files).map_err(later)?;
             (dir, path, true)
         } else {
             return Err(failed(
@@ -231,7 +231,10 @@ fn write_files(dir: &Dir, files: &[File]) -> Result<(), String> {
             dir.create_dir_all(parent).map_err(at)?;
         }
         dir.write(rel, &f.bytes).map_err(at)?;
-        let mode = u32::try_from(f.mode).unwrap_or(DEFAULT_FILE_MODE as u32) & 0o777;
+        // The guest reads through the kubelet's own user, which owns the file: upstream's
+        // root-owned files stay readable to a root container whatever the mode, so the
+        // owner's read bit is always set here.
+        let mode = (u32::try_from(f.mode).unwrap_or(DEFAULT_FILE_MODE as u32) & 0o777) | 0o400;
         dir.set_permissions(rel, cap_std::fs::Permissions::from_mode(mode))
             .map_err(at)?;
     }
@@ -292,9 +295,10 @@ pub(super) fn mount_dir(
     container: &str,
     env: &[(String, String)],
 ) -> Result<Arc<Dir>, Error> {
-    let sub = match (mount.sub_path.as_deref(), mount.sub_path_expr.as_deref()) {
-        (Some(s), _) if !s.is_empty() => s.to_string(),
-        (_, Some(e)) if !e.is_empty() => super::env::expand(e, env),
+    // Messages show a `subPathExpr` as written: expanded, it may carry a Secret's value.
+    let (sub, shown) = match (mount.sub_path.as_deref(), mount.sub_path_expr.as_deref()) {
+        (Some(s), _) if !s.is_empty() => (s.to_string(), s.to_string()),
+        (_, Some(e)) if !e.is_empty() => (super::env::expand(e, env), e.to_string()),
         _ => return Ok(volume.dir.clone()),
     };
     let rel = Path::new(&sub);
@@ -307,7 +311,7 @@ pub(super) fn mount_dir(
         return Err(Error::SubPathEscapes {
             mount: mount.name.clone(),
             container: container.into(),
-            sub_path: sub,
+            sub_path: shown,
         });
     }
     let writable = !volume.read_only;
@@ -316,7 +320,7 @@ pub(super) fn mount_dir(
         .map_err(|cause| Error::SubPath {
             mount: mount.name.clone(),
             container: container.into(),
-            sub_path: sub.clone(),
+            sub_path: shown.clone(),
             cause,
         })
 }
@@ -495,7 +499,17 @@ mod tests {
                 "{escaping:?}"
             );
         }
-        assert!(!tmp.path().parent().unwrap().join("out").exists());
+        let outside = tempfile::tempdir().unwrap();
+        let inner = outside.path().join("vol");
+        std::fs::create_dir(&inner).unwrap();
+        let dir = Dir::open_ambient_dir(&inner, ambient_authority()).unwrap();
+        for escaping in ["../out", "a/../../out"] {
+            assert!(
+                write_files(&dir, &[file(escaping)]).is_err(),
+                "{escaping:?}"
+            );
+        }
+        assert!(!outside.path().join("out").exists());
     }
 
     #[test]

@@ -290,8 +290,12 @@ fn typed<K: ApiKind>(v: &Value, q: &Query) -> Result<(K, Vec<String>), ApiError>
         )));
     }
     let obj: K = serde_json::from_value(v.clone()).map_err(|e| {
+        let mut cause = e.to_string();
+        if K::KIND == "Secret" {
+            cause = crate::api::validation::redact_values(&cause);
+        }
         ApiError::bad_request(format!(
-            "{} in version \"v1\" cannot be handled as a {}: {e}",
+            "{} in version \"v1\" cannot be handled as a {}: {cause}",
             K::KIND,
             K::KIND
         ))

@@ -73,6 +73,8 @@ fn a_guest_sees_config_maps_and_secrets_as_env_and_read_only_files() {
         "MODE=fast\nPASSWORD={SECRET_VALUE}\nCFG_mode=fast\nABSENT is not set\nlevel=3\netc\n{SECRET_VALUE}"
     );
     assert!(logs.starts_with(&expected_start), "{logs}");
+    // `..` does not climb out of the volume's preopen.
+    assert!(logs.contains("open /creds/../../etc: denied"), "{logs}");
     // The volume is read-only: the guest's write fails (the exerciser exits 3).
     assert!(logs.contains("/conf/new"), "{logs}");
     assert_eq!(

@@ -116,6 +116,24 @@ pub fn validate_configmap_update(new: &ConfigMap, old: &ConfigMap) -> Vec<FieldE
     errs
 }
 
+/// A decoding error of a Secret without the values serde quotes in it (``invalid type:
+/// integer `12345`, expected a string``): upstream's decoder names only types.
+pub fn redact_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for ch in message.chars() {
+        if ch == '`' {
+            quoted = !quoted;
+            if quoted {
+                out.push_str("<redacted>");
+            }
+        } else if !quoted {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 /// `ValidateSecret`: keys, size, and the keys each well-known type requires.
 pub fn validate_secret(s: &Secret) -> Vec<FieldError> {
     let mut errs = Vec::new();
@@ -325,6 +343,17 @@ mod tests {
             "{errs:?}"
         );
         assert!(!errs[0].contains("not json"), "{errs:?}");
+    }
+
+    #[test]
+    fn a_decoding_error_keeps_no_value() {
+        let e = serde_json::from_str::<Secret>(r#"{"stringData": {"pin": 12345}}"#).unwrap_err();
+        let m = redact_values(&e.to_string());
+        assert!(!m.contains("12345"), "{m}");
+        assert!(
+            m.starts_with("invalid type: integer <redacted>, expected a string"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -162,10 +162,12 @@ fn is_env_var_name(name: &str) -> bool {
             .all(|ch| ch.is_ascii() && (' '..='~').contains(&ch) && ch != '=')
 }
 
-/// `validateEnvFrom`: a valid prefix and a valid name for the ConfigMap or Secret.
+/// `ValidateEnvFrom`: a valid prefix and a valid name for the ConfigMap or Secret. (The
+/// one-source errors name the list itself, as upstream's do.)
 fn validate_env_from(c: &Container, path: &FieldPath, errs: &mut Vec<FieldError>) {
+    let list = path.child("envFrom");
     for (i, from) in c.env_from.iter().flatten().enumerate() {
-        let p = path.child("envFrom").index(i);
+        let p = list.index(i);
         if let Some(prefix) = from.prefix.as_deref().filter(|p| !p.is_empty())
             && !is_env_var_name(prefix)
         {
@@ -185,26 +187,29 @@ fn validate_env_from(c: &Container, path: &FieldPath, errs: &mut Vec<FieldError>
                 from.secret_ref.as_ref().map(|r| r.name.as_str()),
             ),
         ];
+        for (field, name) in refs {
+            let Some(name) = name else { continue };
+            let at = p.child(field).child("name");
+            if name.is_empty() {
+                errs.push(FieldError::required(&at, ""));
+            } else {
+                for m in dns1123_subdomain_errors(name) {
+                    errs.push(FieldError::invalid(&at, name, m));
+                }
+            }
+        }
         match refs.iter().filter(|(_, r)| r.is_some()).count() {
             0 => errs.push(FieldError::invalid(
-                &p,
+                &list,
                 "",
                 "must specify one of: `configMapRef` or `secretRef`",
             )),
             1 => {}
-            _ => errs.push(FieldError::forbidden(
-                &p,
+            _ => errs.push(FieldError::invalid(
+                &list,
+                "",
                 "may not have more than one field specified at a time",
             )),
-        }
-        for (field, name) in refs {
-            for m in name.map(dns1123_subdomain_errors).into_iter().flatten() {
-                errs.push(FieldError::invalid(
-                    &p.child(field).child("name"),
-                    name.unwrap_or_default(),
-                    m,
-                ));
-            }
         }
     }
 }
@@ -249,7 +254,7 @@ pub(super) fn validate_container(
             if let Some(r) = &from.secret_key_ref {
                 validate_key_selector(&r.name, &r.key, &p.child("secretKeyRef"), errs);
             }
-            let set = [
+            let sources = [
                 from.field_ref.is_some(),
                 from.resource_field_ref.is_some(),
                 from.config_map_key_ref.is_some(),
@@ -258,19 +263,23 @@ pub(super) fn validate_container(
             .into_iter()
             .filter(|s| *s)
             .count();
-            // Upstream says so for none as well.
-            if set != 1 {
+            if sources == 0 {
                 errs.push(FieldError::invalid(
                     &p,
                     "",
-                    "may not have more than one field specified at a time",
+                    "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
                 ));
-            }
-            if ev.value.as_deref().is_some_and(|v| !v.is_empty()) {
+            } else if ev.value.as_deref().is_some_and(|v| !v.is_empty()) {
                 errs.push(FieldError::invalid(
                     &p,
                     "",
                     "may not be specified when `value` is not empty",
+                ));
+            } else if sources > 1 {
+                errs.push(FieldError::invalid(
+                    &p,
+                    "",
+                    "may not have more than one field specified at a time",
                 ));
             }
         }

@@ -1167,8 +1167,11 @@ fn config_map_and_secret_references_are_validated_as_upstream() {
         ("containers: [{name: main, env: [{name: A, valueFrom: {secretKeyRef: {name: Bad, key: k}}}]}]", "spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name: Invalid value: \"Bad\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
         ("containers: [{name: main, env: [{name: A, value: x, valueFrom: {secretKeyRef: {name: s, key: k}}}]}]", "spec.template.spec.containers[0].env[0].valueFrom: Invalid value: \"\": may not be specified when `value` is not empty"),
         ("containers: [{name: main, envFrom: [{prefix: 'A=', configMapRef: {name: c}}]}]", "spec.template.spec.containers[0].envFrom[0].prefix: Invalid value: \"A=\": a valid environment variable name must consist only of printable ASCII characters other than '='"),
-        ("containers: [{name: main, envFrom: [{prefix: P_}]}]", "spec.template.spec.containers[0].envFrom[0]: Invalid value: \"\": must specify one of: `configMapRef` or `secretRef`"),
-        ("containers: [{name: main, envFrom: [{configMapRef: {name: c}, secretRef: {name: s}}]}]", "spec.template.spec.containers[0].envFrom[0]: Forbidden: may not have more than one field specified at a time"),
+        ("containers: [{name: main, envFrom: [{prefix: P_}]}]", "spec.template.spec.containers[0].envFrom: Invalid value: \"\": must specify one of: `configMapRef` or `secretRef`"),
+        ("containers: [{name: main, envFrom: [{configMapRef: {name: c}, secretRef: {name: s}}]}]", "spec.template.spec.containers[0].envFrom: Invalid value: \"\": may not have more than one field specified at a time"),
+        ("containers: [{name: main, envFrom: [{configMapRef: {name: ''}}]}]", "spec.template.spec.containers[0].envFrom[0].configMapRef.name: Required value"),
+        ("containers: [{name: main, env: [{name: A, valueFrom: {}}]}]", "spec.template.spec.containers[0].env[0].valueFrom: Invalid value: \"\": must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"),
+        ("containers: [{name: main, env: [{name: A, valueFrom: {fieldRef: {fieldPath: metadata.name}, secretKeyRef: {name: s, key: k}}}]}]", "spec.template.spec.containers[0].env[0].valueFrom: Invalid value: \"\": may not have more than one field specified at a time"),
     ];
     for (yaml, expected) in table {
         let yaml = if yaml.starts_with("containers") {
