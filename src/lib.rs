@@ -61,8 +61,8 @@
 //!   imports nothing but [`api`]. A write is answered once durable, and
 //!   `Store::durability` says when the backend cannot commit.
 //! - [`server`]: the Kubernetes API server kubectl talks to (discovery, REST verbs, watch,
-//!   logs, Tables, patches, protobuf bodies, TLS, `metav1.Status` errors, the kubeconfig
-//!   it leaves).
+//!   logs, Tables, patches, protobuf bodies, the OpenAPI documents generated from
+//!   k8s-openapi's schemas, TLS, `metav1.Status` errors, the kubeconfig it leaves).
 //! - [`controller::gc`], [`controller::ttl`]: garbage collection and TTL-after-finished;
 //!   [`controller::namespace`]: a terminating namespace emptied, then finalized (the
 //!   server's NamespaceLifecycle check refuses new content meanwhile).
