@@ -6,6 +6,11 @@
 //! `lastTimestamp`), as the correlator aggregates them; names are `<object>.<nanos in
 //! hex>` as the API server's are, so they sort in recording order; Events live an hour, as
 //! kube-apiserver's `--event-ttl` keeps them.
+//!
+//! A recorder may be [`Recorder::asynchronous`], as client-go's broadcaster is: Events go
+//! through a bounded queue (1,000, client-go's `maxQueuedEvents`) to a writer thread, so
+//! the component that records them (the kubelet, starting thousands of pods) never waits
+//! on the store for them, and when the queue is full an Event is dropped, not waited for.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,11 +29,37 @@ const MAX_INDEX: usize = 40_000;
 const EVENT_TTL_SECONDS: i64 = 3600;
 /// Names tried for one Event when others are taken meanwhile.
 const NAME_TRIES: usize = 8;
-/// Events recorded between two scans for expired ones.
-const EXPIRE_EVERY: u64 = 256;
+/// Events recorded between two scans of the whole store for expired ones (a recorder's own
+/// Events expire from its queue of them, at no scan).
+const EXPIRE_EVERY: u64 = 16_384;
+/// Events an asynchronous recorder holds before it drops new ones (client-go's
+/// `maxQueuedEvents`).
+const MAX_QUEUED: usize = 1000;
+
+/// What the writer thread of an asynchronous recorder is handed.
+enum Queued {
+    Event {
+        object: ObjectReference,
+        type_: String,
+        reason: String,
+        message: String,
+        now: Timestamp,
+    },
+    /// Answered once everything queued before it is written.
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
 
 /// Records Events for one component.
 pub struct Recorder {
+    inner: Arc<Inner>,
+    /// The writer thread's queue, when asynchronous.
+    queue: Option<std::sync::mpsc::SyncSender<Queued>>,
+    /// Events dropped because the queue was full.
+    dropped: AtomicU64,
+}
+
+/// The recording itself, shared with the writer thread.
+struct Inner {
     store: Arc<Store>,
     component: &'static str,
     /// The node a node component (the kubelet) runs on: `source.host` and
@@ -40,27 +71,81 @@ pub struct Recorder {
     /// The time part of the newest Event name: names stay unique and in time order even
     /// when one sync records thousands of Events at the same instant.
     last_nanos: Mutex<u64>,
+    /// The Events this recorder created, oldest first, to expire them in order.
+    own: Mutex<std::collections::VecDeque<(Timestamp, String)>>,
 }
 
 impl Recorder {
     /// A control-plane component's recorder (`job-controller`, `cronjob-controller`).
     pub fn new(store: Arc<Store>, component: &'static str) -> Self {
         Recorder {
-            store,
-            component,
-            host: None,
-            index: Mutex::new(HashMap::new()),
-            recorded: AtomicU64::new(0),
-            last_nanos: Mutex::new(0),
+            inner: Arc::new(Inner {
+                store,
+                component,
+                host: None,
+                index: Mutex::new(HashMap::new()),
+                recorded: AtomicU64::new(0),
+                last_nanos: Mutex::new(0),
+                own: Mutex::new(Default::default()),
+            }),
+            queue: None,
+            dropped: AtomicU64::new(0),
         }
     }
 
     /// A node component's recorder (`kubelet` on `node`).
     pub fn on_node(store: Arc<Store>, component: &'static str, node: &str) -> Self {
-        Recorder {
-            host: Some(node.to_owned()),
-            ..Recorder::new(store, component)
+        let mut r = Recorder::new(store, component);
+        if let Some(inner) = Arc::get_mut(&mut r.inner) {
+            inner.host = Some(node.to_owned());
         }
+        r
+    }
+
+    /// This recorder, writing its Events on a thread of its own from a bounded queue.
+    pub fn asynchronous(mut self) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Queued>(MAX_QUEUED);
+        let inner = self.inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("events-{}", inner.component))
+            .spawn(move || {
+                // Ends when the recorder (every sender) is dropped.
+                for q in rx {
+                    match q {
+                        Queued::Event {
+                            object,
+                            type_,
+                            reason,
+                            message,
+                            now,
+                        } => inner.record(object, &type_, &reason, &message, now),
+                        Queued::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            });
+        // Without a thread (the process is out of them), Events are written in place.
+        if spawned.is_ok() {
+            self.queue = Some(tx);
+        }
+        self
+    }
+
+    /// Waits until every Event recorded so far is written (at once for a synchronous
+    /// recorder).
+    pub fn flush(&self) {
+        if let Some(q) = &self.queue {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            if q.send(Queued::Flush(tx)).is_ok() {
+                let _ = rx.recv();
+            }
+        }
+    }
+
+    /// Events dropped so far because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Records an Event about `object`.
@@ -72,10 +157,43 @@ impl Recorder {
         message: &str,
         now: Timestamp,
     ) {
-        if !self.store.is_watchable() {
+        if !self.inner.store.is_watchable() {
             // Nobody can read Events without the API (`wasmjob run`): skip the writes.
             return;
         }
+        let Some(queue) = &self.queue else {
+            self.inner.record(object, type_, reason, message, now);
+            return;
+        };
+        let queued = Queued::Event {
+            object,
+            type_: type_.into(),
+            reason: reason.into(),
+            message: message.into(),
+            now,
+        };
+        if let Err(std::sync::mpsc::TrySendError::Full(_)) = queue.try_send(queued) {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    component = self.inner.component,
+                    dropped = n,
+                    "event queue full: Events dropped, as client-go's recorder drops them"
+                );
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn record(
+        &self,
+        object: ObjectReference,
+        type_: &str,
+        reason: &str,
+        message: &str,
+        now: Timestamp,
+    ) {
         let ns = object.namespace.clone().unwrap_or_else(|| "default".into());
         // No Event lands in a namespace that is gone or being deleted (the API refuses it
         // there, and nothing would ever remove it).
@@ -140,8 +258,13 @@ impl Recorder {
             event.metadata.name = Some(name.clone());
             match self.store.create(event.clone()) {
                 Ok(_) => {
+                    let key = format!("{ns}/{name}");
+                    self.own
+                        .lock()
+                        .expect("poisoned")
+                        .push_back((now, key.clone()));
                     let mut index = self.index.lock().expect("poisoned");
-                    index.insert(aggregate, format!("{ns}/{name}"));
+                    index.insert(aggregate, key);
                     if index.len() > MAX_INDEX {
                         index.clear();
                     }
@@ -177,19 +300,41 @@ impl Recorder {
         }
     }
 
-    /// Drops Events older than the TTL (checked every [`EXPIRE_EVERY`] Events, so the
-    /// scan costs little).
+    /// Drops Events older than the TTL: this recorder's own from the front of its queue of
+    /// them (a repeat counted since keeps one alive), every other every [`EXPIRE_EVERY`]
+    /// Events by a scan of the store (those clients wrote).
     fn expire(&self, now: Timestamp) {
+        let Ok(cutoff) = now.checked_sub(jiff::SignedDuration::from_secs(EVENT_TTL_SECONDS)) else {
+            return;
+        };
+        let old = |e: &Event| e.last_timestamp.as_ref().is_some_and(|t| t.0 < cutoff);
+        {
+            let mut own = self.own.lock().expect("poisoned");
+            while let Some((at, key)) = own.front().cloned() {
+                if at >= cutoff {
+                    break;
+                }
+                own.pop_front();
+                match self.store.get_shared::<Event>(&key) {
+                    Some(e) if old(&e) => {
+                        self.store.remove::<Event>(&key);
+                    }
+                    // Repeated since: it lives as long as its last repeat.
+                    Some(e) => {
+                        let last = e.last_timestamp.as_ref().map_or(now, |t| t.0);
+                        own.push_back((last, key));
+                    }
+                    None => {}
+                }
+            }
+        }
         let n = self.recorded.fetch_add(1, Ordering::Relaxed);
         if !n.is_multiple_of(EXPIRE_EVERY) {
             return;
         }
-        let Ok(cutoff) = now.checked_sub(jiff::SignedDuration::from_secs(EVENT_TTL_SECONDS)) else {
-            return;
-        };
         let (events, _) = self.store.list_shared::<Event>(None);
         for e in events {
-            if e.last_timestamp.as_ref().is_some_and(|t| t.0 < cutoff) {
+            if old(&e) {
                 let key = crate::api::meta::namespaced_key(
                     e.metadata.namespace.as_deref(),
                     e.metadata.name.as_deref(),
@@ -310,6 +455,31 @@ mod tests {
         assert_eq!(e.last_timestamp, Some(Time(at(1_000_002))));
         assert_eq!(e.source.as_ref().unwrap().host.as_deref(), Some("node-1"));
         assert_eq!(e.reporting_instance.as_deref(), Some("node-1"));
+    }
+
+    #[test]
+    fn an_asynchronous_recorder_writes_the_same_events_in_order_off_the_callers_thread() {
+        let store = Arc::new(Store::new());
+        let j = job(&store, "a");
+        let kubelet = Recorder::on_node(store.clone(), "kubelet", "node-1").asynchronous();
+        for (s, reason) in ["Scheduled", "Pulled", "Created", "Started", "Started"]
+            .into_iter()
+            .enumerate()
+        {
+            let r = crate::api::meta::reference_to(&j);
+            kubelet.event(r, "Normal", reason, reason, at(1_000_000 + s as i64));
+        }
+        kubelet.flush();
+        let (mut stored, _) = store.list::<Event>(None);
+        stored.sort_by_key(|e| e.metadata.name.clone());
+        let reasons: Vec<_> = stored.iter().map(|e| e.reason.clone().unwrap()).collect();
+        assert_eq!(reasons, ["Scheduled", "Pulled", "Created", "Started"]);
+        assert_eq!(stored[3].count, Some(2));
+        assert_eq!(
+            stored[0].source.as_ref().unwrap().host.as_deref(),
+            Some("node-1")
+        );
+        assert_eq!(kubelet.dropped(), 0);
     }
 
     #[test]

@@ -289,8 +289,10 @@ impl Kubelet {
         ));
         Arc::new(Kubelet {
             admitted,
-            events: Recorder::on_node(store.clone(), "kubelet", crate::api::meta::NODE_NAME),
-            scheduler_events: Recorder::new(store.clone(), "default-scheduler"),
+            // Asynchronous, as client-go's: a pod's start never waits on its Events.
+            events: Recorder::on_node(store.clone(), "kubelet", crate::api::meta::NODE_NAME)
+                .asynchronous(),
+            scheduler_events: Recorder::new(store.clone(), "default-scheduler").asynchronous(),
             store,
             runtime,
             logs,
@@ -414,7 +416,10 @@ impl Kubelet {
         }
         // Held while the pod runs: the node's maxPods.
         let _admitted = match self.admitted.clone().try_acquire_owned() {
-            Ok(permit) => permit,
+            Ok(permit) => {
+                self.scheduled(&pod);
+                permit
+            }
             Err(_) => match self.wait_for_room(&pod, &mut kill).await {
                 Some(permit) => permit,
                 None => return,
@@ -794,7 +799,11 @@ impl Kubelet {
         let mut config_failure = String::new();
         // The status's `imageID`: the module's content digest, pinned as an image name.
         let mut image_id = String::new();
+        let mut pull_began = tokio::time::Instant::now();
         loop {
+            if wait == Wait::Now && state.phase == Phase::Pulling {
+                pull_began = tokio::time::Instant::now();
+            }
             let event = match wait {
                 // `next` says Done only after an end or a kill, which set `ended`.
                 Wait::Done => {
@@ -833,6 +842,7 @@ impl Kubelet {
                     (None, Phase::Pulling) => match Box::pin(self.pull(pod, c)).await {
                         Ok(info) => {
                             if let Some(info) = info {
+                                self.pulled(pod, c, &info, pull_began.elapsed());
                                 image_id = format!(
                                     "{}@sha256:{}",
                                     c.image.as_deref().unwrap_or_default(),
@@ -1109,6 +1119,40 @@ impl Kubelet {
                 @ (runtime::Error::ImageUnreadable { .. } | runtime::Error::DigestMismatch { .. }),
             ) => Err(format!("Failed to pull image \"{image_name}\": {e}")),
             Err(_) => Ok(None),
+        }
+    }
+
+    /// A pull's Events, as the kubelet's image manager says them: `Pulling` and `Pulled`
+    /// with its time and size under `imagePullPolicy: Always`, else that the image is
+    /// already present.
+    fn pulled(&self, pod: &Pod, c: &Container, info: &runtime::ImageInfo, took: Duration) {
+        let image = c.image.as_deref().unwrap_or_default();
+        if c.image_pull_policy.as_deref() == Some("Always") {
+            // Upstream truncates both times to milliseconds.
+            let took =
+                crate::go::std_duration_string(Duration::from_millis(took.as_millis() as u64));
+            self.event(
+                pod,
+                "Normal",
+                "Pulling",
+                &format!("Pulling image \"{image}\""),
+            );
+            self.event(
+                pod,
+                "Normal",
+                "Pulled",
+                &format!(
+                    "Successfully pulled image \"{image}\" in {took} ({took} including waiting). Image size: {} bytes.",
+                    info.size
+                ),
+            );
+        } else {
+            self.event(
+                pod,
+                "Normal",
+                "Pulled",
+                &format!("Container image \"{image}\" already present on machine"),
+            );
         }
     }
 

@@ -970,13 +970,14 @@ fn apps_can_write_events() {
     assert_eq!(call(&c, "GET", &format!("{events}/mine.1"), None).0, 404);
 }
 
-/// A pod's status names the module's content digest as `imageID` (it was empty), in the
-/// form an image can be pinned with.
+/// A pod's Events tell its start as a node's do: Scheduled, Pulling, Pulled (with time and
+/// size), Created, Started; its status names the module's digest as `imageID`.
 #[test]
-fn a_pods_status_names_the_image_digest() {
+fn a_pods_events_tell_its_start_and_its_status_names_the_image_digest() {
     let c = cluster();
     sleeper(&c, "ev");
     let pod = &pods_of(&c, "ev")[0];
+    let name = pod["metadata"]["name"].as_str().unwrap().to_string();
     let image_id = pod["status"]["containerStatuses"][0]["imageID"]
         .as_str()
         .unwrap()
@@ -986,6 +987,54 @@ fn a_pods_status_names_the_image_digest() {
         .unwrap_or_else(|| panic!("{image_id}"));
     assert_eq!(digest.len(), 64);
     assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()));
+    let reasons = || -> Vec<(String, String)> {
+        let (_, list) = call(
+            &c,
+            "GET",
+            &format!(
+                "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3D{name}"
+            ),
+            None,
+        );
+        let mut items = list["items"].as_array().cloned().unwrap_or_default();
+        items.sort_by(|a, b| {
+            a["metadata"]["name"]
+                .as_str()
+                .cmp(&b["metadata"]["name"].as_str())
+        });
+        items
+            .iter()
+            .map(|e| {
+                (
+                    e["reason"].as_str().unwrap_or("").to_string(),
+                    e["message"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    eventually("Started recorded", || {
+        reasons().iter().any(|(r, _)| r == "Started")
+    });
+    let events = reasons();
+    let order: Vec<&str> = events.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        order,
+        ["Scheduled", "Pulling", "Pulled", "Created", "Started"],
+        "{events:?}"
+    );
+    assert_eq!(
+        events[0].1,
+        format!("Successfully assigned default/{name} to wasmjob-node")
+    );
+    assert_eq!(events[1].1, "Pulling image \"exerciser.wasm\"");
+    assert!(
+        events[2]
+            .1
+            .starts_with("Successfully pulled image \"exerciser.wasm\" in ")
+            && events[2].1.ends_with(" bytes."),
+        "{}",
+        events[2].1
+    );
 }
 
 /// A namespace stored before the namespace lifecycle (no `kubernetes` finalizer) gets
