@@ -38,15 +38,18 @@ const MAX_QUEUED: usize = 1000;
 
 /// What the writer thread of an asynchronous recorder is handed.
 enum Queued {
-    Event {
-        object: ObjectReference,
-        type_: String,
-        reason: String,
-        message: String,
-        now: Timestamp,
-    },
+    Event(Box<QueuedEvent>),
     /// Answered once everything queued before it is written.
     Flush(std::sync::mpsc::SyncSender<()>),
+}
+
+/// One Event waiting to be written.
+struct QueuedEvent {
+    object: ObjectReference,
+    type_: String,
+    reason: String,
+    message: String,
+    now: Timestamp,
 }
 
 /// Records Events for one component.
@@ -112,13 +115,16 @@ impl Recorder {
                 // Ends when the recorder (every sender) is dropped.
                 for q in rx {
                     match q {
-                        Queued::Event {
-                            object,
-                            type_,
-                            reason,
-                            message,
-                            now,
-                        } => inner.record(object, &type_, &reason, &message, now),
+                        Queued::Event(e) => {
+                            let QueuedEvent {
+                                object,
+                                type_,
+                                reason,
+                                message,
+                                now,
+                            } = *e;
+                            inner.record(object, &type_, &reason, &message, now)
+                        }
                         Queued::Flush(done) => {
                             let _ = done.send(());
                         }
@@ -165,13 +171,13 @@ impl Recorder {
             self.inner.record(object, type_, reason, message, now);
             return;
         };
-        let queued = Queued::Event {
+        let queued = Queued::Event(Box::new(QueuedEvent {
             object,
             type_: type_.into(),
             reason: reason.into(),
             message: message.into(),
             now,
-        };
+        }));
         if let Err(std::sync::mpsc::TrySendError::Full(_)) = queue.try_send(queued) {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {

@@ -225,14 +225,32 @@ pub fn v3(group: &str) -> &'static [u8] {
     })
 }
 
-/// The v2 document (every group), as JSON.
+/// The v2 document (every group), as JSON. Its paths are what kubectl ≤1.28's dry-run
+/// verifier looks for: a `patch` per object path with the kind's GVK and a `dryRun` query
+/// parameter (without it, `delete --dry-run=server` says the server cannot dry-run).
 pub fn v2_json() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
+        let mut paths = Map::new();
+        for group in ["", "batch"] {
+            for (path, item) in object_paths(group) {
+                let gvk = item["patch"]["x-kubernetes-group-version-kind"].clone();
+                paths.insert(
+                    path,
+                    json!({"patch": {
+                        "x-kubernetes-group-version-kind": gvk,
+                        "parameters": [
+                            {"name": "dryRun", "in": "query", "type": "string", "uniqueItems": true},
+                            {"name": "fieldValidation", "in": "query", "type": "string", "uniqueItems": true},
+                        ],
+                    }}),
+                );
+            }
+        }
         json!({
             "swagger": "2.0",
             "info": {"title": "Kubernetes", "version": "v1.32.0"},
-            "paths": {},
+            "paths": paths,
             "definitions": definitions(Version::V2, None),
         })
     })
@@ -437,7 +455,36 @@ mod gnostic {
         out
     }
 
-    /// `Document{swagger, info, definitions}`.
+    /// `Operation{parameters, vendor_extension}` with query parameters only
+    /// (`ParametersItem{Parameter{NonBodyParameter{QueryParameterSubSchema}}}`).
+    fn operation(op: &Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            let mut query = Vec::new();
+            string(&mut query, 2, p["in"].as_str().unwrap_or_default());
+            string(&mut query, 4, p["name"].as_str().unwrap_or_default());
+            string(&mut query, 6, p["type"].as_str().unwrap_or_default());
+            if p["uniqueItems"].as_bool() == Some(true) {
+                int(&mut query, 20, 1);
+            }
+            let mut non_body = Vec::new();
+            bytes(&mut non_body, 3, &query);
+            let mut parameter = Vec::new();
+            bytes(&mut parameter, 2, &non_body);
+            let mut item = Vec::new();
+            bytes(&mut item, 1, &parameter);
+            bytes(&mut out, 8, &item);
+        }
+        for (k, v) in op.as_object().into_iter().flatten() {
+            if k.starts_with("x-") {
+                bytes(&mut out, 13, &named(k, &any(v)));
+            }
+        }
+        out
+    }
+
+    /// `Document{swagger, info, paths, definitions}`; a path's `patch` is its only
+    /// operation.
     pub(super) fn document(doc: &Value) -> Vec<u8> {
         let mut out = Vec::new();
         string(&mut out, 1, doc["swagger"].as_str().unwrap_or("2.0"));
@@ -453,6 +500,13 @@ mod gnostic {
             doc["info"]["version"].as_str().unwrap_or_default(),
         );
         bytes(&mut out, 2, &info);
+        let mut paths = Vec::new();
+        for (name, item) in doc["paths"].as_object().into_iter().flatten() {
+            let mut path_item = Vec::new();
+            bytes(&mut path_item, 8, &operation(&item["patch"]));
+            bytes(&mut paths, 2, &named(name, &path_item));
+        }
+        bytes(&mut out, 8, &paths);
         let mut defs = Vec::new();
         for (name, s) in doc["definitions"].as_object().into_iter().flatten() {
             bytes(&mut defs, 1, &named(name, &schema(s)));

@@ -850,6 +850,12 @@ fn kubectl_1_20_and_1_32_validate_apply_and_explain_from_the_openapi_documents()
         explained.contains("Specifies the number of retries"),
         "{explained}"
     );
+    // Its dry-run verifier finds `dryRun` in the v2 paths: nothing is deleted.
+    assert_eq!(
+        old_ok(&["delete", "job", "pi", "--dry-run=server"]),
+        "job.batch \"pi\" deleted (server dry run)\n"
+    );
+    old_ok(&["get", "job", "pi"]);
     old_ok(&["delete", "job", "pi"]);
 
     // A list merged by its key from the v2 document's tags: a CronJob's env.
