@@ -75,11 +75,43 @@ pub async fn apis() -> Json<Value> {
     Json(json!({
         "kind": "APIGroupList",
         "apiVersion": "v1",
-        "groups": [{
-            "name": "batch",
-            "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
-            "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"}
-        }]
+        "groups": [
+            {
+                "name": "batch",
+                "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
+                "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"}
+            },
+            {
+                "name": "events.k8s.io",
+                "versions": [{"groupVersion": "events.k8s.io/v1", "version": "v1"}],
+                "preferredVersion": {"groupVersion": "events.k8s.io/v1", "version": "v1"}
+            }
+        ]
+    }))
+}
+
+/// `/apis/events.k8s.io`.
+pub async fn events_group() -> Json<Value> {
+    Json(json!({
+        "kind": "APIGroup",
+        "apiVersion": "v1",
+        "name": "events.k8s.io",
+        "versions": [{"groupVersion": "events.k8s.io/v1", "version": "v1"}],
+        "preferredVersion": {"groupVersion": "events.k8s.io/v1", "version": "v1"}
+    }))
+}
+
+/// `/apis/events.k8s.io/v1`: core/v1's Events again (one storage, two shapes).
+pub async fn events_v1() -> Json<Value> {
+    let events = crate::api::resource::Resource::Events.info();
+    Json(json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "events.k8s.io/v1",
+        "resources": [{
+            "name": "events", "singularName": "event", "namespaced": true, "kind": "Event",
+            "verbs": events.verbs, "shortNames": events.short_names,
+        }],
     }))
 }
 

@@ -9,6 +9,7 @@ pub mod connections;
 pub mod delete_options;
 pub mod discovery;
 pub mod error;
+pub mod events_v1;
 pub mod handlers;
 pub mod kubeconfig;
 pub mod logs;
@@ -196,6 +197,23 @@ pub fn router(state: Arc<ApiState>) -> Router {
                 .put(put_in::<Secret, false>)
                 .patch(patch_in::<Secret, false>)
                 .delete(delete_in::<Secret>),
+        )
+        // events.k8s.io/v1: the same Events, in the newer shape
+        .route("/apis/events.k8s.io", get(discovery::events_group))
+        .route("/apis/events.k8s.io/", get(discovery::events_group))
+        .route("/apis/events.k8s.io/v1", get(discovery::events_v1))
+        .route("/apis/events.k8s.io/v1/", get(discovery::events_v1))
+        .route("/apis/events.k8s.io/v1/events", get(events_v1::list_all))
+        .route(
+            "/apis/events.k8s.io/v1/namespaces/{ns}/events",
+            get(events_v1::list_in).post(events_v1::create_in),
+        )
+        .route(
+            "/apis/events.k8s.io/v1/namespaces/{ns}/events/{name}",
+            get(events_v1::get_in)
+                .put(events_v1::put_in)
+                .patch(events_v1::patch_in)
+                .delete(events_v1::delete_in),
         )
         // Namespaces
         .route(
@@ -406,6 +424,10 @@ async fn delete_in<K: ApiKind>(
     b: Bytes,
 ) -> R {
     delete_owner::<K>(s, ns, name, &DeleteOptions::parse(&q, &b)?)
+}
+/// A DELETE of one core Event (for `events.k8s.io/v1`, which answers it in its terms).
+fn delete_event(s: Arc<ApiState>, ns: String, name: String, q: handlers::Query, b: Bytes) -> R {
+    delete_owner::<Event>(s, ns, name, &DeleteOptions::parse(&q, &b)?)
 }
 async fn delete_all_in<K: ApiKind>(
     State(s): S,

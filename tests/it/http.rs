@@ -1104,3 +1104,95 @@ fn server_side_apply_is_refused_and_changes_nothing() {
         "{body}"
     );
 }
+
+/// events.k8s.io/v1 is core/v1's Events in the newer shape: written in one, read in both,
+/// watched and patched in its own field names, held to its own stricter creation rules.
+#[test]
+fn events_k8s_io_v1_serves_the_same_events_in_its_own_shape() {
+    let c = cluster();
+    let (code, group) = call(&c, "GET", "/apis/events.k8s.io/v1", None);
+    assert_eq!(code, 200);
+    assert_eq!(group["resources"][0]["name"], "events");
+    let (_, groups) = call(&c, "GET", "/apis", None);
+    assert!(
+        groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "events.k8s.io")
+    );
+    let v1 = "/apis/events.k8s.io/v1/namespaces/default/events";
+    let event = json!({
+        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": "app.1"},
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "regarding": {"kind": "Job", "name": "x", "namespace": "default"},
+        "reportingController": "example.com/app", "reportingInstance": "app-1",
+        "action": "Process", "reason": "Processed", "note": "did a thing", "type": "Normal",
+    });
+    let (code, body) = call(&c, "POST", v1, Some(event.clone()));
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(body["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(body["note"], "did a thing");
+    assert_eq!(body["regarding"]["name"], "x");
+    assert!(body.get("message").is_none(), "{body}");
+    // The same object through core/v1.
+    let (code, core) = call(&c, "GET", "/api/v1/namespaces/default/events/app.1", None);
+    assert_eq!(code, 200);
+    assert_eq!(core["message"], "did a thing");
+    assert_eq!(core["reportingComponent"], "example.com/app");
+    // Lists, selectors and patches speak the group's names.
+    let (_, list) = call(
+        &c,
+        "GET",
+        &format!("{v1}?fieldSelector=regarding.name%3Dx"),
+        None,
+    );
+    assert_eq!(list["kind"], "EventList");
+    assert_eq!(list["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["note"], "did a thing");
+    let (code, patched) = call_with(
+        &c,
+        "PATCH",
+        &format!("{v1}/app.1"),
+        "application/merge-patch+json",
+        Some(json!({"note": "did it again"})),
+    );
+    assert_eq!(code, 200, "{patched}");
+    assert_eq!(patched["note"], "did it again");
+    let (_, patched) = call_with(
+        &c,
+        "PATCH",
+        &format!("{v1}/app.1"),
+        "application/json-patch+json",
+        Some(json!([{"op": "replace", "path": "/note", "value": "third"}])),
+    );
+    assert_eq!(patched["note"], "third");
+    // A watch converts each event.
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("{v1}?watch=true&resourceVersion={rv}&timeoutSeconds=5");
+    let seen = watch(&c, &path, |events| !events.is_empty());
+    assert_eq!(seen[0]["type"], "MODIFIED", "{seen:?}");
+    assert_eq!(seen[0]["object"]["apiVersion"], "events.k8s.io/v1");
+    assert!(seen[0]["object"]["note"].is_string(), "{seen:?}");
+    // The group's creation rules: what core/v1 takes for a legacy Event is refused here.
+    let mut legacy = event.clone();
+    legacy["metadata"]["name"] = json!("app.2");
+    legacy.as_object_mut().unwrap().remove("eventTime");
+    legacy.as_object_mut().unwrap().remove("action");
+    let (code, body) = call(&c, "POST", v1, Some(legacy));
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        "Event.events.k8s.io \"app.2\" is invalid: [eventTime: Required value, action: Required value]"
+    );
+    assert_eq!(call(&c, "DELETE", &format!("{v1}/app.1"), None).0, 200);
+    let (code, body) = call(&c, "GET", &format!("{v1}/app.1"), None);
+    assert_eq!(code, 404);
+    assert_eq!(body["message"], "events.events.k8s.io \"app.1\" not found");
+    assert_eq!(body["details"]["group"], "events.k8s.io");
+}
