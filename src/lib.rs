@@ -53,7 +53,9 @@
 //!   as directory handles (`kubelet::volumes`, nothing joined on the host; configMap and
 //!   secret volumes written into the pod's directory, read-only), `kubelet::admission` decides whether a pod fits the node (maxPods,
 //!   memory) and `kubelet::eviction` whether its local storage evicts it, both pure.
-//! - [`events`]: the Event recorder, one per component, over the store.
+//! - [`events`]: the Event recorder, one per component, over the store (the kubelet's and
+//!   the scheduler's asynchronous, through a bounded queue, as client-go's);
+//!   `server::events_v1` serves the same Events as `events.k8s.io/v1`.
 //! - [`runtime`]: wasmtime: engine, module cache, WASI context, limits (memory, CPU, the
 //!   node's descriptor budget), exit classification.
 //! - [`store`]: the object store (global revision, watch history, the Job controller's

@@ -167,7 +167,8 @@ pub async fn openapi_root() -> Json<Value> {
     Json(json!({
         "paths": {
             "api/v1": {"serverRelativeURL": format!("/openapi/v3/api/v1?hash={hash}")},
-            "apis/batch/v1": {"serverRelativeURL": format!("/openapi/v3/apis/batch/v1?hash={hash}")}
+            "apis/batch/v1": {"serverRelativeURL": format!("/openapi/v3/apis/batch/v1?hash={hash}")},
+            "apis/events.k8s.io/v1": {"serverRelativeURL": format!("/openapi/v3/apis/events.k8s.io/v1?hash={hash}")}
         }
     }))
 }
@@ -186,6 +187,11 @@ fn document(body: &'static [u8], content_type: &'static str) -> Response {
 /// `/openapi/v3/apis/batch/v1`.
 pub async fn openapi_batch() -> Response {
     document(super::openapi::v3("batch"), "application/json")
+}
+
+/// `/openapi/v3/apis/events.k8s.io/v1`.
+pub async fn openapi_events() -> Response {
+    document(super::openapi::v3("events.k8s.io"), "application/json")
 }
 
 /// `/openapi/v3/api/v1`.

@@ -121,10 +121,6 @@ fn answer_to_v1(v: &mut Value) {
             v["apiVersion"] = API_VERSION.into();
             for item in v["items"].as_array_mut().into_iter().flatten() {
                 to_v1(item);
-                if let Value::Object(o) = item {
-                    // List items carry no TypeMeta, as upstream's.
-                    o.remove("apiVersion");
-                }
             }
         }
         Some("Status") => {

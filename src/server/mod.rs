@@ -90,6 +90,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/openapi/v3", get(discovery::openapi_root))
         .route("/openapi/v3/apis/batch/v1", get(discovery::openapi_batch))
         .route("/openapi/v3/api/v1", get(discovery::openapi_core))
+        .route(
+            "/openapi/v3/apis/events.k8s.io/v1",
+            get(discovery::openapi_events),
+        )
         // Jobs
         .route("/apis/batch/v1/jobs", get(list_all::<Job>))
         .route(

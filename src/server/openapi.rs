@@ -16,7 +16,22 @@ use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret};
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::api::resource::{RESOURCES, ResourceInfo};
+use crate::api::resource::RESOURCES;
+
+/// A kind served: (group, kind, plural, namespaced) — the resource table's, and
+/// events.k8s.io/v1's view of the Events.
+type Served = (&'static str, &'static str, &'static str, bool);
+
+fn served() -> Vec<Served> {
+    RESOURCES
+        .iter()
+        .map(|r| (r.group, r.kind, r.plural, r.namespaced))
+        .chain([("events.k8s.io", "Event", "events", true)])
+        .collect()
+}
+
+/// The groups with a v3 document, as its root lists them.
+pub const GROUPS: [&str; 3] = ["", "batch", "events.k8s.io"];
 
 /// The strategic-merge-patch tags of k8s.io/api (`patchStrategy`, `patchMergeKey`) on the
 /// lists of the types we serve: (definition, field, merge key, strategy). `patch`'s `Node`
@@ -122,17 +137,20 @@ fn definitions(version: Version, group: Option<&str>) -> Map<String, Value> {
     settings.meta_schema = None;
     let mut generator = settings.into_generator();
     let wanted = |g: &str| group.is_none_or(|w| w == g);
-    let mut roots: Vec<(String, &ResourceInfo)> = Vec::new();
-    for info in RESOURCES.iter().filter(|r| wanted(r.group)) {
+    let mut roots: Vec<(String, Served)> = Vec::new();
+    for kind @ (g, k, _, _) in served().into_iter().filter(|(g, ..)| wanted(g)) {
         // Each kind's own schema goes into the definitions through its reference.
-        let schema = match info.kind {
-            "Job" => generator.subschema_for::<Job>(),
-            "CronJob" => generator.subschema_for::<CronJob>(),
-            "Pod" => generator.subschema_for::<Pod>(),
-            "Event" => generator.subschema_for::<Event>(),
-            "Namespace" => generator.subschema_for::<Namespace>(),
-            "ConfigMap" => generator.subschema_for::<ConfigMap>(),
-            "Secret" => generator.subschema_for::<Secret>(),
+        let schema = match (g, k) {
+            ("batch", "Job") => generator.subschema_for::<Job>(),
+            ("batch", "CronJob") => generator.subschema_for::<CronJob>(),
+            ("", "Pod") => generator.subschema_for::<Pod>(),
+            ("", "Event") => generator.subschema_for::<Event>(),
+            ("", "Namespace") => generator.subschema_for::<Namespace>(),
+            ("", "ConfigMap") => generator.subschema_for::<ConfigMap>(),
+            ("", "Secret") => generator.subschema_for::<Secret>(),
+            ("events.k8s.io", "Event") => {
+                generator.subschema_for::<k8s_openapi::api::events::v1::Event>()
+            }
             _ => continue,
         };
         let name = schema
@@ -141,14 +159,14 @@ fn definitions(version: Version, group: Option<&str>) -> Map<String, Value> {
             .and_then(|r| r.rsplit('/').next())
             .unwrap_or_default()
             .to_string();
-        roots.push((name, info));
+        roots.push((name, kind));
     }
     let mut defs = generator.take_definitions(true);
-    for (name, info) in roots {
+    for (name, (group, kind, _, _)) in roots {
         if let Some(Value::Object(def)) = defs.get_mut(&name) {
             def.insert(
                 "x-kubernetes-group-version-kind".into(),
-                json!([{"group": info.group, "kind": info.kind, "version": "v1"}]),
+                json!([{"group": group, "kind": kind, "version": "v1"}]),
             );
         }
     }
@@ -187,21 +205,21 @@ fn definitions(version: Version, group: Option<&str>) -> Map<String, Value> {
 /// server of this version.
 fn object_paths(group: &str) -> Map<String, Value> {
     let mut paths = Map::new();
-    for info in RESOURCES.iter().filter(|r| r.group == group) {
+    for (_, kind, plural, namespaced) in served().into_iter().filter(|(g, ..)| *g == group) {
         let prefix = if group.is_empty() {
             "/api/v1".to_string()
         } else {
             format!("/apis/{group}/v1")
         };
-        let path = if info.namespaced {
-            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", info.plural)
+        let path = if namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{plural}/{{name}}")
         } else {
-            format!("{prefix}/{}/{{name}}", info.plural)
+            format!("{prefix}/{plural}/{{name}}")
         };
         paths.insert(
             path,
             json!({"patch": {
-                "x-kubernetes-group-version-kind": {"group": group, "version": "v1", "kind": info.kind},
+                "x-kubernetes-group-version-kind": {"group": group, "version": "v1", "kind": kind},
                 "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]
             }}),
         );
@@ -211,9 +229,9 @@ fn object_paths(group: &str) -> Map<String, Value> {
 
 /// The v3 document of one group (`""` for core), as JSON.
 pub fn v3(group: &str) -> &'static [u8] {
-    static CORE: OnceLock<Vec<u8>> = OnceLock::new();
-    static BATCH: OnceLock<Vec<u8>> = OnceLock::new();
-    let cell = if group.is_empty() { &CORE } else { &BATCH };
+    static DOCS: [OnceLock<Vec<u8>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let at = GROUPS.iter().position(|g| *g == group).unwrap_or(0);
+    let cell = &DOCS[at];
     cell.get_or_init(|| {
         let doc = json!({
             "openapi": "3.0.0",
@@ -232,7 +250,7 @@ pub fn v2_json() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         let mut paths = Map::new();
-        for group in ["", "batch"] {
+        for group in GROUPS {
             for (path, item) in object_paths(group) {
                 let gvk = item["patch"]["x-kubernetes-group-version-kind"].clone();
                 paths.insert(
@@ -268,8 +286,9 @@ pub fn hash() -> &'static str {
     HASH.get_or_init(|| {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        h.update(v3(""));
-        h.update(v3("batch"));
+        for group in GROUPS {
+            h.update(v3(group));
+        }
         hex::encode(&h.finalize()[..8]).to_uppercase()
     })
 }
