@@ -32,13 +32,15 @@ const NAME_TRIES: usize = 8;
 /// Events recorded between two scans of the whole store for expired ones (a recorder's own
 /// Events expire from its queue of them, at no scan).
 const EXPIRE_EVERY: u64 = 16_384;
+/// How often (in recorded time) the store is scanned for other writers' expired Events.
+const SCAN_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_secs(600);
 /// Events an asynchronous recorder holds before it drops new ones (client-go's
 /// `maxQueuedEvents`).
 const MAX_QUEUED: usize = 1000;
 
-/// What the writer thread of an asynchronous recorder is handed.
+/// What the writer thread of the asynchronous recorders is handed.
 enum Queued {
-    Event(Box<QueuedEvent>),
+    Event(Box<(Arc<Inner>, QueuedEvent)>),
     /// Answered once everything queued before it is written.
     Flush(std::sync::mpsc::SyncSender<()>),
 }
@@ -50,6 +52,46 @@ struct QueuedEvent {
     reason: String,
     message: String,
     now: Timestamp,
+}
+
+/// The process's event writer: its queue, started on first use. `None` if no thread
+/// could be started (then Events are written in place).
+fn writer() -> Option<&'static std::sync::mpsc::SyncSender<Queued>> {
+    static WRITER: std::sync::OnceLock<Option<std::sync::mpsc::SyncSender<Queued>>> =
+        std::sync::OnceLock::new();
+    WRITER
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Queued>(MAX_QUEUED);
+            std::thread::Builder::new()
+                .name("event-writer".into())
+                .spawn(move || {
+                    for q in rx {
+                        match q {
+                            Queued::Event(e) => {
+                                let (inner, e) = *e;
+                                inner.record(e.object, &e.type_, &e.reason, &e.message, e.now);
+                            }
+                            Queued::Flush(done) => {
+                                let _ = done.send(());
+                            }
+                        }
+                    }
+                })
+                .ok()
+                .map(|_| tx)
+        })
+        .as_ref()
+}
+
+/// Waits until every Event queued so far by any asynchronous recorder is written: `serve`
+/// calls it before its last flush of the store, so nothing is written after that.
+pub fn flush_queued() {
+    if let Some(q) = writer() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        if q.send(Queued::Flush(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
 }
 
 /// Records Events for one component.
@@ -76,6 +118,8 @@ struct Inner {
     last_nanos: Mutex<u64>,
     /// The Events this recorder created, oldest first, to expire them in order.
     own: Mutex<std::collections::VecDeque<(Timestamp, String)>>,
+    /// When the store was last scanned for expired Events.
+    last_scan: Mutex<Option<Timestamp>>,
 }
 
 impl Recorder {
@@ -90,6 +134,7 @@ impl Recorder {
                 recorded: AtomicU64::new(0),
                 last_nanos: Mutex::new(0),
                 own: Mutex::new(Default::default()),
+                last_scan: Mutex::new(None),
             }),
             queue: None,
             dropped: AtomicU64::new(0),
@@ -105,47 +150,19 @@ impl Recorder {
         r
     }
 
-    /// This recorder, writing its Events on a thread of its own from a bounded queue.
+    /// This recorder, writing its Events through the process's event writer: one bounded
+    /// queue and one thread for every asynchronous recorder, so Events of one pod from the
+    /// scheduler and the kubelet are written in the order they were recorded.
     pub fn asynchronous(mut self) -> Self {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Queued>(MAX_QUEUED);
-        let inner = self.inner.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("events-{}", inner.component))
-            .spawn(move || {
-                // Ends when the recorder (every sender) is dropped.
-                for q in rx {
-                    match q {
-                        Queued::Event(e) => {
-                            let QueuedEvent {
-                                object,
-                                type_,
-                                reason,
-                                message,
-                                now,
-                            } = *e;
-                            inner.record(object, &type_, &reason, &message, now)
-                        }
-                        Queued::Flush(done) => {
-                            let _ = done.send(());
-                        }
-                    }
-                }
-            });
-        // Without a thread (the process is out of them), Events are written in place.
-        if spawned.is_ok() {
-            self.queue = Some(tx);
-        }
+        self.queue = writer().cloned();
         self
     }
 
     /// Waits until every Event recorded so far is written (at once for a synchronous
     /// recorder).
     pub fn flush(&self) {
-        if let Some(q) = &self.queue {
-            let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            if q.send(Queued::Flush(tx)).is_ok() {
-                let _ = rx.recv();
-            }
+        if self.queue.is_some() {
+            flush_queued();
         }
     }
 
@@ -171,21 +188,34 @@ impl Recorder {
             self.inner.record(object, type_, reason, message, now);
             return;
         };
-        let queued = Queued::Event(Box::new(QueuedEvent {
-            object,
-            type_: type_.into(),
-            reason: reason.into(),
-            message: message.into(),
-            now,
-        }));
-        if let Err(std::sync::mpsc::TrySendError::Full(_)) = queue.try_send(queued) {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_power_of_two() {
-                tracing::warn!(
-                    component = self.inner.component,
-                    dropped = n,
-                    "event queue full: Events dropped, as client-go's recorder drops them"
-                );
+        let queued = Queued::Event(Box::new((
+            self.inner.clone(),
+            QueuedEvent {
+                object,
+                type_: type_.into(),
+                reason: reason.into(),
+                message: message.into(),
+                now,
+            },
+        )));
+        match queue.try_send(queued) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_power_of_two() {
+                    tracing::warn!(
+                        component = self.inner.component,
+                        dropped = n,
+                        "event queue full: Events dropped, as client-go's recorder drops them"
+                    );
+                }
+            }
+            // The writer is gone (it cannot be, short of a panic in it): in place, then.
+            Err(std::sync::mpsc::TrySendError::Disconnected(q)) => {
+                if let Queued::Event(e) = q {
+                    let (inner, e) = *e;
+                    inner.record(e.object, &e.type_, &e.reason, &e.message, e.now);
+                }
             }
         }
     }
@@ -265,10 +295,16 @@ impl Inner {
             match self.store.create(event.clone()) {
                 Ok(_) => {
                     let key = format!("{ns}/{name}");
-                    self.own
-                        .lock()
-                        .expect("poisoned")
-                        .push_back((now, key.clone()));
+                    {
+                        let mut own = self.own.lock().expect("poisoned");
+                        own.push_back((now, key.clone()));
+                        // The store keeps at most 20,000 Events (trimming the oldest): past
+                        // twice that, the oldest entries name Events long gone, and the
+                        // periodic scan expires whatever of them is left.
+                        while own.len() > MAX_INDEX {
+                            own.pop_front();
+                        }
+                    }
                     let mut index = self.index.lock().expect("poisoned");
                     index.insert(aggregate, key);
                     if index.len() > MAX_INDEX {
@@ -334,8 +370,20 @@ impl Inner {
                 }
             }
         }
+        // Every ten minutes of recording, or every EXPIRE_EVERY Events, whichever comes
+        // first.
         let n = self.recorded.fetch_add(1, Ordering::Relaxed);
-        if !n.is_multiple_of(EXPIRE_EVERY) {
+        let due = {
+            let mut last = self.last_scan.lock().expect("poisoned");
+            let stale = last.is_none_or(|t| now.duration_since(t) >= SCAN_EVERY);
+            if stale || n.is_multiple_of(EXPIRE_EVERY) {
+                *last = Some(now);
+                true
+            } else {
+                false
+            }
+        };
+        if !due {
             return;
         }
         let (events, _) = self.store.list_shared::<Event>(None);

@@ -232,6 +232,8 @@ impl Running {
         // The pods' tasks go too (their guests are killed), and nothing writes after the
         // flush below: whoever reads the data directory next sees it as it stays.
         self.control.stop().await;
+        // The kubelet's Events still queued are written before the last flush.
+        let _ = tokio::task::spawn_blocking(crate::events::flush_queued).await;
         if let Err(e) = self.store.flush() {
             tracing::error!(error = %e, "stopped with writes that are not durable");
         }

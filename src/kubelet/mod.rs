@@ -839,7 +839,21 @@ impl Kubelet {
                     // The pull's and the start's futures are boxed: they are large and
                     // short-lived, and a pod's task would otherwise carry their room for
                     // as long as its guest runs (10,000 sleeping pods: 40 MB).
-                    (None, Phase::Pulling) => match Box::pin(self.pull(pod, c)).await {
+                    (None, Phase::Pulling) => match Box::pin(async {
+                        // Said before each pull, as the image manager says it.
+                        if c.image_pull_policy.as_deref() == Some("Always") {
+                            let image = c.image.as_deref().unwrap_or_default();
+                            self.event(
+                                pod,
+                                "Normal",
+                                "Pulling",
+                                &format!("Pulling image \"{image}\""),
+                            );
+                        }
+                        self.pull(pod, c).await
+                    })
+                    .await
+                    {
                         Ok(info) => {
                             if let Some(info) = info {
                                 self.pulled(pod, c, &info, pull_began.elapsed());
@@ -1122,21 +1136,15 @@ impl Kubelet {
         }
     }
 
-    /// A pull's Events, as the kubelet's image manager says them: `Pulling` and `Pulled`
-    /// with its time and size under `imagePullPolicy: Always`, else that the image is
-    /// already present.
+    /// A pull's end, as the kubelet's image manager says it: `Pulled` with its time and
+    /// size under `imagePullPolicy: Always` (its `Pulling` was said before the pull), else
+    /// that the image is already present.
     fn pulled(&self, pod: &Pod, c: &Container, info: &runtime::ImageInfo, took: Duration) {
         let image = c.image.as_deref().unwrap_or_default();
         if c.image_pull_policy.as_deref() == Some("Always") {
             // Upstream truncates both times to milliseconds.
             let took =
                 crate::go::std_duration_string(Duration::from_millis(took.as_millis() as u64));
-            self.event(
-                pod,
-                "Normal",
-                "Pulling",
-                &format!("Pulling image \"{image}\""),
-            );
             self.event(
                 pod,
                 "Normal",
@@ -1172,7 +1180,8 @@ impl Kubelet {
         self.write(&key, writes, |p| {
             status::container_waiting(p, &c.name, init, "ErrImagePull", message)
         });
-        if first {
+        // Under `Always` every attempt said `Pulling` already.
+        if first && c.image_pull_policy.as_deref() != Some("Always") {
             self.event(
                 pod,
                 "Normal",

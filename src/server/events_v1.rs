@@ -124,13 +124,27 @@ fn answer_to_v1(v: &mut Value) {
             }
         }
         Some("Status") => {
+            // Only what names this resource: a Status about another (the namespace of a
+            // create, the options of a request) stays as it is.
+            let about_events = matches!(v["details"]["kind"].as_str(), Some("events" | "Event"));
             if let Some(message) = v["message"].as_str() {
-                let message = message
-                    .replacen("events \"", "events.events.k8s.io \"", 1)
-                    .replacen("Event \"", "Event.events.k8s.io \"", 1);
-                v["message"] = message.into();
+                let renamed = [
+                    ("events \"", "events.events.k8s.io \""),
+                    ("Event \"", "Event.events.k8s.io \""),
+                    (
+                        "Operation cannot be fulfilled on events \"",
+                        "Operation cannot be fulfilled on events.events.k8s.io \"",
+                    ),
+                ]
+                .iter()
+                .find_map(|(from, to)| {
+                    message.strip_prefix(from).map(|rest| format!("{to}{rest}"))
+                });
+                if let Some(renamed) = renamed.filter(|_| about_events) {
+                    v["message"] = renamed.into();
+                }
             }
-            if v["details"].is_object() && v["details"].get("kind").is_some() {
+            if about_events && v["details"].is_object() {
                 v["details"]["group"] = "events.k8s.io".into();
             }
         }
@@ -185,6 +199,20 @@ async fn response_to_v1(response: Response, watching: bool) -> Response {
     )
 }
 
+/// A request body (JSON or YAML) of this group's Event, in core/v1's shape.
+fn event_body(h: &HeaderMap, b: &[u8]) -> Result<Value, ApiError> {
+    let mut v = super::handlers::decode_body(h, b)?;
+    if let Some(api) = v.get("apiVersion").and_then(Value::as_str)
+        && api != API_VERSION
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api}) does not match the expected API version ({API_VERSION})"
+        )));
+    }
+    to_core(&mut v);
+    Ok(v)
+}
+
 fn json_body(b: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(b).map_err(|e| {
         ApiError::bad_request(format!(
@@ -193,54 +221,108 @@ fn json_body(b: &[u8]) -> Result<Value, ApiError> {
     })
 }
 
-/// The events.k8s.io/v1 creation rules beyond core/v1's legacy ones
-/// (`ValidateEventCreate` for a request of this group, on the converted object).
-pub fn validate_create(e: &Event) -> Vec<FieldError> {
-    let mut errs = Vec::new();
+const REPORTING_INSTANCE_MAX: usize = 128;
+const ACTION_MAX: usize = 128;
+const REASON_MAX: usize = 128;
+const NOTE_MAX: usize = 1024;
+
+/// `legacyValidateEvent` for a request of this group (the controller field is called
+/// `reportingController` in its errors).
+fn legacy(e: &Event, errs: &mut Vec<FieldError>) {
     let root = FieldPath::root;
     let ns = e.metadata.namespace.as_deref().unwrap_or("");
     let involved = e.involved_object.namespace.as_deref().unwrap_or("");
-    if e.event_time.is_none() {
-        errs.push(FieldError::required(&root("eventTime"), ""));
-    } else if involved.is_empty() && ns != "default" && ns != "kube-system" {
+    let involved_path = root("involvedObject").child("namespace");
+    let mismatch = |errs: &mut Vec<FieldError>| {
         errs.push(FieldError::invalid(
-            &root("involvedObject").child("namespace"),
+            &involved_path,
             involved,
             "does not match event.namespace",
-        ));
-    }
-    let limited = |errs: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize| {
-        let value = value.unwrap_or("");
-        if value.is_empty() {
-            errs.push(FieldError::required(&root(field), ""));
-        } else if value.len() > max {
+        ))
+    };
+    if e.event_time.is_none() {
+        let agrees = if involved.is_empty() {
+            ns.is_empty() || ns == "default"
+        } else {
+            ns == involved
+        };
+        if !agrees {
+            mismatch(errs);
+        }
+    } else {
+        if involved.is_empty() && ns != "default" && ns != "kube-system" {
+            mismatch(errs);
+        }
+        let controller = e.reporting_component.as_deref().unwrap_or("");
+        let path = root("reportingController");
+        if controller.is_empty() {
+            errs.push(FieldError::required(&path, ""));
+        }
+        for m in crate::api::validation::qualified_name_errors(controller) {
+            errs.push(FieldError::invalid(&path, controller, m));
+        }
+        let bounded = |errs: &mut Vec<FieldError>, field: &str, value: &str, max: usize| {
+            if value.is_empty() {
+                errs.push(FieldError::required(&root(field), ""));
+            }
+            if value.len() > max {
+                errs.push(FieldError::invalid(
+                    &root(field),
+                    "",
+                    format!("can have at most {max} characters"),
+                ));
+            }
+        };
+        let text = |o: &Option<String>| o.clone().unwrap_or_default();
+        bounded(
+            errs,
+            "reportingInstance",
+            &text(&e.reporting_instance),
+            REPORTING_INSTANCE_MAX,
+        );
+        bounded(errs, "action", &text(&e.action), ACTION_MAX);
+        bounded(errs, "reason", &text(&e.reason), REASON_MAX);
+        if text(&e.message).len() > NOTE_MAX {
             errs.push(FieldError::invalid(
-                &root(field),
+                &root("message"),
                 "",
-                format!("can have at most {max} characters"),
+                format!("can have at most {NOTE_MAX} characters"),
             ));
         }
-    };
-    limited(
-        &mut errs,
-        "reportingController",
-        e.reporting_component.as_deref(),
-        usize::MAX,
-    );
-    limited(
-        &mut errs,
-        "reportingInstance",
-        e.reporting_instance.as_deref(),
-        128,
-    );
-    limited(&mut errs, "action", e.action.as_deref(), 128);
-    limited(&mut errs, "reason", e.reason.as_deref(), 128);
-    if e.message.as_deref().unwrap_or("").len() > 1024 {
-        errs.push(FieldError::invalid(
-            &root("message"),
-            "",
-            "can have at most 1024 characters",
-        ));
+    }
+    for m in crate::api::validation::dns1123_subdomain_errors(ns) {
+        errs.push(FieldError::invalid(&root("namespace"), ns, m));
+    }
+}
+
+/// `validateV1EventSeries`.
+fn series(e: &Event, errs: &mut Vec<FieldError>) {
+    if let Some(s) = &e.series {
+        if s.count.unwrap_or(0) < 2 {
+            errs.push(FieldError::invalid(
+                &FieldPath::root("series.count"),
+                "",
+                "should be at least 2",
+            ));
+        }
+        if s.last_observed_time.is_none() {
+            errs.push(FieldError::required(
+                &FieldPath::root("series.lastObservedTime"),
+                "",
+            ));
+        }
+    }
+}
+
+/// `ValidateEventCreate` for a request of this group, on the converted object: the
+/// legacy checks, then the group's strict ones.
+pub fn validate_create(e: &Event) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let root = FieldPath::root;
+    legacy(e, &mut errs);
+    series(e, &mut errs);
+    if e.event_time.is_none() {
+        errs.push(FieldError::required(&root("eventTime"), ""));
     }
     match e.type_.as_deref() {
         Some("Normal" | "Warning") => {}
@@ -280,6 +362,72 @@ pub fn validate_create(e: &Event) -> Vec<FieldError> {
     errs
 }
 
+/// `ValidateEventUpdate` for a request of this group: the legacy checks, the series if it
+/// changed, and everything else immutable.
+pub fn validate_update(new: &Event, old: &Event) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    legacy(new, &mut errs);
+    if new.series != old.series {
+        series(new, &mut errs);
+    }
+    let immutable = |errs: &mut Vec<FieldError>, field: &str, n: Value, o: Value| {
+        if n != o {
+            errs.push(FieldError::invalid(
+                &FieldPath::root(field),
+                n,
+                "field is immutable",
+            ));
+        }
+    };
+    fn j<T: serde::Serialize>(v: &T) -> Value {
+        serde_json::to_value(v).unwrap_or_default()
+    }
+    immutable(
+        &mut errs,
+        "involvedObject",
+        j(&new.involved_object),
+        j(&old.involved_object),
+    );
+    immutable(&mut errs, "reason", j(&new.reason), j(&old.reason));
+    immutable(&mut errs, "message", j(&new.message), j(&old.message));
+    immutable(&mut errs, "source", j(&new.source), j(&old.source));
+    immutable(
+        &mut errs,
+        "firstTimestamp",
+        j(&new.first_timestamp),
+        j(&old.first_timestamp),
+    );
+    immutable(
+        &mut errs,
+        "lastTimestamp",
+        j(&new.last_timestamp),
+        j(&old.last_timestamp),
+    );
+    immutable(&mut errs, "count", j(&new.count), j(&old.count));
+    immutable(&mut errs, "type", j(&new.type_), j(&old.type_));
+    immutable(
+        &mut errs,
+        "eventTime",
+        j(&new.event_time),
+        j(&old.event_time),
+    );
+    immutable(&mut errs, "action", j(&new.action), j(&old.action));
+    immutable(&mut errs, "related", j(&new.related), j(&old.related));
+    immutable(
+        &mut errs,
+        "reportingController",
+        j(&new.reporting_component),
+        j(&old.reporting_component),
+    );
+    immutable(
+        &mut errs,
+        "reportingInstance",
+        j(&new.reporting_instance),
+        j(&old.reporting_instance),
+    );
+    errs
+}
+
 type S = State<Arc<ApiState>>;
 type Q = Query<super::handlers::Query>;
 type R = Result<Response, ApiError>;
@@ -304,19 +452,37 @@ pub async fn list_in(state: S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap
 
 /// `POST …/namespaces/{ns}/events`: the group's validation, then core/v1's create.
 pub async fn create_in(state: S, Path(ns): Path<String>, Query(q): Q, h: HeaderMap, b: Bytes) -> R {
-    let mut v = json_body(&b)?;
-    to_core(&mut v);
+    let v = event_body(&h, &b)?;
     if let Ok(mut e) = serde_json::from_value::<Event>(v.clone()) {
         e.metadata.namespace.get_or_insert_with(|| ns.clone());
-        let errs = validate_create(&e);
-        if !errs.is_empty() {
-            let name = e.metadata.name.clone().unwrap_or_default();
-            return Err(ApiError::invalid("Event.events.k8s.io", &name, &errs));
-        }
+        refuse(&e, validate_create(&e))?;
     }
     let body = Bytes::from(serde_json::to_vec(&v).unwrap_or_default());
     let r = super::handlers::create::<Event>(state.0, Some(ns), q, json_headers(h), body).await;
     Ok(response_to_v1(r.unwrap_or_else(IntoResponse::into_response), false).await)
+}
+
+/// The group's 422 for `errors`, if any.
+fn refuse(e: &Event, errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let name = e.metadata.name.clone().unwrap_or_default();
+    Err(ApiError::invalid("Event.events.k8s.io", &name, &errors))
+}
+
+/// The group's update rules for the Event that `new` (core/v1 JSON) would replace.
+fn check_update(state: &ApiState, ns: &str, name: &str, new: &Value) -> Result<(), ApiError> {
+    let key = crate::api::meta::namespaced_key(Some(ns), Some(name));
+    let (Some(old), Ok(mut new)) = (
+        state.store.get::<Event>(&key),
+        serde_json::from_value::<Event>(new.clone()),
+    ) else {
+        // Missing (the handler answers 404) or undecodable (it answers 400).
+        return Ok(());
+    };
+    new.metadata.namespace.get_or_insert_with(|| ns.to_string());
+    refuse(&new, validate_update(&new, &old))
 }
 
 /// The request's headers with the body now JSON.
@@ -347,8 +513,8 @@ pub async fn put_in(
     h: HeaderMap,
     b: Bytes,
 ) -> R {
-    let mut v = json_body(&b)?;
-    to_core(&mut v);
+    let v = event_body(&h, &b)?;
+    check_update(&state.0, &ns, &name, &v)?;
     let body = Bytes::from(serde_json::to_vec(&v).unwrap_or_default());
     let r =
         super::handlers::update::<Event>(state.0, Some(ns), name, q, json_headers(h), body, false)
@@ -357,7 +523,8 @@ pub async fn put_in(
 }
 
 /// `PATCH …/events/{name}`: a merge or strategic patch has its fields renamed, a JSON
-/// patch its paths.
+/// patch its paths; the patched object is computed first (a dry run) and held to the
+/// group's update rules.
 pub async fn patch_in(
     state: S,
     Path((ns, name)): Path<(String, String)>,
@@ -383,6 +550,34 @@ pub async fn patch_in(
     } else {
         b
     };
+    let mut dry = q.clone();
+    dry.insert("dryRun".into(), "All".into());
+    let preview = super::handlers::patch::<Event>(
+        state.0.clone(),
+        Some(ns.clone()),
+        name.clone(),
+        dry,
+        h.clone(),
+        body.clone(),
+        false,
+    )
+    .await;
+    match preview {
+        Ok(r) if r.status().is_success() => {
+            let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap_or_default();
+            if let Ok(new) = serde_json::from_slice::<Value>(&bytes) {
+                check_update(&state.0, &ns, &name, &new)?;
+            }
+        }
+        // The patch itself fails: its answer, in this group's terms.
+        other => {
+            return Ok(
+                response_to_v1(other.unwrap_or_else(IntoResponse::into_response), false).await,
+            );
+        }
+    }
     let r = super::handlers::patch::<Event>(state.0, Some(ns), name, q, h, body, false).await;
     Ok(response_to_v1(r.unwrap_or_else(IntoResponse::into_response), false).await)
 }
@@ -452,23 +647,66 @@ mod tests {
         }))
         .unwrap();
         assert!(validate_create(&e).is_empty(), "{:?}", validate_create(&e));
+        let rendered = |e: &Event| -> Vec<String> {
+            validate_create(e).iter().map(|e| e.to_string()).collect()
+        };
         let mut bad = e.clone();
-        bad.event_time = None;
         bad.action = None;
         bad.type_ = Some("Loud".into());
         bad.count = Some(3);
-        let rendered: Vec<String> = validate_create(&bad)
+        assert_eq!(
+            rendered(&bad),
+            [
+                "action: Required value",
+                "type: Invalid value: \"\": has invalid value: Loud",
+                "count: Invalid value: \"\": needs to be unset",
+            ]
+        );
+        // Without eventTime the legacy checks are the old Event's: only the time is asked.
+        let mut old_style = e.clone();
+        old_style.event_time = None;
+        old_style.action = None;
+        assert_eq!(rendered(&old_style), ["eventTime: Required value"]);
+        let mut series = e.clone();
+        series.series = Some(k8s_openapi::api::core::v1::EventSeries {
+            count: Some(1),
+            last_observed_time: None,
+        });
+        assert_eq!(
+            rendered(&series),
+            [
+                "series.count: Invalid value: \"\": should be at least 2",
+                "series.lastObservedTime: Required value",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_update_through_the_group_changes_only_the_series() {
+        let old: Event = serde_json::from_value(json!({
+            "metadata": {"name": "e", "namespace": "team-a"},
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": "team-a"},
+            "eventTime": "2026-01-01T00:00:00.000000Z",
+            "reportingComponent": "example.com/app", "reportingInstance": "app-1",
+            "action": "Scale", "reason": "Scaled", "type": "Normal", "message": "one",
+        }))
+        .unwrap();
+        let mut new = old.clone();
+        new.series = Some(k8s_openapi::api::core::v1::EventSeries {
+            count: Some(2),
+            last_observed_time: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+                "2026-01-01T00:01:00Z".parse().unwrap(),
+            )),
+        });
+        assert!(validate_update(&new, &old).is_empty());
+        new.message = Some("two".into());
+        let rendered: Vec<String> = validate_update(&new, &old)
             .iter()
             .map(|e| e.to_string())
             .collect();
         assert_eq!(
             rendered,
-            [
-                "eventTime: Required value",
-                "action: Required value",
-                "type: Invalid value: \"\": has invalid value: Loud",
-                "count: Invalid value: \"\": needs to be unset",
-            ]
+            ["message: Invalid value: \"two\": field is immutable"]
         );
     }
 
@@ -479,5 +717,11 @@ mod tests {
         answer_to_v1(&mut s);
         assert_eq!(s["message"], "events.events.k8s.io \"x\" not found");
         assert_eq!(s["details"]["group"], "events.k8s.io");
+        // About another resource: left alone.
+        let mut ns = json!({"kind": "Status", "message": "namespaces \"gone\" not found",
+            "details": {"name": "gone", "kind": "namespaces"}});
+        let before = ns.clone();
+        answer_to_v1(&mut ns);
+        assert_eq!(ns, before);
     }
 }

@@ -186,13 +186,16 @@ fn definitions(version: Version, group: Option<&str>) -> Map<String, Value> {
     if version == Version::V2 {
         // Upstream's swagger types these `string` (`int-or-string`); kubectl ≤1.28 prints
         // and validates by it.
-        for def in defs.values_mut() {
+        for (name, def) in defs.iter_mut() {
             if let Value::Object(def) = def
                 && def.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true))
                 && !def.contains_key("type")
             {
                 def.insert("type".into(), "string".into());
-                def.insert("format".into(), "int-or-string".into());
+                // Only IntOrString says so; a Quantity is a plain string.
+                if name.ends_with(".IntOrString") {
+                    def.insert("format".into(), "int-or-string".into());
+                }
             }
         }
     }

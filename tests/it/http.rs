@@ -1152,23 +1152,42 @@ fn events_k8s_io_v1_serves_the_same_events_in_its_own_shape() {
     assert_eq!(list["apiVersion"], "events.k8s.io/v1");
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert_eq!(list["items"][0]["note"], "did a thing");
-    let (code, patched) = call_with(
+    // Through this group only the series may change, as upstream's update rules say.
+    let (code, refused) = call_with(
         &c,
         "PATCH",
         &format!("{v1}/app.1"),
         "application/merge-patch+json",
         Some(json!({"note": "did it again"})),
     );
+    assert_eq!(code, 422, "{refused}");
+    assert_eq!(
+        refused["message"],
+        "Event.events.k8s.io \"app.1\" is invalid: message: Invalid value: \"did it again\": field is immutable"
+    );
+    let series = json!({"count": 2, "lastObservedTime": "2026-01-01T00:01:00.000000Z"});
+    let (code, patched) = call_with(
+        &c,
+        "PATCH",
+        &format!("{v1}/app.1"),
+        "application/merge-patch+json",
+        Some(json!({"series": series})),
+    );
     assert_eq!(code, 200, "{patched}");
-    assert_eq!(patched["note"], "did it again");
-    let (_, patched) = call_with(
+    assert_eq!(patched["series"]["count"], 2);
+    assert_eq!(patched["note"], "did a thing");
+    let (code, patched) = call_with(
         &c,
         "PATCH",
         &format!("{v1}/app.1"),
         "application/json-patch+json",
-        Some(json!([{"op": "replace", "path": "/note", "value": "third"}])),
+        Some(json!([{"op": "replace", "path": "/series/count", "value": 3}])),
     );
-    assert_eq!(patched["note"], "third");
+    assert_eq!(code, 200, "{patched}");
+    assert_eq!(patched["series"]["count"], 3);
+    // The refused patch left it as it was.
+    let (_, stored) = call(&c, "GET", &format!("{v1}/app.1"), None);
+    assert_eq!(stored["note"], "did a thing");
     // A watch converts each event.
     let rv = list["metadata"]["resourceVersion"]
         .as_str()
@@ -1183,13 +1202,27 @@ fn events_k8s_io_v1_serves_the_same_events_in_its_own_shape() {
     let mut legacy = event.clone();
     legacy["metadata"]["name"] = json!("app.2");
     legacy.as_object_mut().unwrap().remove("eventTime");
-    legacy.as_object_mut().unwrap().remove("action");
     let (code, body) = call(&c, "POST", v1, Some(legacy));
     assert_eq!(code, 422, "{body}");
     assert_eq!(
         body["message"],
-        "Event.events.k8s.io \"app.2\" is invalid: [eventTime: Required value, action: Required value]"
+        "Event.events.k8s.io \"app.2\" is invalid: eventTime: Required value"
     );
+    let mut no_action = event.clone();
+    no_action["metadata"]["name"] = json!("app.3");
+    no_action.as_object_mut().unwrap().remove("action");
+    no_action["type"] = json!("Loud");
+    let (code, body) = call(&c, "POST", v1, Some(no_action));
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        "Event.events.k8s.io \"app.3\" is invalid: [action: Required value, type: Invalid value: \"\": has invalid value: Loud]"
+    );
+    // A core/v1-shaped body is not this group's.
+    let mut core_shaped = event.clone();
+    core_shaped["apiVersion"] = json!("v1");
+    let (code, body) = call(&c, "POST", v1, Some(core_shaped));
+    assert_eq!(code, 400, "{body}");
     assert_eq!(call(&c, "DELETE", &format!("{v1}/app.1"), None).0, 200);
     let (code, body) = call(&c, "GET", &format!("{v1}/app.1"), None);
     assert_eq!(code, 404);

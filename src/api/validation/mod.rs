@@ -24,4 +24,7 @@ pub use cronjob::*;
 pub use field::*;
 pub use job::*;
 pub use meta::*;
-pub use names::{is_dns1123_label, is_label_value, is_qualified_name};
+pub use names::{
+    dns1123_subdomain_errors, is_dns1123_label, is_label_value, is_qualified_name,
+    qualified_name_errors,
+};

@@ -40,7 +40,7 @@ pub(super) fn dns1123_label_errors(s: &str) -> Vec<String> {
 }
 
 /// Messages of `IsDNS1123Subdomain`.
-pub(super) fn dns1123_subdomain_errors(s: &str) -> Vec<String> {
+pub fn dns1123_subdomain_errors(s: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if s.len() > DNS1123_SUBDOMAIN_MAX {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX));
@@ -62,7 +62,7 @@ pub(super) fn matches_qualified_part(s: &str) -> bool {
 }
 
 /// Messages of `IsQualifiedName`.
-pub(super) fn qualified_name_errors(value: &str) -> Vec<String> {
+pub fn qualified_name_errors(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     let parts: Vec<&str> = value.split('/').collect();
     let name = match parts.len() {
