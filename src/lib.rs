@@ -28,7 +28,8 @@
 //!   every new or changed object goes through (kube-apiserver's order: identity, prepare,
 //!   mutating admission, validation, validating admission; authentication and
 //!   authorization are the server's, before it); [`api::validation`] (a package: field
-//!   errors, names, metadata, pod, job, cronjob, config: ConfigMaps and Secrets) with
+//!   errors, names, metadata, pod, job, cronjob, config: ConfigMaps and Secrets,
+//!   service) with
 //!   upstream's messages;
 //!   [`api::defaults`], [`api::meta`] (uids, generated names, keys, finalizers,
 //!   references, the node's name), [`api::resource`] (the one table of served resources:

@@ -348,6 +348,8 @@ pub async fn start(options: Options) -> Result<Running, Error> {
         },
     )?;
 
+    ensure_kubernetes_service(&store, clock, addr.port());
+
     let state = Arc::new(ApiState {
         store: store.clone(),
         logs: logs.clone(),
@@ -429,6 +431,59 @@ fn ensure_namespaces(store: &Store, clock: Clock) {
                 Err(e) => tracing::warn!(namespace = name, error = %e, "a namespace was refused"),
             }
         }
+    }
+}
+
+/// The `kubernetes` Service in `default`, as kube-apiserver keeps it: `10.96.0.1`, port
+/// 443 (`https`) to the API's own port, no selector. Updated when the port changed.
+fn ensure_kubernetes_service(store: &Store, clock: Clock, port: u16) {
+    use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let key = "default/kubernetes";
+    let target = Some(IntOrString::Int(i32::from(port)));
+    if store.get_shared::<Service>(key).is_some() {
+        store.modify::<Service>(key, |s| {
+            for p in s.spec.iter_mut().flat_map(|s| s.ports.iter_mut().flatten()) {
+                p.target_port = target.clone();
+            }
+        });
+        return;
+    }
+    let ip = server::cluster_ip::KUBERNETES.to_string();
+    let svc = Service {
+        metadata: ObjectMeta {
+            name: Some("kubernetes".into()),
+            namespace: Some("default".into()),
+            labels: Some(
+                [
+                    ("component".to_string(), "apiserver".to_string()),
+                    ("provider".to_string(), "kubernetes".to_string()),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        },
+        spec: Some(ServiceSpec {
+            cluster_ip: Some(ip.clone()),
+            cluster_ips: Some(vec![ip]),
+            ports: Some(vec![ServicePort {
+                name: Some("https".into()),
+                port: 443,
+                protocol: Some("TCP".into()),
+                target_port: target,
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        status: None,
+    };
+    match admit::create(svc, &Policy::default(), clock.now()) {
+        Ok(svc) => {
+            if let Err(e) = store.create(svc) {
+                tracing::warn!(error = %e, "could not create the kubernetes Service");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "the kubernetes Service was refused"),
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, Namespace, NamespaceSpec, NamespaceStatus, Pod, PodSpec, Secret,
+    ConfigMap, Event, Namespace, NamespaceSpec, NamespaceStatus, Pod, PodSpec, Secret, Service,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
@@ -429,6 +429,38 @@ impl Admit for Secret {
     }
     fn validate_update(&self, old: &Self) -> Vec<FieldError> {
         validation::validate_secret_update(self, old)
+    }
+}
+
+impl Admit for Service {
+    const QUALIFIED_KIND: &'static str = "Service";
+    const RESOURCE: &'static str = "services";
+    const HAS_GENERATION: bool = false;
+    fn prepare_for_create(&mut self) {
+        // The status (a load balancer's) is the server's: `{loadBalancer: {}}`.
+        self.status = Some(k8s_openapi::api::core::v1::ServiceStatus {
+            load_balancer: Some(Default::default()),
+            conditions: None,
+        });
+    }
+    fn prepare_for_update(&mut self, old: &Self) {
+        self.status = old.status.clone();
+        // A client that leaves the cluster IP out keeps the one allocated.
+        if let (Some(new), Some(old)) = (self.spec.as_mut(), old.spec.as_ref())
+            && new.cluster_ip.as_deref().is_none_or(str::is_empty)
+        {
+            new.cluster_ip = old.cluster_ip.clone();
+            new.cluster_ips = old.cluster_ips.clone();
+        }
+    }
+    fn default(&mut self) {
+        defaults::default_service(self);
+    }
+    fn validate(&self) -> Vec<FieldError> {
+        validation::validate_service(self)
+    }
+    fn validate_update(&self, old: &Self) -> Vec<FieldError> {
+        validation::validate_service_update(self, old)
     }
 }
 

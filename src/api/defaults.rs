@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
-    Container, PodSecurityContext, PodSpec, ResourceRequirements, Secret,
+    Container, PodSecurityContext, PodSpec, ResourceRequirements, Secret, Service,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
@@ -168,6 +168,29 @@ pub fn default_secret(s: &mut Secret) {
         for (k, v) in strings {
             data.insert(k, k8s_openapi::ByteString(v.into_bytes()));
         }
+    }
+}
+
+/// `SetDefaults_Service` and the strategy's: type `ClusterIP`, session affinity `None`,
+/// ports `TCP` with `targetPort` = `port`, one IPv4 family and `Cluster` traffic policy
+/// (all but `ExternalName`).
+pub fn default_service(s: &mut Service) {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let spec = s.spec.get_or_insert_with(Default::default);
+    let type_ = spec.type_.get_or_insert_with(|| "ClusterIP".into()).clone();
+    spec.session_affinity.get_or_insert_with(|| "None".into());
+    for p in spec.ports.iter_mut().flatten() {
+        p.protocol.get_or_insert_with(|| "TCP".into());
+        if matches!(p.target_port, None | Some(IntOrString::Int(0))) {
+            p.target_port = Some(IntOrString::Int(p.port));
+        }
+    }
+    if type_ != "ExternalName" {
+        spec.internal_traffic_policy
+            .get_or_insert_with(|| "Cluster".into());
+        spec.ip_families.get_or_insert_with(|| vec!["IPv4".into()]);
+        spec.ip_family_policy
+            .get_or_insert_with(|| "SingleStack".into());
     }
 }
 

@@ -19,6 +19,8 @@ pub enum Resource {
     ConfigMaps,
     /// v1 Secrets.
     Secrets,
+    /// v1 Services.
+    Services,
 }
 
 /// What the API says of one resource.
@@ -66,7 +68,7 @@ const STATUS: (&str, &[&str]) = ("status", &["get", "patch", "update"]);
 const META_FIELDS: &[&str] = &["metadata.name", "metadata.namespace"];
 
 /// Every resource, in [`Resource`]'s order (a resource's index is its discriminant).
-pub const RESOURCES: [ResourceInfo; 7] = [
+pub const RESOURCES: [ResourceInfo; 8] = [
     ResourceInfo {
         resource: Resource::Jobs,
         plural: "jobs",
@@ -193,6 +195,25 @@ pub const RESOURCES: [ResourceInfo; 7] = [
         subresources: &[],
         // `SecretSelectableFields`: its type too.
         field_labels: &["metadata.name", "metadata.namespace", "type"],
+        field_aliases: &[],
+    },
+    ResourceInfo {
+        resource: Resource::Services,
+        plural: "services",
+        singular: "service",
+        kind: "Service",
+        group: "",
+        namespaced: true,
+        verbs: ALL_VERBS,
+        short_names: &["svc"],
+        categories: &["all"],
+        subresources: &[STATUS],
+        field_labels: &[
+            "metadata.name",
+            "metadata.namespace",
+            "spec.clusterIP",
+            "spec.type",
+        ],
         field_aliases: &[],
     },
 ];

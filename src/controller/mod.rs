@@ -107,7 +107,11 @@ fn route(touches: Vec<Touch>, jobs: &mut WorkQueue, cronjobs: &mut WorkQueue) {
                 }
             }
             Resource::CronJobs => cronjobs.add(t.key),
-            Resource::Events | Resource::Namespaces | Resource::ConfigMaps | Resource::Secrets => {}
+            Resource::Events
+            | Resource::Namespaces
+            | Resource::ConfigMaps
+            | Resource::Secrets
+            | Resource::Services => {}
         }
     }
 }

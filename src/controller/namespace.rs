@@ -1,12 +1,12 @@
 //! The namespace controller: a namespace being deleted (`Terminating`) has everything in
 //! it deleted (CronJobs first, so none makes a new Job, then Jobs, ConfigMaps, Secrets,
-//! pods and Events), and
+//! Services, pods and Events), and
 //! once nothing is left its `kubernetes` finalizer is removed and it goes, as upstream's
 //! namespaced-content deleter does. Until then, the NamespaceLifecycle admission refuses
 //! new objects in it.
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret, Service};
 
 use crate::api::meta::{NAMESPACE_FINALIZER, namespaced_key};
 use crate::store::{Object, Store};
@@ -14,7 +14,7 @@ use crate::store::{Object, Store};
 /// What is still in a namespace.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Contents {
-    /// CronJobs, Jobs, ConfigMaps, Secrets and Events: deleted directly.
+    /// CronJobs, Jobs, ConfigMaps, Secrets, Services and Events: deleted directly.
     pub deletable: usize,
     /// Pods: deleted gracefully, gone once their node has stopped them.
     pub pods: usize,
@@ -61,6 +61,7 @@ pub fn sweep(store: &Store, now: jiff::Timestamp) -> bool {
                 + store.list_shared::<Job>(Some(name)).0.len()
                 + store.list_shared::<ConfigMap>(Some(name)).0.len()
                 + store.list_shared::<Secret>(Some(name)).0.len()
+                + store.list_shared::<Service>(Some(name)).0.len()
                 + store.list_shared::<Event>(Some(name)).0.len(),
             pods: store.list_shared::<Pod>(Some(name)).0.len(),
         };
@@ -72,6 +73,7 @@ pub fn sweep(store: &Store, now: jiff::Timestamp) -> bool {
                 delete_all::<Job>(store, name, now);
                 delete_all::<ConfigMap>(store, name, now);
                 delete_all::<Secret>(store, name, now);
+                delete_all::<Service>(store, name, now);
                 for p in store.list_shared::<Pod>(Some(name)).0 {
                     let key = namespaced_key(Some(name), p.metadata.name.as_deref());
                     if p.metadata.deletion_timestamp.is_none() {

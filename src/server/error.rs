@@ -310,6 +310,7 @@ fn resource_by_qualified(q: &str) -> Resource {
         Resource::CronJobs,
         Resource::ConfigMaps,
         Resource::Secrets,
+        Resource::Services,
     ]
     .into_iter()
     .find(|r| r.qualified() == q)

@@ -415,7 +415,7 @@ fn create_object<K: ApiKind>(
         }
         return Ok(obj);
     }
-    Ok(state.store.create(obj)?)
+    obj.store_create(&state.store)
 }
 
 /// PUT on an object (`status`: the status subresource).

@@ -5,6 +5,7 @@
 //! [`router`] builds the routes over an [`ApiState`]; [`run`] serves them on a listener
 //! until a shutdown future resolves, so tests bind `127.0.0.1:0` and run it in-process.
 
+pub mod cluster_ip;
 pub mod connections;
 pub mod delete_options;
 pub mod discovery;
@@ -35,7 +36,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::net::TcpListener;
 
@@ -201,6 +202,27 @@ pub fn router(state: Arc<ApiState>) -> Router {
                 .put(put_in::<Secret, false>)
                 .patch(patch_in::<Secret, false>)
                 .delete(delete_in::<Secret>),
+        )
+        // Services
+        .route("/api/v1/services", get(list_all::<Service>))
+        .route(
+            "/api/v1/namespaces/{ns}/services",
+            get(list_in::<Service>)
+                .post(create_in::<Service>)
+                .delete(delete_all_in::<Service>),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/services/{name}",
+            get(get_in::<Service>)
+                .put(put_in::<Service, false>)
+                .patch(patch_in::<Service, false>)
+                .delete(delete_in::<Service>),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/services/{name}/status",
+            get(get_in::<Service>)
+                .put(put_in::<Service, true>)
+                .patch(patch_in::<Service, true>),
         )
         // events.k8s.io/v1: the same Events, in the newer shape
         .route("/apis/events.k8s.io", get(discovery::events_group))

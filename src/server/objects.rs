@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret, Service};
 use serde_json::Value;
 
 use super::error::ApiError;
@@ -31,6 +31,11 @@ pub trait ApiKind: Object {
     /// carries the old identity); kinds clients cannot update here answer 405.
     fn admit_update(self, _old: &Self, _policy: &Policy) -> Result<Self, ApiError> {
         Err(ApiError::method_not_allowed())
+    }
+    /// Stores an admitted new object (a Service gets its cluster IP here, as upstream's
+    /// registry allocates it).
+    fn store_create(self, store: &crate::store::Store) -> Result<Self, ApiError> {
+        Ok(store.create(self)?)
     }
 }
 
@@ -141,6 +146,25 @@ impl ApiKind for Secret {
     }
     fn admit_update(self, old: &Self, policy: &Policy) -> Result<Self, ApiError> {
         Ok(admit::update(self, old, policy)?)
+    }
+}
+
+impl ApiKind for Service {
+    const QUALIFIED_KIND: &'static str = "Service";
+    fn columns() -> Value {
+        table::service_columns()
+    }
+    fn cells(&self, now: Timestamp) -> Vec<Value> {
+        table::service_cells(self, now)
+    }
+    fn admit_create(self, policy: &Policy, now: Timestamp) -> Result<Self, ApiError> {
+        Ok(admit::create(self, policy, now)?)
+    }
+    fn admit_update(self, old: &Self, policy: &Policy) -> Result<Self, ApiError> {
+        Ok(admit::update(self, old, policy)?)
+    }
+    fn store_create(self, store: &crate::store::Store) -> Result<Self, ApiError> {
+        super::cluster_ip::create(self, store)
     }
 }
 

@@ -148,6 +148,7 @@ fn definitions(version: Version, group: Option<&str>) -> Map<String, Value> {
             ("", "Namespace") => generator.subschema_for::<Namespace>(),
             ("", "ConfigMap") => generator.subschema_for::<ConfigMap>(),
             ("", "Secret") => generator.subschema_for::<Secret>(),
+            ("", "Service") => generator.subschema_for::<k8s_openapi::api::core::v1::Service>(),
             ("events.k8s.io", "Event") => {
                 generator.subschema_for::<k8s_openapi::api::events::v1::Event>()
             }
@@ -275,6 +276,15 @@ pub fn v2_json() -> &'static Value {
             "definitions": definitions(Version::V2, None),
         })
     })
+}
+
+/// The doc of `field` of the definition `def` (upstream's `SwaggerDoc()`, which Table
+/// columns quote).
+pub fn description(def: &str, field: &str) -> String {
+    v2_json()["definitions"][def]["properties"][field]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The v2 document as gnostic's `openapi.v2.Document` protobuf.

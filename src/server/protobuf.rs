@@ -1,5 +1,5 @@
 //! Decodes the protobuf bodies kubectl ≥1.32 sends for `create job|cronjob|namespace|
-//! configmap|secret` into JSON.
+//! configmap|secret|service` into JSON.
 //!
 //! client-go 1.32 encodes these bodies with gogo-protobuf and has no JSON fallback, so the
 //! server must read them. Rather than pulling in a protobuf stack and generated types for
@@ -110,6 +110,7 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
         ("v1", "Namespace") => NAMESPACE,
         ("v1", "ConfigMap") => CONFIG_MAP,
         ("v1", "Secret") => SECRET,
+        ("v1", "Service") => SERVICE,
         _ => return Err(Error::UnsupportedKind { api_version, kind }),
     };
     let mut object = Map::new();
@@ -266,6 +267,8 @@ enum Kind {
     QuantityMap,
     /// `map<string, bytes>` (a Secret's `data`), printed as base64 as Go prints `[]byte`.
     BytesMap,
+    /// `intstr.IntOrString{type=1, intVal=2, strVal=3}`, printed as the number or string.
+    IntOrString,
 }
 
 impl Kind {
@@ -369,6 +372,7 @@ fn decode_field(
         Kind::Int32 | Kind::Int64 | Kind::Bool => scalar(field.kind, r.varint().map_err(at)?),
         Kind::Str => Value::String(text(r.bytes().map_err(at)?)),
         Kind::Quantity => Value::String(quantity(r.bytes().map_err(at)?, path)?),
+        Kind::IntOrString => int_or_string(r.bytes().map_err(at)?, path)?,
         Kind::Time => match time(r.bytes().map_err(at)?, path)? {
             Some(time) => Value::String(time),
             // The zero Time is `null` in Go's JSON: the same as absent.
@@ -453,6 +457,27 @@ fn is_zero(value: &Value) -> bool {
         Value::Array(a) => a.is_empty(),
         Value::Null => true,
     }
+}
+
+/// `IntOrString`: its string when `type` is 1, else its int (0 when unset, as Go's zero).
+fn int_or_string(bytes: &[u8], path: &Path<'_>) -> Result<Value, Error> {
+    let (mut is_string, mut int, mut string) = (false, 0i64, String::new());
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (num, wire) = r.key().map_err(|e| e.at(path))?;
+        match (num, wire) {
+            (1, VARINT) => is_string = r.varint().map_err(|e| e.at(path))? == 1,
+            (2, VARINT) => int = i64::from(r.varint().map_err(|e| e.at(path))? as i32),
+            (3, LEN) => string = text(r.bytes().map_err(|e| e.at(path))?),
+            (1..=3, other) => return Err(Fault::WireType(other).at(path)),
+            _ => r.skip(wire).map_err(|e| e.at(path))?,
+        }
+    }
+    Ok(if is_string {
+        Value::String(string)
+    } else {
+        Value::from(int)
+    })
 }
 
 /// `resource.Quantity{string=1}`; an empty message is the zero quantity, which Go prints as "0".
@@ -912,6 +937,31 @@ static SECRET: &[Field] = &[
     opt(3, "type", Str),
     set(4, "stringData", StrMap),
     set(5, "immutable", Bool),
+];
+
+static SERVICE: &[Field] = &[
+    set(1, "metadata", Msg(OBJECT_META)),
+    set(2, "spec", Msg(SERVICE_SPEC)),
+];
+
+static SERVICE_SPEC: &[Field] = &[
+    rep(1, "ports", Msg(SERVICE_PORT)),
+    set(2, "selector", StrMap),
+    opt(3, "clusterIP", Str),
+    opt(4, "type", Str),
+    rep(5, "externalIPs", Str),
+    opt(7, "sessionAffinity", Str),
+    opt(10, "externalName", Str),
+    rep(18, "clusterIPs", Str),
+];
+
+static SERVICE_PORT: &[Field] = &[
+    opt(1, "name", Str),
+    opt(2, "protocol", Str),
+    set(3, "port", Int32),
+    set(4, "targetPort", Kind::IntOrString),
+    opt(5, "nodePort", Int32),
+    set(6, "appProtocol", Str),
 ];
 
 static PERSISTENT_VOLUME_CLAIM: &[Field] = &[set(1, "claimName", Str), opt(2, "readOnly", Bool)];
@@ -1430,6 +1480,45 @@ mod tests {
             })
         );
         assert_round_trips::<k8s_openapi::api::core::v1::Secret>(&secret);
+    }
+
+    #[test]
+    fn a_service_keeps_its_ports_and_target_ports_as_number_or_name() {
+        let intstr = |number: Option<i64>, name: Option<&str>| match (number, name) {
+            (Some(n), _) => [int(1, 0), int(2, n)].concat(),
+            (_, Some(s)) => [int(1, 1), string(3, s)].concat(),
+            _ => Vec::new(),
+        };
+        let port = |name: &str, p: i64, target: Vec<u8>| {
+            [
+                string(1, name),
+                string(2, "TCP"),
+                int(3, p),
+                bytes(4, &target),
+            ]
+            .concat()
+        };
+        let spec = [
+            bytes(1, &port("80-8080", 80, intstr(Some(8080), None))),
+            bytes(1, &port("web", 443, intstr(None, Some("https")))),
+            bytes(2, &[string(1, "app"), string(2, "web")].concat()),
+            string(4, "ClusterIP"),
+        ]
+        .concat();
+        let raw = [bytes(1, &string(1, "web")), bytes(2, &spec)].concat();
+        let svc = decode(&body("v1", "Service", &raw)).unwrap();
+        assert_eq!(
+            svc["spec"],
+            json!({
+                "ports": [
+                    {"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080},
+                    {"name": "web", "protocol": "TCP", "port": 443, "targetPort": "https"},
+                ],
+                "selector": {"app": "web"},
+                "type": "ClusterIP",
+            })
+        );
+        assert_round_trips::<k8s_openapi::api::core::v1::Service>(&svc);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobCondition};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Container, ContainerState, Event, Namespace, Pod, PodCondition, PodSpec, PodStatus,
-    Secret,
+    Secret, Service,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, Time};
 use serde_json::{Value, json};
@@ -189,6 +189,77 @@ pub fn namespace_columns() -> Value {
         column("Status", "string", "", "The status of the namespace", 0),
         column("Age", "string", "", DESC_AGE, 0),
     ])
+}
+
+/// Column definitions of `serviceColumnDefinitions` (descriptions from the schema's docs).
+pub fn service_columns() -> Value {
+    let doc = |field: &str| super::openapi::description("io.k8s.api.core.v1.ServiceSpec", field);
+    Value::Array(vec![
+        column("Name", "string", "name", DESC_NAME, 0),
+        column("Type", "string", "", &doc("type"), 0),
+        column("Cluster-IP", "string", "", &doc("clusterIP"), 0),
+        column("External-IP", "string", "", &doc("externalIPs"), 0),
+        column("Port(s)", "string", "", &doc("ports"), 0),
+        column("Age", "string", "", DESC_AGE, 0),
+        column("Selector", "string", "", &doc("selector"), 1),
+    ])
+}
+
+/// Cells of one `printService` row, wide columns included.
+pub fn service_cells(s: &Service, now: Timestamp) -> Vec<Value> {
+    let none = || "<none>".to_string();
+    let default_spec = Default::default();
+    let spec = s.spec.as_ref().unwrap_or(&default_spec);
+    let type_ = spec.type_.clone().unwrap_or_default();
+    let internal = spec
+        .cluster_ips
+        .as_ref()
+        .and_then(|ips| ips.first().cloned())
+        .unwrap_or_else(none);
+    let external = match type_.as_str() {
+        "ExternalName" => spec.external_name.clone().unwrap_or_else(none),
+        _ => spec
+            .external_ips
+            .as_ref()
+            .filter(|ips| !ips.is_empty())
+            .map(|ips| ips.join(","))
+            .unwrap_or_else(none),
+    };
+    let ports: Vec<String> = spec
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| {
+            let protocol = p.protocol.as_deref().unwrap_or("TCP");
+            match p.node_port.filter(|n| *n > 0) {
+                Some(n) => format!("{}:{n}/{protocol}", p.port),
+                None => format!("{}/{protocol}", p.port),
+            }
+        })
+        .collect();
+    let selector: Vec<String> = spec
+        .selector
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    vec![
+        text(opt_str(&s.metadata.name)),
+        text(type_),
+        text(internal),
+        text(external),
+        text(if ports.is_empty() {
+            none()
+        } else {
+            ports.join(",")
+        }),
+        text(age(s.metadata.creation_timestamp.as_ref(), now)),
+        text(if selector.is_empty() {
+            none()
+        } else {
+            selector.join(",")
+        }),
+    ]
 }
 
 /// Column definitions of `configMapColumnDefinitions`.

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobStatus};
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -148,6 +148,7 @@ pub struct State {
     cronjobs: BTreeMap<String, Arc<CronJob>>,
     configmaps: BTreeMap<String, Arc<ConfigMap>>,
     secrets: BTreeMap<String, Arc<Secret>>,
+    services: BTreeMap<String, Arc<Service>>,
     history: VecDeque<WatchEvent>,
     /// Revisions at or after this one can be replayed.
     oldest: u64,
@@ -229,6 +230,7 @@ impl Object for Namespace {
 object!(CronJob, Resource::CronJobs, cronjobs);
 object!(ConfigMap, Resource::ConfigMaps, configmaps);
 object!(Secret, Resource::Secrets, secrets);
+object!(Service, Resource::Services, services);
 
 impl Object for Pod {
     const RESOURCE: Resource = Resource::Pods;
@@ -373,6 +375,9 @@ impl Store {
                 }
                 Some(Resource::Secrets) => {
                     load_into::<Secret>(&mut state, rest, &v).map_err(corrupt)?
+                }
+                Some(Resource::Services) => {
+                    load_into::<Service>(&mut state, rest, &v).map_err(corrupt)?
                 }
                 None => tracing::warn!(key = %k, "ignoring a stored object of unknown kind"),
             }

@@ -893,6 +893,72 @@ fn kubectl_1_20_and_1_32_validate_apply_and_explain_from_the_openapi_documents()
     assert!(explained.contains("<[]EnvFromSource>"), "{explained}");
 }
 
+/// `kubectl cluster-info` finds the control plane (it lists Services), and Services work
+/// as objects: `create service` (a protobuf body), cluster IPs, Tables, updates.
+#[test]
+fn cluster_info_works_and_services_are_objects() {
+    if !needs_kubectl() {
+        return;
+    }
+    let c = Cluster::start();
+    let info = c.ok(&["cluster-info"]);
+    assert!(
+        info.contains(&format!(
+            "is running at https://127.0.0.1:{}",
+            c.addr().port()
+        )),
+        "{info}"
+    );
+    let svc = c.ok(&["get", "svc", "kubernetes", "--no-headers"]);
+    let cells: Vec<&str> = svc.split_whitespace().collect();
+    assert_eq!(
+        cells[..5],
+        ["kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP"],
+        "{svc}"
+    );
+    assert_eq!(
+        c.ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]),
+        "service/web created\n"
+    );
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "svc",
+            "web",
+            "-o",
+            "jsonpath={.spec.clusterIP} {.spec.ports[0].targetPort} {.spec.selector.app}"
+        ]),
+        "10.96.0.2 8080 web"
+    );
+    let headless = c.write(
+        "headless.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec: {clusterIP: None, selector: {app: db}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: ext}\nspec: {type: ExternalName, externalName: db.example.com}\n",
+    );
+    c.ok(&["apply", "-f", &headless]);
+    let wide = c.ok(&["get", "svc", "-o", "wide"]);
+    assert!(wide.contains("db           ClusterIP      None"), "{wide}");
+    assert!(
+        wide.contains("ExternalName   <none>       db.example.com"),
+        "{wide}"
+    );
+    c.ok(&["label", "svc", "web", "tier=front"]);
+    let err = c.err(&[
+        "patch",
+        "svc",
+        "web",
+        "-p",
+        "{\"spec\":{\"clusterIP\":\"10.96.0.9\"}}",
+    ]);
+    assert!(err.contains("may not change once set"), "{err}");
+    let err = c.err(&["create", "service", "nodeport", "np", "--tcp=80"]);
+    assert!(
+        err.contains("spec.type: Unsupported value: \"NodePort\""),
+        "{err}"
+    );
+    c.ok(&["delete", "svc", "web", "db", "ext"]);
+    assert_eq!(c.ok(&["get", "svc", "--no-headers"]).lines().count(), 1);
+}
+
 #[test]
 fn a_second_server_on_the_same_data_directory_refuses_to_start() {
     let c = Cluster::start();

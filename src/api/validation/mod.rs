@@ -7,7 +7,7 @@
 //!
 //! One module per concept: [`field`] (paths, errors, messages), [`names`] (name and label
 //! syntax), [`meta`] (`ObjectMeta`, selectors), [`pod`] (the pod template), [`job`],
-//! [`cronjob`] and [`config`] (ConfigMaps and Secrets).
+//! [`cronjob`], [`config`] (ConfigMaps and Secrets) and [`service`].
 
 pub mod config;
 pub mod cronjob;
@@ -16,6 +16,7 @@ pub mod job;
 pub mod meta;
 pub mod names;
 pub mod pod;
+pub mod service;
 #[cfg(test)]
 mod tests;
 
@@ -28,3 +29,4 @@ pub use names::{
     dns1123_subdomain_errors, is_dns1123_label, is_label_value, is_qualified_name,
     qualified_name_errors,
 };
+pub use service::*;
