@@ -445,12 +445,31 @@ impl Admit for Service {
     }
     fn prepare_for_update(&mut self, old: &Self) {
         self.status = old.status.clone();
-        // A client that leaves the cluster IP out keeps the one allocated.
-        if let (Some(new), Some(old)) = (self.spec.as_mut(), old.spec.as_ref())
-            && new.cluster_ip.as_deref().is_none_or(str::is_empty)
-        {
+        let Some(old) = old.spec.as_ref() else { return };
+        let new = self.spec.get_or_insert_with(Default::default);
+        let empty = |s: &Option<String>| s.as_deref().is_none_or(str::is_empty);
+        if new.type_.as_deref() == Some("ExternalName") {
+            // Upstream's dropTypeDependentFields: an ExternalName Service has no IPs.
+            if old.type_.as_deref() != Some("ExternalName") {
+                new.cluster_ip = None;
+                new.cluster_ips = None;
+                new.ip_families = None;
+                new.ip_family_policy = None;
+                new.internal_traffic_policy = None;
+            }
+            return;
+        }
+        // A client that leaves the cluster IPs out keeps the ones allocated (upstream's
+        // patchAllocatedValues).
+        if empty(&new.cluster_ip) {
             new.cluster_ip = old.cluster_ip.clone();
-            new.cluster_ips = old.cluster_ips.clone();
+        }
+        if new.cluster_ips.as_ref().is_none_or(Vec::is_empty) {
+            new.cluster_ips = if new.cluster_ip == old.cluster_ip {
+                old.cluster_ips.clone()
+            } else {
+                new.cluster_ip.clone().map(|ip| vec![ip])
+            };
         }
     }
     fn default(&mut self) {

@@ -177,10 +177,33 @@ pub fn default_secret(s: &mut Secret) {
 pub fn default_service(s: &mut Service) {
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
     let spec = s.spec.get_or_insert_with(Default::default);
-    let type_ = spec.type_.get_or_insert_with(|| "ClusterIP".into()).clone();
-    spec.session_affinity.get_or_insert_with(|| "None".into());
+    // An empty string is unset, as Go's zero value is.
+    let unset = |v: &Option<String>| v.as_deref().is_none_or(str::is_empty);
+    if unset(&spec.type_) {
+        spec.type_ = Some("ClusterIP".into());
+    }
+    let type_ = spec.type_.clone().unwrap_or_default();
+    if unset(&spec.session_affinity) {
+        spec.session_affinity = Some("None".into());
+    }
+    // NormalizeClusterIPs: the singular and the list agree.
+    match (
+        unset(&spec.cluster_ip),
+        spec.cluster_ips.as_ref().is_none_or(Vec::is_empty),
+    ) {
+        (false, true) => spec.cluster_ips = spec.cluster_ip.clone().map(|ip| vec![ip]),
+        (true, false) => {
+            spec.cluster_ip = spec
+                .cluster_ips
+                .as_ref()
+                .and_then(|ips| ips.first().cloned())
+        }
+        _ => {}
+    }
     for p in spec.ports.iter_mut().flatten() {
-        p.protocol.get_or_insert_with(|| "TCP".into());
+        if unset(&p.protocol) {
+            p.protocol = Some("TCP".into());
+        }
         if matches!(p.target_port, None | Some(IntOrString::Int(0))) {
             p.target_port = Some(IntOrString::Int(p.port));
         }

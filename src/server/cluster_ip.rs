@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use k8s_openapi::api::core::v1::Service;
 
 use super::error::ApiError;
-use crate::api::validation::{FieldError, FieldPath};
+use crate::api::validation::FieldPath;
 use crate::store::Store;
 
 /// The service CIDR: `10.96.0.0/12`.
@@ -24,9 +24,11 @@ pub const KUBERNETES: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 1);
 /// one IP).
 static ALLOCATING: Mutex<()> = Mutex::new(());
 
+/// Whether a Service may ask for `ip`: inside the range, not its network or broadcast
+/// address, not the `kubernetes` Service's.
 fn in_range(ip: Ipv4Addr) -> bool {
     let n = u32::from(ip);
-    n > BASE && n < BASE + SIZE - 1
+    n > BASE + 1 && n < BASE + SIZE - 1
 }
 
 /// The first free IP after `10.96.0.1` among `used`.
@@ -37,10 +39,10 @@ pub fn next_free(used: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr> {
 }
 
 fn refused(name: &str, ip: &str, why: &str) -> ApiError {
-    let errors = [FieldError::invalid(
+    let errors = [crate::api::validation::ip_list_error(
         &FieldPath::root("spec").child("clusterIPs"),
-        format!("[]string{{\"{ip}\"}}"),
-        format!("failed to allocate IP {ip}: {why}"),
+        &[ip.to_string()],
+        &format!("failed to allocate IP {ip}: {why}"),
     )];
     ApiError::invalid("Service", name, &errors)
 }
@@ -75,9 +77,9 @@ pub fn create(mut s: Service, store: &Store) -> Result<Service, ApiError> {
                 parsed
             }
             None => next_free(&used).ok_or_else(|| {
-                ApiError::internal(format!(
-                    "failed to allocate a serviceIP: range is full ({CIDR})"
-                ))
+                ApiError::internal(
+                    "Internal error occurred: failed to allocate a serviceIP: range is full",
+                )
             })?,
         };
         let ip = ip.to_string();
@@ -100,7 +102,7 @@ mod tests {
         used.insert(Ipv4Addr::new(10, 96, 0, 2));
         used.insert(Ipv4Addr::new(10, 96, 0, 3));
         assert_eq!(next_free(&used), Some(Ipv4Addr::new(10, 96, 0, 4)));
-        assert!(in_range(KUBERNETES));
+        assert!(!in_range(KUBERNETES), "kept for the kubernetes Service");
         assert!(!in_range(Ipv4Addr::new(10, 112, 0, 1)));
     }
 
@@ -127,11 +129,18 @@ mod tests {
             .unwrap_err()
             .status();
         assert_eq!(err["code"], 422);
+        assert_eq!(
+            err["message"],
+            "Service \"c\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.96.0.2\"}: failed to allocate IP 10.96.0.2: provided IP is already allocated"
+        );
+        let err = create(svc("d", Some("10.96.0.1")), &store)
+            .unwrap_err()
+            .status();
         assert!(
             err["message"]
                 .as_str()
                 .unwrap()
-                .ends_with("failed to allocate IP 10.96.0.2: provided IP is already allocated"),
+                .contains("is not in the valid range"),
             "{err}"
         );
         let headless = create(svc("h", Some("None")), &store).unwrap();

@@ -947,9 +947,40 @@ fn cluster_info_works_and_services_are_objects() {
         "svc",
         "web",
         "-p",
-        "{\"spec\":{\"clusterIP\":\"10.96.0.9\"}}",
+        "{\"spec\":{\"clusterIP\":\"10.96.0.9\",\"clusterIPs\":[\"10.96.0.9\"]}}",
+    ]);
+    assert!(
+        err.contains(
+            "spec.clusterIPs[0]: Invalid value: []string{\"10.96.0.9\"}: may not change once set"
+        ),
+        "{err}"
+    );
+    let err = c.err(&[
+        "patch",
+        "svc",
+        "web",
+        "-p",
+        "{\"spec\":{\"clusterIPs\":[\"10.96.0.9\"]}}",
     ]);
     assert!(err.contains("may not change once set"), "{err}");
+    // To ExternalName, the IPs go (upstream's dropTypeDependentFields).
+    c.ok(&[
+        "patch",
+        "svc",
+        "web",
+        "-p",
+        "{\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"web.example.com\"}}",
+    ]);
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "svc",
+            "web",
+            "-o",
+            "jsonpath={.spec.type} {.spec.clusterIP}|"
+        ]),
+        "ExternalName |"
+    );
     let err = c.err(&["create", "service", "nodeport", "np", "--tcp=80"]);
     assert!(
         err.contains("spec.type: Unsupported value: \"NodePort\""),

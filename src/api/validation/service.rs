@@ -62,6 +62,17 @@ fn port_name_errors(s: &str) -> Vec<String> {
     errs
 }
 
+/// An Invalid error whose value is a list of IPs, printed as Go prints a `[]string`.
+pub fn ip_list_error(path: &FieldPath, ips: &[String], detail: &str) -> FieldError {
+    let quoted: Vec<String> = ips.iter().map(|ip| crate::go::quote(ip)).collect();
+    FieldError {
+        kind: ErrorType::Invalid,
+        field: path.as_str().to_string(),
+        value: None,
+        detail: format!("[]string{{{}}}: {detail}", quoted.join(", ")),
+    }
+}
+
 /// `ValidateService` for a new Service (after defaulting and cluster IP allocation).
 pub fn validate_service(s: &Service) -> Vec<FieldError> {
     let mut errs = Vec::new();
@@ -94,7 +105,7 @@ pub fn validate_service(s: &Service) -> Vec<FieldError> {
         }
         if spec.cluster_ip.as_deref().is_some_and(|ip| !ip.is_empty()) {
             errs.push(FieldError::forbidden(
-                &path.child("clusterIP"),
+                &path.child("clusterIPs"),
                 "may not be set for ExternalName services",
             ));
         }
@@ -153,6 +164,15 @@ pub fn validate_service(s: &Service) -> Vec<FieldError> {
         }
     }
     validate_labels(spec.selector.as_ref(), &path.child("selector"), &mut errs);
+    if let (Some(ip), Some(ips)) = (spec.cluster_ip.as_deref(), spec.cluster_ips.as_deref())
+        && ips.first().is_some_and(|first| first != ip)
+    {
+        errs.push(ip_list_error(
+            &path.child("clusterIPs"),
+            ips,
+            "first value must match `clusterIP`",
+        ));
+    }
     if let Some(ip) = spec
         .cluster_ip
         .as_deref()
@@ -172,15 +192,39 @@ pub fn validate_service(s: &Service) -> Vec<FieldError> {
 pub fn validate_service_update(new: &Service, old: &Service) -> Vec<FieldError> {
     let mut errs = Vec::new();
     validate_object_meta_update(&new.metadata, &old.metadata, &mut errs);
-    let ip = |s: &Service| s.spec.as_ref().and_then(|s| s.cluster_ip.clone());
-    if let Some(old_ip) = ip(old).filter(|i| !i.is_empty())
-        && ip(new) != Some(old_ip.clone())
-    {
-        errs.push(FieldError::invalid(
-            &FieldPath::root("spec").child("clusterIPs").index(0),
-            ip(new).unwrap_or_default(),
-            "may not change once set",
+    let type_of = |s: &Service| {
+        s.spec
+            .as_ref()
+            .and_then(|s| s.type_.clone())
+            .unwrap_or_default()
+    };
+    let ips = |s: &Service| {
+        s.spec
+            .as_ref()
+            .and_then(|s| s.cluster_ips.clone())
+            .unwrap_or_default()
+    };
+    let spec = FieldPath::root("spec");
+    if type_of(old) == "ExternalName" && type_of(new) != "ExternalName" {
+        // Upstream allocates a cluster IP on this update; here one is allocated only at
+        // create.
+        errs.push(FieldError::forbidden(
+            &spec.child("type"),
+            "an ExternalName Service cannot become another type on this server: delete it and create it again",
         ));
+    } else if type_of(new) != "ExternalName" {
+        // The primary cluster IP never changes (upstream's
+        // validateUpgradeDowngradeClusterIPs).
+        let (old_ips, new_ips) = (ips(old), ips(new));
+        if let Some(first) = old_ips.first()
+            && new_ips.first() != Some(first)
+        {
+            errs.push(ip_list_error(
+                &spec.child("clusterIPs").index(0),
+                &new_ips,
+                "may not change once set",
+            ));
+        }
     }
     errs.extend(validate_service(new));
     errs
@@ -236,12 +280,25 @@ mod tests {
 
     #[test]
     fn the_cluster_ip_may_not_change_once_set() {
-        let old = svc("metadata: {name: web}\nspec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}");
+        let old = svc(
+            "metadata: {name: web}\nspec: {clusterIP: 10.96.0.10, clusterIPs: [10.96.0.10], ports: [{port: 80}]}",
+        );
         let mut new = old.clone();
         new.spec.as_mut().unwrap().cluster_ip = Some("10.96.0.11".into());
+        new.spec.as_mut().unwrap().cluster_ips = Some(vec!["10.96.0.11".into()]);
         assert_eq!(
             rendered(&validate_service_update(&new, &old)),
-            ["spec.clusterIPs[0]: Invalid value: \"10.96.0.11\": may not change once set"]
+            [
+                "spec.clusterIPs[0]: Invalid value: []string{\"10.96.0.11\"}: may not change once set"
+            ]
+        );
+        let mut mismatched = old.clone();
+        mismatched.spec.as_mut().unwrap().cluster_ips = Some(vec!["10.96.0.12".into()]);
+        assert_eq!(
+            rendered(&validate_service(&mismatched)),
+            [
+                "spec.clusterIPs: Invalid value: []string{\"10.96.0.12\"}: first value must match `clusterIP`"
+            ]
         );
         assert!(validate_service_update(&old, &old).is_empty());
     }
