@@ -370,61 +370,35 @@ pub fn validate_update(new: &Event, old: &Event) -> Vec<FieldError> {
     if new.series != old.series {
         series(new, &mut errs);
     }
-    let immutable = |errs: &mut Vec<FieldError>, field: &str, n: Value, o: Value| {
-        if n != o {
+    // (core/v1 JSON field, the error's path: upstream's internal field name).
+    const IMMUTABLE: &[(&str, &str)] = &[
+        ("involvedObject", "involvedObject"),
+        ("reason", "reason"),
+        ("message", "message"),
+        ("source", "source"),
+        ("firstTimestamp", "firstTimestamp"),
+        ("lastTimestamp", "lastTimestamp"),
+        ("count", "count"),
+        ("type", "type"),
+        ("eventTime", "eventTime"),
+        ("action", "action"),
+        ("related", "related"),
+        ("reportingComponent", "reportingController"),
+        ("reportingInstance", "reportingInstance"),
+    ];
+    let (n, o) = (
+        serde_json::to_value(new).unwrap_or_default(),
+        serde_json::to_value(old).unwrap_or_default(),
+    );
+    for (field, path) in IMMUTABLE {
+        if n[*field] != o[*field] {
             errs.push(FieldError::invalid(
-                &FieldPath::root(field),
-                n,
+                &FieldPath::root(path),
+                n[*field].clone(),
                 "field is immutable",
             ));
         }
-    };
-    fn j<T: serde::Serialize>(v: &T) -> Value {
-        serde_json::to_value(v).unwrap_or_default()
     }
-    immutable(
-        &mut errs,
-        "involvedObject",
-        j(&new.involved_object),
-        j(&old.involved_object),
-    );
-    immutable(&mut errs, "reason", j(&new.reason), j(&old.reason));
-    immutable(&mut errs, "message", j(&new.message), j(&old.message));
-    immutable(&mut errs, "source", j(&new.source), j(&old.source));
-    immutable(
-        &mut errs,
-        "firstTimestamp",
-        j(&new.first_timestamp),
-        j(&old.first_timestamp),
-    );
-    immutable(
-        &mut errs,
-        "lastTimestamp",
-        j(&new.last_timestamp),
-        j(&old.last_timestamp),
-    );
-    immutable(&mut errs, "count", j(&new.count), j(&old.count));
-    immutable(&mut errs, "type", j(&new.type_), j(&old.type_));
-    immutable(
-        &mut errs,
-        "eventTime",
-        j(&new.event_time),
-        j(&old.event_time),
-    );
-    immutable(&mut errs, "action", j(&new.action), j(&old.action));
-    immutable(&mut errs, "related", j(&new.related), j(&old.related));
-    immutable(
-        &mut errs,
-        "reportingController",
-        j(&new.reporting_component),
-        j(&old.reporting_component),
-    );
-    immutable(
-        &mut errs,
-        "reportingInstance",
-        j(&new.reporting_instance),
-        j(&old.reporting_instance),
-    );
     errs
 }
 
