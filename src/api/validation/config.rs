@@ -88,30 +88,45 @@ pub fn validate_configmap(cm: &ConfigMap) -> Vec<FieldError> {
     errs
 }
 
-/// `ValidateConfigMapUpdate`.
-pub fn validate_configmap_update(new: &ConfigMap, old: &ConfigMap) -> Vec<FieldError> {
-    let mut errs = Vec::new();
-    validate_object_meta_update(&new.metadata, &old.metadata, &mut errs);
-    if old.immutable == Some(true) {
-        if new.immutable != Some(true) {
+/// Once `immutable` is set it stays set, and the fields named `changed` may not change.
+fn immutable_when_set(
+    old: Option<bool>,
+    new: Option<bool>,
+    changed: &[(&str, bool)],
+    errs: &mut Vec<FieldError>,
+) {
+    if old != Some(true) {
+        return;
+    }
+    if new != Some(true) {
+        errs.push(FieldError::forbidden(
+            &FieldPath::root("immutable"),
+            IMMUTABLE_WHEN_SET,
+        ));
+    }
+    for (field, differs) in changed {
+        if *differs {
             errs.push(FieldError::forbidden(
-                &FieldPath::root("immutable"),
-                IMMUTABLE_WHEN_SET,
-            ));
-        }
-        if new.data != old.data {
-            errs.push(FieldError::forbidden(
-                &FieldPath::root("data"),
-                IMMUTABLE_WHEN_SET,
-            ));
-        }
-        if new.binary_data != old.binary_data {
-            errs.push(FieldError::forbidden(
-                &FieldPath::root("binaryData"),
+                &FieldPath::root(field),
                 IMMUTABLE_WHEN_SET,
             ));
         }
     }
+}
+
+/// `ValidateConfigMapUpdate`.
+pub fn validate_configmap_update(new: &ConfigMap, old: &ConfigMap) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    validate_object_meta_update(&new.metadata, &old.metadata, &mut errs);
+    immutable_when_set(
+        old.immutable,
+        new.immutable,
+        &[
+            ("data", new.data != old.data),
+            ("binaryData", new.binary_data != old.binary_data),
+        ],
+        &mut errs,
+    );
     errs.extend(validate_configmap(new));
     errs
 }
@@ -215,20 +230,13 @@ pub fn validate_secret_update(new: &Secret, old: &Secret) -> Vec<FieldError> {
             IMMUTABLE_MSG,
         ));
     }
-    if old.immutable == Some(true) {
-        if new.immutable != Some(true) {
-            errs.push(FieldError::forbidden(
-                &FieldPath::root("immutable"),
-                IMMUTABLE_WHEN_SET,
-            ));
-        }
-        if new.data != old.data {
-            errs.push(FieldError::forbidden(
-                &FieldPath::root("data"),
-                IMMUTABLE_WHEN_SET,
-            ));
-        }
-    }
+    // stringData was folded into data before validation, as upstream's.
+    immutable_when_set(
+        old.immutable,
+        new.immutable,
+        &[("data", new.data != old.data)],
+        &mut errs,
+    );
     errs.extend(validate_secret(new));
     errs
 }
