@@ -111,6 +111,9 @@ pub(super) struct Shared {
     /// pods'). `None` only while dropping.
     guests: Option<tokio::runtime::Runtime>,
     stop_ticker: Arc<AtomicBool>,
+    /// Set when the guests' runtime is being shut down (see
+    /// [`quiet_guest_shutdown_panics`]).
+    stopping: Arc<AtomicBool>,
 }
 
 impl Shared {
@@ -177,7 +180,8 @@ impl Shared {
         let modules = ModuleCache::new(config.cache_dir.clone(), &engine);
         let config_descriptors = config.guest_descriptors;
         let slots = Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize));
-        let guests = guest_runtime().map_err(|e| {
+        let stopping = Arc::new(AtomicBool::new(false));
+        let guests = guest_runtime(stopping.clone()).map_err(|e| {
             Error::Engine(format!("failed to start the guests' worker threads: {e}"))
         })?;
         Ok(Shared {
@@ -191,6 +195,7 @@ impl Shared {
             descriptors: DescriptorBudget::new(config_descriptors),
             guests: Some(guests),
             stop_ticker,
+            stopping,
         })
     }
 
@@ -213,6 +218,7 @@ impl Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         self.stop_ticker.store(true, Ordering::Relaxed);
+        self.stopping.store(true, Ordering::Relaxed);
         // Without waiting: the last runtime handle may be dropped inside async code.
         if let Some(guests) = self.guests.take() {
             guests.shutdown_background();
@@ -225,14 +231,49 @@ impl Drop for Shared {
 /// wakes it promptly.
 pub const GUEST_NICENESS: i32 = 10;
 
+thread_local! {
+    /// On a guest worker thread: whether its runtime is being shut down.
+    static GUESTS_STOPPING: std::cell::RefCell<Option<Arc<AtomicBool>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps quiet the one panic a shutdown causes: a guest still in a WASI call when its
+/// runtime stops finds the call's blocking task cancelled, and wasmtime-wasi's
+/// `AbortOnDropJoinHandle` panics ("child task panicked") in a task that is being aborted
+/// anyway. Every other panic, and this one outside a shutdown, is printed as before.
+fn quiet_guest_shutdown_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let stopping = GUESTS_STOPPING.with(|s| {
+                s.borrow()
+                    .as_ref()
+                    .is_some_and(|f| f.load(Ordering::Relaxed))
+            });
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str));
+            if stopping && message.is_some_and(|m| m.starts_with("child task panicked")) {
+                return;
+            }
+            previous(info);
+        }));
+    });
+}
+
 /// The guests' runtime: one worker per core (a wasm instance uses one at most), each
 /// thread niced to [`GUEST_NICENESS`].
-fn guest_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+fn guest_runtime(stopping: Arc<AtomicBool>) -> std::io::Result<tokio::runtime::Runtime> {
+    quiet_guest_shutdown_panics();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("wasmjob-guest")
-        .on_thread_start(|| {
+        .on_thread_start(move || {
+            GUESTS_STOPPING.with(|s| *s.borrow_mut() = Some(stopping.clone()));
             // Per thread on Linux (a thread id is a pid to setpriority). Failing leaves the
             // thread at the default priority, which is still correct, only less fair.
             if let Err(e) =
